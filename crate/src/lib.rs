@@ -1,0 +1,19 @@
+//! benchsift: sift an evaluation benchmark down to the items that matter.
+//!
+//! The statistical core is plain Rust over slices: it imports neither wgpu nor
+//! wasm-bindgen, so it is the CPU fallback and the test oracle for every GPU
+//! kernel, and it runs unchanged natively and in WebAssembly. The wasm exports
+//! live in `wasm.rs` (thin conversions only); the CLI lives in `main.rs`.
+
+pub mod dataset;
+pub mod error;
+pub mod info;
+pub mod matrix;
+pub mod read;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use dataset::{Dataset, DatasetFiles, LoadOptions};
+pub use error::{Error, Location, Result};
+pub use matrix::{Kind, ResponseMatrix};

@@ -1,0 +1,222 @@
+//! lm-evaluation-harness `--log_samples` output: one JSONL line per
+//! (document, filter) with the per-sample metrics as top-level fields.
+//!
+//! lm-eval writes `<output_path>/<model>/samples_<task>_<timestamp>.jsonl`, so
+//! the model is the file's folder; a folderless `samples_*` file belongs to a
+//! single unnamed model, and any other folderless file is one model named by
+//! the file. The item id is `<task>/<doc_id>`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::error::{Error, Location, Result, truncate};
+use crate::matrix::{MatrixBuilder, ResponseMatrix};
+
+use super::{Input, ReadOptions, check_cells, check_unit_interval};
+
+/// Preferred per-sample metrics, most common first.
+const DEFAULT_METRICS: &[&str] = &["acc", "exact_match", "acc_norm", "pass@1", "pass_at_1", "em", "f1", "correct"];
+
+/// Where a log file sits: which model and which task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LmEvalFile {
+    pub model: String,
+    pub task: String,
+}
+
+/// `samples_<task>_<timestamp>.jsonl` → `(task, timestamp)`.
+pub fn split_samples_file_name(file_name: &str) -> Option<(&str, &str)> {
+    let stem = file_name.strip_suffix(".jsonl")?.strip_prefix("samples_")?;
+    let (task, stamp) = stem.rsplit_once('_')?;
+    let looks_like_time = stamp.starts_with(|c: char| c.is_ascii_digit()) && stamp.contains('T');
+    (looks_like_time && !task.is_empty()).then_some((task, stamp))
+}
+
+fn locate(name: &str, default_model: &str) -> LmEvalFile {
+    let normalized = name.replace('\\', "/");
+    let (folder, file) = match normalized.rsplit_once('/') {
+        Some((folder, file)) => (folder.rsplit('/').find(|p| !p.is_empty() && *p != "."), file),
+        None => (None, normalized.as_str()),
+    };
+    let parsed = split_samples_file_name(file);
+    let stem = file.strip_suffix(".jsonl").unwrap_or(file);
+    match (folder, parsed) {
+        (Some(folder), Some((task, _))) => LmEvalFile { model: folder.to_string(), task: task.to_string() },
+        (Some(folder), None) => LmEvalFile { model: folder.to_string(), task: stem.to_string() },
+        (None, Some((task, _))) => LmEvalFile { model: default_model.to_string(), task: task.to_string() },
+        (None, None) => LmEvalFile { model: stem.to_string(), task: String::new() },
+    }
+}
+
+fn doc_id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn metric_value(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(*b as u8 as f64),
+        _ => None,
+    }
+}
+
+fn choose_metric(record: &serde_json::Map<String, Value>) -> Option<String> {
+    if let Some(found) = DEFAULT_METRICS.iter().find(|m| record.get(**m).and_then(metric_value).is_some()) {
+        return Some(found.to_string());
+    }
+    // Newer logs list their metrics; take the first one with a numeric value.
+    record.get("metrics")?.as_array()?.iter().filter_map(Value::as_str).find(|m| record.get(*m).and_then(metric_value).is_some()).map(str::to_string)
+}
+
+pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<ResponseMatrix> {
+    let mut metric = options.metric.clone();
+    // model → item → score, in first-seen order for models and items.
+    let mut model_order: Vec<String> = Vec::new();
+    let mut item_order: Vec<String> = Vec::new();
+    let mut item_index: HashMap<String, usize> = HashMap::new();
+    let mut cells: BTreeMap<(usize, usize), (f32, String, u64)> = BTreeMap::new();
+    let mut tasks_per_model: HashMap<(String, String), String> = HashMap::new();
+
+    for input in files {
+        let place = locate(input.name, "model");
+        if let Some(other) = tasks_per_model.insert((place.model.clone(), place.task.clone()), input.name.to_string()) {
+            return Err(Error::input(
+                Location::file(input.name),
+                format!(
+                    "task '{}' of model '{}' is also in {}; put each model's logs in its own folder",
+                    place.task, place.model, other
+                ),
+            ));
+        }
+        let m = match model_order.iter().position(|x| *x == place.model) {
+            Some(m) => m,
+            None => {
+                model_order.push(place.model.clone());
+                model_order.len() - 1
+            }
+        };
+        let text = std::str::from_utf8(input.bytes)
+            .map_err(|e| Error::input(Location::file(input.name), format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+        let mut filter: Option<String> = options.filter.clone();
+        let mut lines_read = 0;
+        for (n, line) in text.lines().enumerate() {
+            let line_no = n as u64 + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            lines_read += 1;
+            let at = || Location::line(input.name, line_no);
+            let record: serde_json::Map<String, Value> = serde_json::from_str(line)
+                .map_err(|e| Error::input(at(), format!("not a JSON object: {e}")))?;
+            let doc_id = record
+                .get("doc_id")
+                .and_then(doc_id_text)
+                .ok_or_else(|| Error::input(at(), "no 'doc_id' field: is this an lm-evaluation-harness samples file?"))?;
+            if let Some(f) = record.get("filter").and_then(Value::as_str) {
+                match &filter {
+                    None => filter = Some(f.to_string()),
+                    Some(keep) if keep != f => continue,
+                    Some(_) => {}
+                }
+            }
+            let metric_name = match &metric {
+                Some(m) => m.clone(),
+                None => {
+                    let chosen = choose_metric(&record).ok_or_else(|| {
+                        Error::input(at(), "no numeric per-sample metric found (such as acc or exact_match); choose one with the metric option")
+                    })?;
+                    metric = Some(chosen.clone());
+                    chosen
+                }
+            };
+            let value = match record.get(&metric_name) {
+                None => {
+                    let fields: Vec<&str> = record.keys().map(String::as_str).filter(|k| !matches!(*k, "doc" | "arguments" | "resps" | "filtered_resps")).collect();
+                    return Err(Error::input(
+                        at(),
+                        format!("no '{}' field (fields here: {})", truncate(&metric_name, 30), truncate(&fields.join(", "), 200)),
+                    ));
+                }
+                Some(v) => metric_value(v).ok_or_else(|| {
+                    Error::input(at(), format!("'{}' is {}, not a per-sample number", metric_name, truncate(&v.to_string(), 40)))
+                })?,
+            };
+            let score = super::finite_score(value, &value.to_string())
+                .map_err(|m| Error::input(at(), m))?
+                .expect("finite_score returns Some");
+            check_unit_interval(score, options).map_err(|m| Error::input(at(), m))?;
+            let item = if place.task.is_empty() { doc_id } else { format!("{}/{}", place.task, doc_id) };
+            let i = *item_index.entry(item.clone()).or_insert_with(|| {
+                item_order.push(item);
+                item_order.len() - 1
+            });
+            if let Some((_, first_file, first_line)) = cells.get(&(m, i)) {
+                return Err(Error::input(
+                    at(),
+                    format!("doc_id {} appears twice for model '{}' (first at {first_file}, line {first_line})", item_order[i], place.model),
+                ));
+            }
+            cells.insert((m, i), (score, input.name.to_string(), line_no));
+        }
+        if lines_read == 0 {
+            return Err(Error::input(Location::file(input.name), "the file is empty"));
+        }
+    }
+    check_cells(files[0].name, model_order.len() as u64, item_order.len() as u64, options)?;
+    let mut builder = MatrixBuilder::with_models(item_order, model_order);
+    for ((m, i), (score, _, _)) in cells {
+        builder.set(m, i, score);
+    }
+    Ok(builder.into_matrix())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_give_model_and_task() {
+        assert_eq!(split_samples_file_name("samples_arc_easy_2024-05-20T12-34-56.123456.jsonl"), Some(("arc_easy", "2024-05-20T12-34-56.123456")));
+        assert_eq!(split_samples_file_name("other.jsonl"), None);
+        assert_eq!(
+            locate("out/gpt2/samples_hellaswag_2024-01-01T00-00-00.jsonl", "model"),
+            LmEvalFile { model: "gpt2".into(), task: "hellaswag".into() }
+        );
+        assert_eq!(locate("llama.jsonl", "model"), LmEvalFile { model: "llama".into(), task: String::new() });
+    }
+
+    fn read(files: &[(&str, &str)], options: &ReadOptions) -> Result<ResponseMatrix> {
+        let inputs: Vec<Input> = files.iter().map(|(n, t)| Input::new(n, t.as_bytes())).collect();
+        read_lm_eval(&inputs, options)
+    }
+
+    #[test]
+    fn folders_are_models_and_the_metric_is_chosen() {
+        let a = "{\"doc_id\": 0, \"acc\": 1.0, \"acc_norm\": 0.0}\n{\"doc_id\": 1, \"acc\": 0.0, \"acc_norm\": 1.0}\n";
+        let b = "{\"doc_id\": 1, \"acc\": 1.0, \"acc_norm\": 1.0}\n";
+        let files = [("a/samples_t_2024-01-01T00-00-00.jsonl", a), ("b/samples_t_2024-01-02T00-00-00.jsonl", b)];
+        let m = read(&files, &ReadOptions::default()).unwrap();
+        assert_eq!(m.model_ids(), ["a", "b"]);
+        assert_eq!(m.item_ids(), ["t/0", "t/1"]);
+        assert_eq!(m.get(0, 0), Some(1.0));
+        assert_eq!(m.get(1, 0), None);
+        let norm = read(&files, &ReadOptions { metric: Some("acc_norm".into()), ..Default::default() }).unwrap();
+        assert_eq!(norm.get(0, 0), Some(0.0));
+    }
+
+    #[test]
+    fn bad_lines_are_located() {
+        let e = read(&[("m/x.jsonl", "{\"doc_id\": 0, \"acc\": 1}\n{\"doc_id\": 1, \"acc\": \n")], &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("m/x.jsonl, line 2: not a JSON object"), "{e}");
+        let e = read(&[("m/x.jsonl", "{\"acc\": 1}\n")], &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("no 'doc_id' field"), "{e}");
+        let opts = ReadOptions { metric: Some("bleu".into()), ..Default::default() };
+        let e = read(&[("m/x.jsonl", "{\"doc_id\": 0, \"acc\": 1}\n")], &opts).unwrap_err();
+        assert_eq!(e.to_string(), "m/x.jsonl, line 1: no 'bleu' field (fields here: acc, doc_id)");
+    }
+}
