@@ -65,34 +65,120 @@ fn metric_value(v: &Value) -> Option<f64> {
     }
 }
 
-fn choose_metric(record: &serde_json::Map<String, Value>) -> Option<String> {
-    if let Some(found) = DEFAULT_METRICS.iter().find(|m| record.get(**m).and_then(metric_value).is_some()) {
-        return Some(found.to_string());
-    }
-    // Newer logs list their metrics; take the first one with a numeric value.
-    record.get("metrics")?.as_array()?.iter().filter_map(Value::as_str).find(|m| record.get(*m).and_then(metric_value).is_some()).map(str::to_string)
+struct Record {
+    line: u64,
+    fields: serde_json::Map<String, Value>,
 }
 
-pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<ResponseMatrix> {
-    let mut metric = options.metric.clone();
-    // model → item → score, in first-seen order for models and items.
+/// Parses one samples file into records, refusing lines that are not objects.
+fn parse_lines(input: &Input) -> Result<Vec<Record>> {
+    let text = std::str::from_utf8(input.bytes)
+        .map_err(|e| Error::input(Location::file(input.name), format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+    let mut records = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = n as u64 + 1;
+        let fields: serde_json::Map<String, Value> = serde_json::from_str(line)
+            .map_err(|e| Error::input(Location::line(input.name, line_no), format!("not a JSON object: {e}")))?;
+        records.push(Record { line: line_no, fields });
+    }
+    if records.is_empty() {
+        return Err(Error::input(Location::file(input.name), "the file is empty"));
+    }
+    Ok(records)
+}
+
+/// The metric to score a file by: the first of `wanted` (the user's
+/// comma-separated list, or the defaults) that its first record has, else the
+/// first numeric metric the record lists.
+fn metric_for(input: &Input, first: &Record, wanted: Option<&str>) -> Result<String> {
+    let candidates: Vec<&str> = match wanted {
+        Some(list) => list.split(',').map(str::trim).filter(|m| !m.is_empty()).collect(),
+        None => DEFAULT_METRICS.to_vec(),
+    };
+    if let Some(found) = candidates.iter().find(|m| first.fields.get(**m).and_then(metric_value).is_some()) {
+        return Ok(found.to_string());
+    }
+    if wanted.is_none() {
+        if let Some(listed) = choose_listed_metric(&first.fields) {
+            return Ok(listed);
+        }
+    }
+    let fields: Vec<&str> = first
+        .fields
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !matches!(*k, "doc" | "arguments" | "resps" | "filtered_resps" | "doc_hash" | "prompt_hash" | "target_hash"))
+        .collect();
+    Err(Error::input(
+        Location::line(input.name, first.line),
+        format!(
+            "no {} field (fields here: {})",
+            match wanted {
+                Some(_) => candidates.iter().map(|c| format!("'{}'", truncate(c, 30))).collect::<Vec<_>>().join(" or "),
+                None => "numeric per-sample metric such as acc or exact_match; choose one with the metric option".into(),
+            },
+            truncate(&fields.join(", "), 200)
+        ),
+    ))
+}
+
+fn choose_listed_metric(record: &serde_json::Map<String, Value>) -> Option<String> {
+    record
+        .get("metrics")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|m| record.get(*m).and_then(metric_value).is_some())
+        .map(str::to_string)
+}
+
+/// Reads the logs into a matrix; returns it with notes for the user (which
+/// filter was used where several were logged, which older runs were skipped).
+pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<(ResponseMatrix, Vec<String>)> {
+    let mut warnings = Vec::new();
+    // Several runs of the same task for the same model (lm-eval appends to the
+    // same folder): keep the newest by the timestamp in the file name.
+    let mut chosen: HashMap<(String, String), usize> = HashMap::new();
+    let places: Vec<LmEvalFile> = files.iter().map(|f| locate(f.name, "model")).collect();
+    for (i, place) in places.iter().enumerate() {
+        let key = (place.model.clone(), place.task.clone());
+        match chosen.get(&key) {
+            None => {
+                chosen.insert(key, i);
+            }
+            Some(&j) => {
+                let stamp = |k: usize| {
+                    let file = files[k].name.rsplit(['/', '\\']).next().unwrap_or("");
+                    split_samples_file_name(file).map(|(_, s)| s.to_string())
+                };
+                let (si, sj) = (stamp(i), stamp(j));
+                if si.is_none() || sj.is_none() || si == sj {
+                    return Err(Error::input(
+                        Location::file(files[i].name),
+                        format!(
+                            "task '{}' of model '{}' is also in {}; put each model's logs in its own folder",
+                            place.task, place.model, files[j].name
+                        ),
+                    ));
+                }
+                let (newer, older) = if si > sj { (i, j) } else { (j, i) };
+                warnings.push(format!("{}: an older run of the same task, skipped for {}", files[older].name, files[newer].name));
+                chosen.insert(key, newer);
+            }
+        }
+    }
+    let mut keep: Vec<usize> = chosen.into_values().collect();
+    keep.sort_unstable();
+
     let mut model_order: Vec<String> = Vec::new();
     let mut item_order: Vec<String> = Vec::new();
     let mut item_index: HashMap<String, usize> = HashMap::new();
-    let mut cells: BTreeMap<(usize, usize), (f32, String, u64)> = BTreeMap::new();
-    let mut tasks_per_model: HashMap<(String, String), String> = HashMap::new();
-
-    for input in files {
-        let place = locate(input.name, "model");
-        if let Some(other) = tasks_per_model.insert((place.model.clone(), place.task.clone()), input.name.to_string()) {
-            return Err(Error::input(
-                Location::file(input.name),
-                format!(
-                    "task '{}' of model '{}' is also in {}; put each model's logs in its own folder",
-                    place.task, place.model, other
-                ),
-            ));
-        }
+    let mut cells: BTreeMap<(usize, usize), (f32, usize, u64)> = BTreeMap::new();
+    for &f in &keep {
+        let (input, place) = (&files[f], &places[f]);
         let m = match model_order.iter().position(|x| *x == place.model) {
             Some(m) => m,
             None => {
@@ -100,56 +186,47 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<Res
                 model_order.len() - 1
             }
         };
-        let text = std::str::from_utf8(input.bytes)
-            .map_err(|e| Error::input(Location::file(input.name), format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
-        let mut filter: Option<String> = options.filter.clone();
-        let mut lines_read = 0;
-        for (n, line) in text.lines().enumerate() {
-            let line_no = n as u64 + 1;
-            if line.trim().is_empty() {
-                continue;
+        let records = parse_lines(input)?;
+        let mut filters: Vec<&str> = Vec::new();
+        for r in &records {
+            if let Some(f) = r.fields.get("filter").and_then(Value::as_str) {
+                if !filters.contains(&f) {
+                    filters.push(f);
+                }
             }
-            lines_read += 1;
-            let at = || Location::line(input.name, line_no);
-            let record: serde_json::Map<String, Value> = serde_json::from_str(line)
-                .map_err(|e| Error::input(at(), format!("not a JSON object: {e}")))?;
+        }
+        let filter = match &options.filter {
+            Some(wanted) if filters.contains(&wanted.as_str()) => Some(wanted.as_str()),
+            _ => filters.first().copied(),
+        };
+        if filters.len() > 1 {
+            warnings.push(format!(
+                "{}: logs filters {}; scored by '{}' (choose with the filter option)",
+                input.name,
+                filters.join(", "),
+                filter.unwrap_or("")
+            ));
+        }
+        let records: Vec<&Record> =
+            records.iter().filter(|r| r.fields.get("filter").and_then(Value::as_str).is_none_or(|f| Some(f) == filter)).collect();
+        let metric = metric_for(input, records[0], options.metric.as_deref())?;
+        for record in records {
+            let at = || Location::line(input.name, record.line);
             let doc_id = record
+                .fields
                 .get("doc_id")
                 .and_then(doc_id_text)
                 .ok_or_else(|| Error::input(at(), "no 'doc_id' field: is this an lm-evaluation-harness samples file?"))?;
-            if let Some(f) = record.get("filter").and_then(Value::as_str) {
-                match &filter {
-                    None => filter = Some(f.to_string()),
-                    Some(keep) if keep != f => continue,
-                    Some(_) => {}
-                }
-            }
-            let metric_name = match &metric {
-                Some(m) => m.clone(),
-                None => {
-                    let chosen = choose_metric(&record).ok_or_else(|| {
-                        Error::input(at(), "no numeric per-sample metric found (such as acc or exact_match); choose one with the metric option")
-                    })?;
-                    metric = Some(chosen.clone());
-                    chosen
-                }
-            };
-            let value = match record.get(&metric_name) {
-                None => {
-                    let fields: Vec<&str> = record.keys().map(String::as_str).filter(|k| !matches!(*k, "doc" | "arguments" | "resps" | "filtered_resps")).collect();
-                    return Err(Error::input(
-                        at(),
-                        format!("no '{}' field (fields here: {})", truncate(&metric_name, 30), truncate(&fields.join(", "), 200)),
-                    ));
-                }
+            let value = match record.fields.get(&metric) {
+                None => return Err(Error::input(at(), format!("no '{metric}' field, unlike line {} of this file", records_first_line(input)))),
                 Some(v) => metric_value(v).ok_or_else(|| {
-                    Error::input(at(), format!("'{}' is {}, not a per-sample number", metric_name, truncate(&v.to_string(), 40)))
+                    Error::input(at(), format!("'{metric}' is {}, not a per-sample number", truncate(&v.to_string(), 40)))
                 })?,
             };
             let score = super::finite_score(value, &value.to_string())
-                .map_err(|m| Error::input(at(), m))?
-                .expect("finite_score returns Some");
-            check_unit_interval(score, options).map_err(|m| Error::input(at(), m))?;
+                .map_err(|msg| Error::input(at(), msg))?
+                .unwrap_or_default();
+            check_unit_interval(score, options).map_err(|msg| Error::input(at(), msg))?;
             let item = if place.task.is_empty() { doc_id } else { format!("{}/{}", place.task, doc_id) };
             let i = *item_index.entry(item.clone()).or_insert_with(|| {
                 item_order.push(item);
@@ -158,13 +235,13 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<Res
             if let Some((_, first_file, first_line)) = cells.get(&(m, i)) {
                 return Err(Error::input(
                     at(),
-                    format!("doc_id {} appears twice for model '{}' (first at {first_file}, line {first_line})", item_order[i], place.model),
+                    format!(
+                        "doc '{}' appears twice for model '{}' (first at {}, line {first_line})",
+                        item_order[i], place.model, files[*first_file].name
+                    ),
                 ));
             }
-            cells.insert((m, i), (score, input.name.to_string(), line_no));
-        }
-        if lines_read == 0 {
-            return Err(Error::input(Location::file(input.name), "the file is empty"));
+            cells.insert((m, i), (score, f, record.line));
         }
     }
     check_cells(files[0].name, model_order.len() as u64, item_order.len() as u64, options)?;
@@ -172,7 +249,12 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<Res
     for ((m, i), (score, _, _)) in cells {
         builder.set(m, i, score);
     }
-    Ok(builder.into_matrix())
+    Ok((builder.into_matrix(), warnings))
+}
+
+fn records_first_line(input: &Input) -> u64 {
+    let text = String::from_utf8_lossy(input.bytes);
+    text.lines().position(|l| !l.trim().is_empty()).map_or(1, |p| p as u64 + 1)
 }
 
 #[cfg(test)]
@@ -192,7 +274,7 @@ mod tests {
 
     fn read(files: &[(&str, &str)], options: &ReadOptions) -> Result<ResponseMatrix> {
         let inputs: Vec<Input> = files.iter().map(|(n, t)| Input::new(n, t.as_bytes())).collect();
-        read_lm_eval(&inputs, options)
+        read_lm_eval(&inputs, options).map(|(m, _)| m)
     }
 
     #[test]
@@ -218,5 +300,7 @@ mod tests {
         let opts = ReadOptions { metric: Some("bleu".into()), ..Default::default() };
         let e = read(&[("m/x.jsonl", "{\"doc_id\": 0, \"acc\": 1}\n")], &opts).unwrap_err();
         assert_eq!(e.to_string(), "m/x.jsonl, line 1: no 'bleu' field (fields here: acc, doc_id)");
+        let opts = ReadOptions { metric: Some("acc_norm, acc".into()), ..Default::default() };
+        assert!(read(&[("m/x.jsonl", "{\"doc_id\": 0, \"acc\": 1}\n")], &opts).is_ok());
     }
 }

@@ -131,16 +131,17 @@ pub fn read_responses(inputs: &[Input], options: &ReadOptions) -> Result<Loaded>
             decoded.len()
         )));
     }
-    let matrix = match format {
-        Format::Wide => csv_matrix::read_wide(&decoded[0].0, &decoded[0].1, options)?,
-        Format::Long => csv_matrix::read_long(&decoded[0].0, &decoded[0].1, options)?,
-        Format::Json => json_matrix::read_json(&decoded[0].0, &decoded[0].1, options)?,
+    let (matrix, mut warnings) = match format {
+        Format::Wide => (csv_matrix::read_wide(&decoded[0].0, &decoded[0].1, options)?, Vec::new()),
+        Format::Long => (csv_matrix::read_long(&decoded[0].0, &decoded[0].1, options)?, Vec::new()),
+        Format::Json => (json_matrix::read_json(&decoded[0].0, &decoded[0].1, options)?, Vec::new()),
         Format::LmEval => {
             let files: Vec<Input> = decoded.iter().map(|(n, b)| Input::new(n, b)).collect();
             lm_eval::read_lm_eval(&files, options)?
         }
     };
-    let (matrix, warnings) = matrix.drop_empty();
+    let (matrix, dropped) = matrix.drop_empty();
+    warnings.extend(dropped);
     if matrix.n_models() == 0 || matrix.n_items() == 0 {
         return Err(Error::invalid(format!(
             "{}: no observed score in the whole matrix",

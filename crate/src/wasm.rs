@@ -1,0 +1,65 @@
+//! The WebAssembly boundary: converts JS values, delegates to the library,
+//! and returns `Result<_, JsError>` so nothing crosses as a panic.
+//!
+//! Files cross as one concatenated byte buffer plus names, roles and lengths:
+//! one copy into wasm memory however many files there are. Results cross as
+//! JSON text, the same bytes the CLI prints, so both give identical output.
+
+use wasm_bindgen::prelude::*;
+
+use crate::read::Input;
+use crate::{Dataset, DatasetFiles, LoadOptions};
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The crate version, to show beside results.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+fn split_files<'a>(names: &'a [String], roles: &[String], lengths: &[u32], data: &'a [u8]) -> Result<DatasetFiles<'a>, JsError> {
+    if names.len() != roles.len() || names.len() != lengths.len() {
+        return Err(JsError::new("internal: names, roles and lengths differ in length"));
+    }
+    let total: u64 = lengths.iter().map(|&l| l as u64).sum();
+    if total != data.len() as u64 {
+        return Err(JsError::new("internal: file lengths do not add up to the data"));
+    }
+    let mut files = DatasetFiles::default();
+    let mut offset = 0usize;
+    for ((name, role), &len) in names.iter().zip(roles).zip(lengths) {
+        let input = Input::new(name, &data[offset..offset + len as usize]);
+        offset += len as usize;
+        match role.as_str() {
+            "responses" => files.responses.push(input),
+            "items" => files.items = Some(input),
+            "models" => files.models = Some(input),
+            other => return Err(JsError::new(&format!("unknown file role '{other}'"))),
+        }
+    }
+    Ok(files)
+}
+
+fn parse_options<T: serde::de::DeserializeOwned + Default>(json: &str) -> Result<T, JsError> {
+    if json.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(json).map_err(|e| JsError::new(&format!("options: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&format!("cannot write JSON: {e}")))
+}
+
+/// `benchsift info` on the given files; returns the summary as JSON text.
+#[wasm_bindgen]
+pub fn info(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {
+    let files = split_files(&names, &roles, lengths, data)?;
+    let options: LoadOptions = parse_options(options_json)?;
+    let dataset = Dataset::load(&files, &options).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&crate::info::info(&dataset))
+}

@@ -1,0 +1,201 @@
+//! End-to-end tests of the `benchsift` binary: real data against an
+//! independent Python reference (tests/fixtures/golden, made by
+//! scripts/fixtures/make_info_golden.py), and malformed input of every kind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn benchsift(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_benchsift")).args(args).current_dir(repo()).output().unwrap()
+}
+
+fn info_json(args: &[&str]) -> Value {
+    let out = benchsift(args);
+    assert!(out.status.success(), "benchsift {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+fn assert_matches_golden(actual: &Value, golden_file: &str) {
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/golden").join(golden_file)).unwrap())
+            .unwrap();
+    for key in ["models", "items", "kind", "groups"] {
+        assert_eq!(actual[key], golden[key], "{golden_file}: {key}");
+    }
+    for key in ["missing_fraction", "mean"] {
+        let (a, g) = (actual[key].as_f64().unwrap(), golden[key].as_f64().unwrap());
+        assert!(close(a, g), "{golden_file}: {key} {a} vs reference {g}");
+    }
+    for k in 0..2 {
+        let (a, g) = (actual["model_mean_range"][k].as_f64().unwrap(), golden["model_mean_range"][k].as_f64().unwrap());
+        assert!(close(a, g), "{golden_file}: model_mean_range[{k}] {a} vs reference {g}");
+    }
+}
+
+#[test]
+fn info_on_mmlu_pro_matches_the_python_reference() {
+    let info = info_json(&["info", "www/data/mmlu_pro/responses.csv.gz", "--items", "www/data/mmlu_pro/items.csv.gz"]);
+    assert_matches_golden(&info, "info_mmlu_pro.json");
+    assert_eq!(info["groups"].as_object().unwrap().len(), 14);
+}
+
+#[test]
+fn info_on_alpacaeval_and_bbh_matches_the_python_reference() {
+    let info = info_json(&["info", "www/data/alpacaeval/responses.csv.gz", "--items", "www/data/alpacaeval/items.csv.gz"]);
+    assert_matches_golden(&info, "info_alpacaeval.json");
+    let info = info_json(&["info", "www/data/bbh/responses.csv", "--items", "www/data/bbh/items.csv", "--models", "www/data/bbh/models.csv"]);
+    assert_matches_golden(&info, "info_bbh.json");
+}
+
+#[test]
+fn info_on_an_lm_eval_output_folder_matches_the_python_reference() {
+    let out = benchsift(&["info", "tests/fixtures/lm_eval"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_matches_golden(&info, "info_lm_eval.json");
+    assert_eq!(info["format"], "lm-eval");
+    // bs_gen logs two filters: the user is told which one was used.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("logs filters strict, upper; scored by 'strict'"));
+}
+
+#[test]
+fn lm_eval_per_sample_scores_average_to_the_harness_aggregates() {
+    use benchsift::read::{Input, ReadOptions, read_responses};
+    let dir = repo().join("tests/fixtures/lm_eval");
+    for (metric, filter, task, key) in [
+        ("acc", None, "bs_mc", "acc,none"),
+        ("acc_norm", None, "bs_mc", "acc_norm,none"),
+        ("exact_match", Some("upper"), "bs_gen", "exact_match,upper"),
+    ] {
+        let mut files = Vec::new();
+        for model in ["dummy-a", "dummy-b", "dummy-c"] {
+            for entry in std::fs::read_dir(dir.join(model)).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_str().unwrap().to_string();
+                files.push((format!("{model}/{name}"), std::fs::read(&path).unwrap(), name));
+            }
+        }
+        let inputs: Vec<Input> =
+            files.iter().filter(|f| f.2.starts_with("samples_")).map(|(n, b, _)| Input::new(n, b)).collect();
+        let options = ReadOptions {
+            // Each file is scored by the first of these it has.
+            metric: Some(if task == "bs_mc" { format!("{metric},exact_match") } else { "acc,exact_match".into() }),
+            filter: filter.map(str::to_string),
+            ..Default::default()
+        };
+        let m = read_responses(&inputs, &options).unwrap_or_else(|e| panic!("{e}")).matrix;
+        for (row, model) in m.model_ids().iter().enumerate() {
+            let results = files.iter().find(|f| f.0.starts_with(&format!("{model}/results_"))).unwrap();
+            let results: Value = serde_json::from_slice(&results.1).unwrap();
+            let expected = results["results"][task][key].as_f64().unwrap();
+            let scores: Vec<f64> = m
+                .row(row)
+                .filter(|(i, _)| m.item_ids()[*i].starts_with(&format!("{task}/")))
+                .map(|(_, s)| s as f64)
+                .collect();
+            let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+            assert!((mean - expected).abs() < 1e-9, "{model} {task} {key}: {mean} vs harness {expected}");
+        }
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("benchsift-cli-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Runs `info` on a file that must be refused; returns stderr.
+fn refused(name: &str, bytes: &[u8], extra: &[&str]) -> String {
+    let path = temp_file(name, bytes);
+    let mut args = vec!["info", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = benchsift(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{name} was accepted: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.stdout.is_empty(), "{name}: output on failure");
+    assert!(stderr.starts_with("error: "), "{name}: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{name}: {stderr}");
+    stderr
+}
+
+#[test]
+fn malformed_files_exit_nonzero_with_file_line_and_column() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("ragged.csv", b"model,q1,q2\nA,1,0\nB,1\n", "ragged.csv, line 3: the row has 2 fields but the header has 3"),
+        ("text.csv", b"model,q1,q2\nA,1,0\nB,1,maybe\n", "text.csv, line 3, column 3 (q2): 'maybe' is not a number"),
+        ("nan.csv", b"model,q1\nA,nan\n", "nan.csv, line 2, column 2 (q1): 'nan' is not a usable score"),
+        ("inf.csv", b"model,q1\nA,-Infinity\n", "inf.csv, line 2, column 2 (q1): '-Infinity' is not a usable score"),
+        ("dupitem.csv", b"model,q1,q1\nA,1,0\n", "dupitem.csv, line 1, column 3 (q1): duplicate item id 'q1' (also column 2)"),
+        ("dupmodel.csv", b"model,q1\nA,1\nA,0\n", "dupmodel.csv, line 3, column 1 (A): duplicate model id 'A' (also on line 2)"),
+        ("empty.csv", b"", "empty.csv: the file is empty"),
+        ("header.csv", b"model,q1,q2\n", "header.csv: no model rows after the header"),
+        ("allmissing.csv", b"model,q1\nA,\nB,\n", "no observed score in the whole matrix"),
+        ("bad.json", b"{\"models\": [\"a\"], \"items\": [\"q\"], \"scores\": [[\"x\"]]}", "bad.json, scores[0][0]: \"x\" is not a number or null"),
+        ("long.csv", b"model,item,score\nA,q1,1\nA,q1,0\n", "long.csv, line 3: a second score for the same model and item (first on line 2)"),
+        ("m/samples_t_2024-01-01T00-00-00.jsonl", b"{\"doc_id\": 0, \"acc\": 1}\nnot json\n", "line 2: not a JSON object"),
+    ];
+    for (name, bytes, expected) in cases {
+        let stderr = refused(name.rsplit('/').next().unwrap(), bytes, &[]);
+        assert!(stderr.contains(expected), "{name}: expected «{expected}», got «{stderr}»");
+    }
+}
+
+#[test]
+fn bom_crlf_and_quoted_fields_are_accepted() {
+    let path = temp_file("bom.csv", b"\xEF\xBB\xBFmodel,\"q,1\",\"q\r\n2\"\r\nA,1,0\r\nB,0,1\r\n");
+    let info = info_json(&["info", path.to_str().unwrap()]);
+    assert_eq!(info["items"], 2);
+    assert_eq!(info["models"], 2);
+}
+
+#[test]
+fn all_missing_rows_and_columns_are_dropped_with_a_warning() {
+    let path = temp_file("holes.csv", b"model,q1,q2,q3\nA,1,,0\nB,,,\nC,0,,1\n");
+    let out = benchsift(&["info", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: dropped 1 model(s) with no observed score: 'B'"), "{stderr}");
+    assert!(stderr.contains("warning: dropped 1 item(s) with no observed score: 'q2'"), "{stderr}");
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((info["models"].as_u64(), info["items"].as_u64()), (Some(2), Some(2)));
+}
+
+#[test]
+fn malformed_items_and_models_files_name_their_cell() {
+    let responses = temp_file("r.csv", b"model,q1\nA,1\n");
+    let items = temp_file("items.csv", b"item_id,cost\nq1,lots\n");
+    let out = benchsift(&["info", responses.to_str().unwrap(), "--items", items.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("items.csv, line 2, column 2 (cost): 'lots' is not a number"));
+    let models = temp_file("models.csv", b"model,release_date\nA,soon\n");
+    let out = benchsift(&["info", responses.to_str().unwrap(), "--models", models.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("models.csv, line 2, column 2 (release_date): 'soon' is not a date"));
+}
+
+#[test]
+fn a_missing_file_and_output_to_a_file() {
+    let out = benchsift(&["info", "no/such/file.csv"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: no/such/file.csv: "));
+    let target = temp_file("placeholder", b"").with_file_name("info.json");
+    let out = benchsift(&["info", "www/data/bbh/responses.csv", "-o", target.to_str().unwrap()]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(info["models"], 107);
+}

@@ -1,0 +1,111 @@
+// The JS API over the wasm module, shared by the Node and browser entries.
+// Each function takes the initialised wasm-bindgen module first; the entries
+// bind it. Inputs are normalised here so the Rust side sees one shape only:
+// named byte arrays with a role.
+
+/** @typedef {import('./types.js').FileInput} FileInput */
+/** @typedef {import('./types.js').InfoOptions} InfoOptions */
+/** @typedef {import('./types.js').Info} Info */
+
+/**
+ * @typedef {object} WasmModule
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} info
+ * @property {() => string} version
+ */
+
+const encoder = new TextEncoder();
+
+/**
+ * @param {unknown} data
+ * @returns {Promise<Uint8Array>}
+ */
+async function toBytes(data) {
+  if (typeof data === 'string') return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
+  throw new TypeError('expected a string, Uint8Array, ArrayBuffer or Blob');
+}
+
+/**
+ * One input as `{name, bytes}`. A `File` keeps its name; a folder upload its
+ * relative path (lm-evaluation-harness logs are grouped by folder).
+ * @param {FileInput} input
+ * @param {string} fallbackName
+ */
+async function toNamed(input, fallbackName) {
+  if (input && typeof input === 'object' && 'data' in input && !(input instanceof Uint8Array)) {
+    return { name: input.name || fallbackName, bytes: await toBytes(input.data) };
+  }
+  /** @type {any} */
+  const any = input;
+  const name = (any && (any.webkitRelativePath || any.name)) || fallbackName;
+  return { name, bytes: await toBytes(input) };
+}
+
+/**
+ * @param {FileInput | FileInput[]} responses
+ * @param {InfoOptions} options
+ */
+async function packFiles(responses, options) {
+  /** @type {{name: string, role: string, bytes: Uint8Array}[]} */
+  const files = [];
+  const list = Array.isArray(responses) ? responses : [responses];
+  if (list.length === 0) throw new Error('no response file given');
+  for (const [i, r] of list.entries()) {
+    const fallback = options.name && list.length === 1 ? options.name : `responses${list.length > 1 ? i + 1 : ''}`;
+    files.push({ role: 'responses', ...(await toNamed(r, fallback)) });
+  }
+  if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
+  if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
+  const total = files.reduce((n, f) => n + f.bytes.length, 0);
+  const data = new Uint8Array(total);
+  let offset = 0;
+  for (const f of files) {
+    data.set(f.bytes, offset);
+    offset += f.bytes.length;
+  }
+  return {
+    names: files.map((f) => f.name),
+    roles: files.map((f) => f.role),
+    lengths: Uint32Array.from(files.map((f) => f.bytes.length)),
+    data,
+  };
+}
+
+/**
+ * The options the Rust side reads (files travel separately).
+ * @param {InfoOptions} options
+ */
+function loadOptions(options) {
+  const { format, metric, filter, requireUnitInterval, maxCells } = options;
+  return JSON.stringify({ format, metric, filter, requireUnitInterval, maxCells });
+}
+
+/**
+ * Rethrows wasm errors as plain `Error`s with the same message the CLI prints.
+ * @template T
+ * @param {() => T} call
+ * @returns {T}
+ */
+function rethrow(call) {
+  try {
+    return call();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(message);
+  }
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {InfoOptions} [options]
+ * @returns {Promise<Info>}
+ */
+export async function info(wasm, responses, options = {}) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const json = rethrow(() => wasm.info(names, roles, lengths, data, loadOptions(options)));
+  return JSON.parse(json);
+}

@@ -1,0 +1,27 @@
+// Node entry: loads the wasm from the package folder with fs, synchronously
+// once, on first use.
+import { readFile } from 'node:fs/promises';
+
+import * as wasm from '../pkg/benchsift.js';
+import * as api from './api.js';
+
+/** @type {Promise<import('./api.js').WasmModule> | undefined} */
+let ready;
+
+function init() {
+  ready ??= readFile(new URL('../pkg/benchsift_bg.wasm', import.meta.url)).then((bytes) => {
+    wasm.initSync({ module: bytes });
+    return wasm;
+  });
+  return ready;
+}
+
+/** @type {typeof import('./types.js').info} */
+export async function info(responses, options) {
+  return api.info(await init(), responses, options);
+}
+
+/** @type {typeof import('./types.js').version} */
+export async function version() {
+  return (await init()).version();
+}
