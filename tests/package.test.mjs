@@ -1,0 +1,102 @@
+// The npm package as a user gets it: `npm pack`, install the tarball into a
+// fresh project, import it by name, call it, and type-check a TypeScript user.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { ROOT, cliError, cliInfo, tempDir } from './helpers.mjs';
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/** @param {string[]} args @param {string} cwd */
+function run(cmd, args, cwd) {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const project = tempDir('npm-user');
+const packed = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', project], ROOT))[0];
+
+test('the tarball holds the wasm, the glue, the API and the types, and nothing else large', () => {
+  const files = packed.files.map((/** @type {{path: string}} */ f) => f.path);
+  for (const f of ['www/pkg/benchsift_bg.wasm', 'www/pkg/benchsift.js', 'www/lib/node.js', 'www/lib/browser.js', 'www/lib/types.d.ts', 'package.json']) {
+    assert.ok(files.includes(f), `${f} is missing from the tarball`);
+  }
+  assert.ok(!files.some((/** @type {string} */ f) => f.startsWith('crate/') || f.startsWith('tests/')), 'sources leaked into the tarball');
+  assert.ok(packed.size < 1_000_000, `tarball is ${packed.size} bytes`);
+});
+
+writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'npm-user', private: true, type: 'module' }));
+run(npm, ['install', '--no-audit', '--no-fund', '--offline', join(project, packed.filename)], project);
+
+test('a fresh Node project imports the package and gets the CLI numbers', () => {
+  const data = join(ROOT, 'www', 'data', 'mmlu_pro');
+  const script = `
+    import { info, version } from 'benchsift';
+    import { readFileSync } from 'node:fs';
+    const result = await info(
+      { name: 'responses.csv.gz', data: readFileSync(${JSON.stringify(join(data, 'responses.csv.gz'))}) },
+      { items: { name: 'items.csv.gz', data: readFileSync(${JSON.stringify(join(data, 'items.csv.gz'))}) } });
+    console.log(JSON.stringify({ version: await version(), result }));`;
+  writeFileSync(join(project, 'use.mjs'), script);
+  const { version, result } = JSON.parse(run('node', ['use.mjs'], project));
+  assert.equal(version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  const expected = cliInfo(['www/data/mmlu_pro/responses.csv.gz', '--items', 'www/data/mmlu_pro/items.csv.gz']);
+  expected.warnings = expected.warnings ?? [];
+  assert.deepEqual(result, expected);
+});
+
+test('bad input throws an Error with the message the CLI prints', () => {
+  const bad = 'model,q1,q2\nA,1,0\nB,1,x\n';
+  const path = join(project, 'bad.csv');
+  writeFileSync(path, bad);
+  writeFileSync(
+    join(project, 'bad.mjs'),
+    `import { info } from 'benchsift';
+     try { await info(${JSON.stringify(bad)}, { name: 'bad.csv' }); console.log('accepted'); }
+     catch (e) { console.log(JSON.stringify({ isError: e instanceof Error, message: e.message })); }`,
+  );
+  const out = JSON.parse(run('node', ['bad.mjs'], project));
+  assert.equal(out.isError, true);
+  assert.equal(out.message, cliError([path]).replace(path, 'bad.csv'));
+  assert.equal(out.message, "bad.csv, line 3, column 3 (q2): 'x' is not a number");
+});
+
+test('lm-evaluation-harness logs from several folders, passed as named files', () => {
+  const dir = join(ROOT, 'tests', 'fixtures', 'lm_eval');
+  const script = `
+    import { info } from 'benchsift';
+    import { readFileSync, readdirSync } from 'node:fs';
+    const files = [];
+    for (const model of readdirSync(${JSON.stringify(dir)}, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+      for (const f of readdirSync(${JSON.stringify(dir)} + '/' + model.name).filter((f) => f.endsWith('.jsonl')).sort()) {
+        files.push({ name: model.name + '/' + f, data: readFileSync(${JSON.stringify(dir)} + '/' + model.name + '/' + f) });
+      }
+    }
+    console.log(JSON.stringify(await info(files)));`;
+  writeFileSync(join(project, 'lm.mjs'), script);
+  const result = JSON.parse(run('node', ['lm.mjs'], project));
+  const expected = cliInfo(['tests/fixtures/lm_eval']);
+  assert.deepEqual({ ...result, warnings: [] }, { ...expected, warnings: [] });
+  assert.equal(result.models, 3);
+  assert.equal(result.items, 20);
+});
+
+test('a TypeScript user type-checks against the shipped declarations', () => {
+  writeFileSync(
+    join(project, 'use.ts'),
+    `import { info, type Info } from 'benchsift';
+     const summary: Info = await info('model,q1\\nA,1\\n', { name: 'tiny.csv', format: 'wide' });
+     const kind: 'binary' | 'continuous' = summary.kind;
+     export { kind };`,
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['use.ts'] }),
+  );
+  run('node', [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project);
+  // And a wrong option is caught.
+  writeFileSync(join(project, 'use.ts'), `import { info } from 'benchsift';\nawait info('x', { format: 'excel' });\n`);
+  assert.throws(() => run('node', [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project));
+});

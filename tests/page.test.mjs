@@ -1,0 +1,185 @@
+// The page in real headless Chromium (Debian's, driven by playwright-core):
+// bundled data, the user's files, malformed input, WebGPU on and off, and no
+// request outside the page's own origin.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { ROOT, cliInfo, tempDir } from './helpers.mjs';
+import { startServer } from '../scripts/serve.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (set CHROMIUM or install Debian's chromium)`;
+if (skip) console.warn(`\n!!! SKIPPING the browser tests: ${skip}\n`);
+
+const OUT = join(ROOT, 'tests', 'out');
+mkdirSync(OUT, { recursive: true });
+
+/** @type {{url: string, close: () => Promise<void>}} */
+let server;
+/** @type {typeof import('playwright-core').chromium} */
+let chromium;
+
+before(async () => {
+  if (skip) return;
+  ({ chromium } = await import('playwright-core'));
+  server = await startServer({ port: 0, quiet: true });
+});
+after(async () => server?.close());
+
+/**
+ * A fresh browser with a request log; any request outside the origin fails the test.
+ * @param {{webgpu: boolean}} options
+ */
+async function open({ webgpu }) {
+  const args = ['--disable-quic', '--no-first-run'];
+  if (webgpu) args.push('--enable-unsafe-webgpu');
+  const context = await chromium.launchPersistentContext(tempDir('chrome'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args,
+    timeout: 60_000,
+  });
+  const origin = new URL(server.url).origin;
+  /** @type {string[]} */
+  const foreign = [];
+  /** @type {string[]} */
+  const consoleErrors = [];
+  context.on('request', (req) => {
+    const url = req.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (msg) => msg.type() === 'error' && consoleErrors.push(msg.text()));
+  page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  return { context, page, foreign, consoleErrors };
+}
+
+/**
+ * Waits until the page reaches `state`; fails at once with the page's error
+ * message if it shows an error instead.
+ * @param {import('playwright-core').Page} page
+ * @param {'ready' | 'error'} state
+ */
+async function waitForState(page, state) {
+  await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 60_000 });
+  const reached = await page.getAttribute('body', 'data-state');
+  if (reached !== state) {
+    throw new Error(`page is '${reached}', not '${state}': ${(await page.textContent('#error'))?.trim()}`);
+  }
+}
+
+/** @param {import('playwright-core').Page} page */
+async function summary(page) {
+  const text = async (/** @type {string} */ id) => (await page.textContent(`#${id}`))?.trim();
+  return {
+    models: await text('s-models'),
+    items: await text('s-items'),
+    missing: await text('s-missing'),
+    kind: await text('s-kind'),
+    mean: await text('s-mean'),
+    groups: await page.$$eval('#groups tbody tr', (rows) => Object.fromEntries(rows.map((r) => [r.querySelector('th')?.textContent, Number(r.querySelector('td')?.textContent?.replace(/,/g, ''))]))),
+  };
+}
+
+/** What the page must show for a CLI result. @param {any} info */
+function expectedSummary(info) {
+  return {
+    models: new Intl.NumberFormat('en').format(info.models),
+    items: new Intl.NumberFormat('en').format(info.items),
+    missing: `${(info.missing_fraction * 100).toFixed(2)}%`,
+    kind: info.kind,
+    mean: info.mean.toFixed(4),
+    groups: info.groups,
+  };
+}
+
+test('the bundled MMLU-Pro loads and matches the CLI; the WebGPU adapter is shown', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: true });
+  try {
+    const started = Date.now();
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    console.log(`first summary on the default data after ${Date.now() - started} ms`);
+    const cli = cliInfo(['www/data/mmlu_pro/responses.csv.gz', '--items', 'www/data/mmlu_pro/items.csv.gz']);
+    assert.deepEqual(await summary(page), expectedSummary(cli));
+    await page.waitForFunction(() => document.querySelector('#backend')?.getAttribute('data-backend'));
+    const backend = await page.$eval('#backend', (el) => ({ text: el.textContent, fallback: /** @type {HTMLElement} */ (el).dataset.fallback, backend: /** @type {HTMLElement} */ (el).dataset.backend }));
+    assert.match(backend.text ?? '', /^WebGPU adapter: /);
+    // Chromium's software adapter (SwiftShader) is a fallback: the page says it uses the CPU.
+    if (backend.fallback === 'true') assert.equal(backend.backend, 'cpu');
+    assert.match(await page.textContent('#version') ?? '', /^\d+\.\d+\.\d+$/);
+    await page.screenshot({ path: join(OUT, 'page-mmlu-pro.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(OUT, 'page-mmlu-pro-phone.png'), fullPage: true });
+    assert.deepEqual(foreign, [], 'requests outside the origin');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('without WebGPU the page says it computes on the CPU, and other bundled sets load', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    await page.waitForFunction(() => document.querySelector('#backend')?.getAttribute('data-backend'));
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assert.match((await page.textContent('#backend')) ?? '', /CPU/);
+    const cli = cliInfo(['www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv']);
+    assert.deepEqual(await summary(page), expectedSummary(cli));
+    await page.selectOption('#dataset', 'alpacaeval');
+    await page.waitForFunction(() => document.querySelector('#s-models')?.textContent === '57');
+    assert.match(page.url(), /data=alpacaeval/);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('dropped files: a malformed file shows where it is wrong, and the page still works after', { skip }, async () => {
+  const { context, page, foreign } = await open({ webgpu: true });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', { name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('model,q1,q2\nA,1,0\nB,oops,1\n') });
+    await waitForState(page, 'error');
+    assert.equal((await page.textContent('#error'))?.trim(), "broken.csv, line 3, column 2 (q1): 'oops' is not a number");
+    assert.equal(await page.isHidden('#summary'), true);
+    await page.screenshot({ path: join(OUT, 'page-error.png') });
+    // Item text with markup is shown as text, never parsed as HTML.
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'responses.csv', mimeType: 'text/csv', buffer: Buffer.from('model,q1,q2\nA,1,0\nB,0,\n') },
+      { name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(`item_id,text,subject\nq1,hi,"${evil.replace(/"/g, '""')}"\nq2,there,law\n`) },
+    ]);
+    await waitForState(page, 'ready');
+    assert.equal(await page.textContent('#s-models'), '2');
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).__pwned), undefined);
+    assert.ok(((await page.textContent('#groups')) ?? '').includes(evil));
+    assert.deepEqual(foreign, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('an lm-evaluation-harness output folder loads as one model per subfolder', { skip }, async () => {
+  const { context, page } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#folder', join(ROOT, 'tests', 'fixtures', 'lm_eval'));
+    await waitForState(page, 'ready');
+    assert.match((await page.textContent('#status')) ?? '', /Ignored 4 file\(s\) that are not sample logs/);
+    const cli = cliInfo(['tests/fixtures/lm_eval']);
+    assert.deepEqual(await summary(page), expectedSummary(cli));
+  } finally {
+    await context.close();
+  }
+});

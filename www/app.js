@@ -1,0 +1,294 @@
+// The page: picks data (bundled or the user's files), runs the wasm core in a
+// Web Worker, and shows the results. All user text goes through textContent.
+
+/** @typedef {import('./lib/types.js').Info} Info */
+/** @typedef {{name: string, role: 'responses' | 'items' | 'models', data: ArrayBuffer}} PageFile */
+
+/** Bundled datasets: files under data/<key>/. */
+const DATASETS = /** @type {const} */ ({
+  mmlu_pro: { responses: 'responses.csv.gz', items: 'items.csv.gz' },
+  alpacaeval: { responses: 'responses.csv.gz', items: 'items.csv.gz' },
+  bbh: { responses: 'responses.csv', items: 'items.csv', models: 'models.csv' },
+});
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 0;
+/** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
+const pending = new Map();
+worker.onmessage = (event) => {
+  const { id, ok, result, error, ms } = event.data;
+  const call = pending.get(id);
+  pending.delete(id);
+  if (!call) return;
+  if (ok) call.resolve({ result, ms });
+  else call.reject(new Error(error));
+};
+worker.onerror = (event) => {
+  for (const call of pending.values()) call.reject(new Error(`the worker failed: ${event.message}`));
+  pending.clear();
+};
+
+/**
+ * @param {string} op
+ * @param {PageFile[]} files
+ * @param {object} [options]
+ * @returns {Promise<{result: any, ms: number}>}
+ */
+function run(op, files = [], options = {}) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, op, files, options });
+  });
+}
+
+/** @type {PageFile[]} */
+let currentFiles = [];
+
+/** @param {string} name @returns {PageFile['role']} */
+function guessRole(name) {
+  const base = name.split('/').pop()?.toLowerCase() ?? '';
+  if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
+  if (/^items?[._-]|[._-]items?\.|^questions?[._-]/.test(base)) return 'items';
+  if (/^models?[._-]|[._-]models?\.|^systems?[._-]/.test(base)) return 'models';
+  return 'responses';
+}
+
+function renderFileList() {
+  const list = $('file-list');
+  list.replaceChildren();
+  for (const [i, file] of currentFiles.entries()) {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'file-name';
+    name.textContent = file.name;
+    const select = document.createElement('select');
+    select.setAttribute('aria-label', `Role of ${file.name}`);
+    for (const role of ['responses', 'items', 'models']) {
+      const option = document.createElement('option');
+      option.value = role;
+      option.textContent = role;
+      option.selected = role === file.role;
+      select.append(option);
+    }
+    select.addEventListener('change', () => {
+      currentFiles[i].role = /** @type {PageFile['role']} */ (select.value);
+      analyse();
+    });
+    const size = document.createElement('span');
+    size.className = 'file-size';
+    size.textContent = formatBytes(file.data.byteLength);
+    li.append(name, select, size);
+    list.append(li);
+  }
+}
+
+/** @param {number} n */
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+/** @param {string} text */
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+/** @param {string | null} message */
+function setError(message) {
+  const box = $('error');
+  box.hidden = message == null;
+  box.textContent = message ?? '';
+}
+
+const numberFormat = new Intl.NumberFormat('en');
+
+/** @param {Info} info */
+function showSummary(info) {
+  $('summary').hidden = false;
+  $('s-models').textContent = numberFormat.format(info.models);
+  $('s-items').textContent = numberFormat.format(info.items);
+  $('s-missing').textContent = `${(info.missing_fraction * 100).toFixed(2)}%`;
+  $('s-kind').textContent = info.kind;
+  $('s-mean').textContent = info.mean.toFixed(4);
+  $('s-range').textContent = `${info.model_mean_range[0].toFixed(3)} – ${info.model_mean_range[1].toFixed(3)}`;
+  const warnings = $('warnings');
+  warnings.replaceChildren(
+    ...info.warnings.map((w) => {
+      const li = document.createElement('li');
+      li.textContent = w;
+      return li;
+    }),
+  );
+  const groups = Object.entries(info.groups).sort((a, b) => b[1] - a[1]);
+  const table = /** @type {HTMLTableElement} */ ($('groups'));
+  table.hidden = groups.length === 0;
+  $('groups-title').hidden = groups.length === 0;
+  const max = Math.max(1, ...groups.map(([, n]) => n));
+  table.tBodies[0].replaceChildren(
+    ...groups.map(([name, n]) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = name;
+      const count = document.createElement('td');
+      count.textContent = numberFormat.format(n);
+      const barCell = document.createElement('td');
+      const bar = document.createElement('meter');
+      bar.min = 0;
+      bar.max = max;
+      bar.value = n;
+      bar.textContent = `${n}`;
+      barCell.append(bar);
+      tr.append(th, count, barCell);
+      return tr;
+    }),
+  );
+}
+
+async function analyse() {
+  renderFileList();
+  if (!currentFiles.some((f) => f.role === 'responses')) {
+    setError('No response matrix among the files: set one file’s role to “responses”.');
+    return;
+  }
+  setError(null);
+  setStatus('Reading…');
+  document.body.dataset.state = 'busy';
+  try {
+    const { result, ms } = await run('info', currentFiles);
+    showSummary(result);
+    setStatus(`Read ${currentFiles.map((f) => f.name).join(', ')} in ${ms.toFixed(0)} ms.`);
+    document.body.dataset.state = 'ready';
+  } catch (e) {
+    $('summary').hidden = true;
+    setStatus('');
+    setError(e instanceof Error ? e.message : String(e));
+    document.body.dataset.state = 'error';
+  }
+}
+
+/** @param {keyof typeof DATASETS} key */
+async function loadBundled(key) {
+  const spec = DATASETS[key];
+  setStatus('Downloading the bundled data from this site…');
+  /** @type {PageFile[]} */
+  const files = [];
+  for (const [role, file] of Object.entries(spec)) {
+    const response = await fetch(`data/${key}/${file}`);
+    if (!response.ok) throw new Error(`data/${key}/${file}: ${response.status} ${response.statusText}`);
+    files.push({ name: `${key}/${file}`, role: /** @type {PageFile['role']} */ (role), data: await response.arrayBuffer() });
+  }
+  currentFiles = files;
+  const url = new URL(location.href);
+  url.searchParams.set('data', key);
+  history.replaceState(null, '', url);
+  await analyse();
+}
+
+/** @param {string} name */
+const isLog = (name) => /\.jsonl(\.gz)?$/i.test(name);
+
+/** @param {Iterable<File>} fileList */
+async function useFiles(fileList) {
+  let files = [...fileList];
+  if (files.length === 0) return;
+  // An lm-evaluation-harness output folder also holds results_*.json and
+  // other files: keep the sample logs (and any items/models CSV).
+  let ignored = 0;
+  const nameOf = (/** @type {File} */ f) => /** @type {any} */ (f).webkitRelativePath || f.name;
+  if (files.some((f) => isLog(nameOf(f)))) {
+    const kept = files.filter((f) => isLog(nameOf(f)) || guessRole(nameOf(f)) !== 'responses');
+    ignored = files.length - kept.length;
+    files = kept;
+  }
+  currentFiles = await Promise.all(
+    files.map(async (f) => {
+      const name = /** @type {any} */ (f).webkitRelativePath || f.name;
+      return { name, role: guessRole(name), data: await f.arrayBuffer() };
+    }),
+  );
+  const url = new URL(location.href);
+  url.searchParams.delete('data');
+  history.replaceState(null, '', url);
+  await analyse();
+  if (ignored > 0) setStatus(`${$('status').textContent} Ignored ${ignored} file(s) that are not sample logs.`);
+}
+
+async function probeWebGPU() {
+  const out = $('backend');
+  /** @type {any} */
+  const gpu = /** @type {any} */ (navigator).gpu;
+  if (!gpu) {
+    out.textContent = 'No WebGPU in this browser (or the page is not on a secure origin): benchsift computes on the CPU with WebAssembly SIMD.';
+    out.dataset.backend = 'cpu';
+    return;
+  }
+  let adapter = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch {
+    adapter = null;
+  }
+  if (!adapter) {
+    out.textContent = 'WebGPU is present but offers no adapter (blocked or unsupported GPU): benchsift computes on the CPU with WebAssembly SIMD.';
+    out.dataset.backend = 'cpu';
+    return;
+  }
+  const info = adapter.info ?? {};
+  const fallback = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' · ') || 'unnamed adapter';
+  if (fallback) {
+    out.textContent = `WebGPU adapter: ${name} (a software fallback adapter). benchsift computes on the CPU with WebAssembly SIMD, which is faster than a software GPU.`;
+    out.dataset.backend = 'cpu';
+  } else {
+    out.textContent = `WebGPU adapter: ${name}. Large jobs use the GPU; small ones stay on the CPU, where they finish sooner.`;
+    out.dataset.backend = 'gpu';
+  }
+  out.dataset.adapter = name;
+  out.dataset.fallback = String(fallback);
+}
+
+function setUp() {
+  const select = /** @type {HTMLSelectElement} */ ($('dataset'));
+  select.addEventListener('change', () => loadBundled(/** @type {keyof typeof DATASETS} */ (select.value)).catch(showFatal));
+  for (const id of ['files', 'folder']) {
+    const input = /** @type {HTMLInputElement} */ ($(id));
+    input.addEventListener('change', () => useFiles(input.files ?? []).catch(showFatal));
+  }
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    useFiles(e.dataTransfer?.files ?? []).catch(showFatal);
+  });
+  drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      $('files').click();
+    }
+  });
+  run('version').then(({ result }) => ($('version').textContent = result), showFatal);
+  probeWebGPU();
+  const wanted = new URLSearchParams(location.search).get('data');
+  const key = wanted && wanted in DATASETS ? /** @type {keyof typeof DATASETS} */ (wanted) : 'mmlu_pro';
+  select.value = key;
+  loadBundled(key).catch(showFatal);
+}
+
+/** @param {unknown} e */
+function showFatal(e) {
+  setStatus('');
+  setError(e instanceof Error ? e.message : String(e));
+  document.body.dataset.state = 'error';
+}
+
+setUp();

@@ -1,0 +1,41 @@
+// Runs the wasm core off the main thread so the page never freezes.
+// Messages in: {id, op, files: {name, role, data}[], options}.
+// Messages out: {id, ok: true, result, ms} or {id, ok: false, error}.
+import { info, version } from './lib/browser.js';
+
+/** @param {{name: string, role: string, data: ArrayBuffer}[]} files */
+function split(files) {
+  const responses = files.filter((f) => f.role === 'responses').map((f) => ({ name: f.name, data: f.data }));
+  const items = files.find((f) => f.role === 'items');
+  const models = files.find((f) => f.role === 'models');
+  return { responses, items, models };
+}
+
+// Typed as a worker scope: the project's tsconfig has the DOM lib, where
+// `self` is a Window.
+const scope = /** @type {{postMessage(message: unknown): void, onmessage: ((event: MessageEvent) => void) | null}} */ (
+  /** @type {unknown} */ (self)
+);
+
+scope.onmessage = async (event) => {
+  const { id, op, files, options } = event.data;
+  const started = performance.now();
+  try {
+    let result;
+    if (op === 'version') {
+      result = await version();
+    } else if (op === 'info') {
+      const { responses, items, models } = split(files);
+      result = await info(responses, {
+        ...options,
+        items: items && { name: items.name, data: items.data },
+        models: models && { name: models.name, data: models.data },
+      });
+    } else {
+      throw new Error(`unknown operation '${op}'`);
+    }
+    scope.postMessage({ id, ok: true, result, ms: performance.now() - started });
+  } catch (e) {
+    scope.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+  }
+};
