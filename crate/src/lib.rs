@@ -8,8 +8,12 @@
 pub mod dataset;
 pub mod error;
 pub mod info;
+pub mod irt;
+pub mod math;
+pub mod parallel;
 pub mod matrix;
 pub mod read;
+pub mod rng;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

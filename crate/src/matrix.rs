@@ -108,6 +108,33 @@ impl ResponseMatrix {
         &self.models
     }
 
+    /// u64 words per model row in the bitsets (items rounded up to 64).
+    pub fn words_per_row(&self) -> usize {
+        self.words_per_row
+    }
+
+    /// The observed-cell bitset of one model: bit `i % 64` of word `i / 64`.
+    pub fn observed_bits(&self, model: usize) -> &[u64] {
+        &self.observed[model * self.words_per_row..(model + 1) * self.words_per_row]
+    }
+
+    /// The correct-response bitset of one model (binary matrices only).
+    pub fn correct_bits(&self, model: usize) -> Option<&[u64]> {
+        match &self.cells {
+            Cells::Binary(c) => Some(&c[model * self.words_per_row..(model + 1) * self.words_per_row]),
+            Cells::Continuous(_) => None,
+        }
+    }
+
+    /// The scores of one model, one f32 per item, meaningful where observed
+    /// (continuous matrices only).
+    pub fn value_row(&self, model: usize) -> Option<&[f32]> {
+        match &self.cells {
+            Cells::Binary(_) => None,
+            Cells::Continuous(v) => Some(&v[model * self.n_items()..(model + 1) * self.n_items()]),
+        }
+    }
+
     pub fn is_observed(&self, model: usize, item: usize) -> bool {
         bit(&self.observed, model * self.words_per_row, item)
     }

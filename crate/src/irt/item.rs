@@ -1,0 +1,602 @@
+//! One item's response function, its derivatives, and the M-step that
+//! maximises the item's expected complete-data log-likelihood (plus log
+//! prior) by Fisher scoring with backtracking.
+//!
+//! Bernoulli family (1PL–4PL): P(θ) = c + (d − c)·σ(a(θ − b)).
+//! Beta family: x ~ Beta(μφ, (1 − μ)φ) with μ(θ) = σ(a(θ − b)).
+//! Parameters are optimised in an unconstrained space: ξ = ln a (so a > 0
+//! and higher θ always means a higher expected score: no sign flips),
+//! b, γ = logit c, δ = logit d, ψ = ln φ.
+
+use super::special::{digamma, ln_gamma, trigamma};
+use crate::math::{exp, ln};
+
+/// Fitted parameters of one unidimensional item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemParams {
+    /// Discrimination (> 0).
+    pub a: f64,
+    /// Difficulty: the θ where the expected score is halfway between c and d.
+    pub b: f64,
+    /// Lower asymptote (guessing); 0 below 3PL.
+    pub c: f64,
+    /// Upper asymptote; 1 below 4PL.
+    pub d: f64,
+    /// Beta precision φ (Beta model only; NaN otherwise).
+    pub phi: f64,
+}
+
+impl Default for ItemParams {
+    fn default() -> Self {
+        ItemParams::new(1.0, 0.0)
+    }
+}
+
+impl ItemParams {
+    pub fn new(a: f64, b: f64) -> Self {
+        ItemParams { a, b, c: 0.0, d: 1.0, phi: f64::NAN }
+    }
+
+    /// Expected score at θ: P(correct) for Bernoulli items, the mean μ for Beta items.
+    #[inline]
+    pub fn expected(&self, theta: f64) -> f64 {
+        self.c + (self.d - self.c) * sigmoid(self.a * (theta - self.b))
+    }
+
+    /// Fisher information about θ carried by one response at θ.
+    pub fn information(&self, theta: f64, family: Family) -> f64 {
+        let s = sigmoid(self.a * (theta - self.b));
+        match family {
+            Family::Bernoulli => {
+                let p = (self.c + (self.d - self.c) * s).clamp(P_MIN, 1.0 - P_MIN);
+                let dp = (self.d - self.c) * self.a * s * (1.0 - s);
+                dp * dp / (p * (1.0 - p))
+            }
+            Family::Beta => {
+                let mu = s.clamp(P_MIN, 1.0 - P_MIN);
+                let phi = self.phi;
+                let i_mu = phi * phi * (trigamma(mu * phi) + trigamma((1.0 - mu) * phi));
+                let dmu = self.a * mu * (1.0 - mu);
+                i_mu * dmu * dmu
+            }
+        }
+    }
+
+    /// ln p(x | θ) of one response.
+    pub fn log_likelihood(&self, theta: f64, x: f64, family: Family) -> f64 {
+        match family {
+            Family::Bernoulli => {
+                let p = self.expected(theta).clamp(P_MIN, 1.0 - P_MIN);
+                x * ln(p) + (1.0 - x) * ln(1.0 - p)
+            }
+            Family::Beta => {
+                let mu = sigmoid(self.a * (theta - self.b)).clamp(P_MIN, 1.0 - P_MIN);
+                let (al, be) = (mu * self.phi, (1.0 - mu) * self.phi);
+                let x = x.clamp(BETA_EPS, 1.0 - BETA_EPS);
+                (al - 1.0) * ln(x) + (be - 1.0) * ln(1.0 - x) - (ln_gamma(al) + ln_gamma(be) - ln_gamma(self.phi))
+            }
+        }
+    }
+
+    /// d/dθ ln p(x | θ) and the Fisher information at θ (for θ scoring).
+    pub fn theta_score(&self, theta: f64, x: f64, family: Family) -> (f64, f64) {
+        let s = sigmoid(self.a * (theta - self.b));
+        match family {
+            Family::Bernoulli => {
+                let p = (self.c + (self.d - self.c) * s).clamp(P_MIN, 1.0 - P_MIN);
+                let dp = (self.d - self.c) * self.a * s * (1.0 - s);
+                ((x - p) / (p * (1.0 - p)) * dp, dp * dp / (p * (1.0 - p)))
+            }
+            Family::Beta => {
+                let mu = s.clamp(P_MIN, 1.0 - P_MIN);
+                let phi = self.phi;
+                let x = x.clamp(BETA_EPS, 1.0 - BETA_EPS);
+                let dmu = self.a * mu * (1.0 - mu);
+                let g_mu = phi * (ln(x / (1.0 - x)) - digamma(mu * phi) + digamma((1.0 - mu) * phi));
+                let i_mu = phi * phi * (trigamma(mu * phi) + trigamma((1.0 - mu) * phi));
+                (g_mu * dmu, i_mu * dmu * dmu)
+            }
+        }
+    }
+}
+
+/// Probabilities are kept inside [P_MIN, 1 − P_MIN] so logs stay finite.
+pub const P_MIN: f64 = 1e-10;
+/// Continuous scores are clamped into [ε, 1 − ε] for the Beta model, whose
+/// density is infinite or zero at exactly 0 and 1.
+pub const BETA_EPS: f64 = 1e-3;
+
+#[inline]
+pub fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + exp(-z))
+}
+
+#[inline]
+fn logit(p: f64) -> f64 {
+    ln(p / (1.0 - p))
+}
+
+/// The response distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// 0/1 (or fractional, as a quasi-likelihood) responses.
+    Bernoulli,
+    /// Continuous responses in (0, 1).
+    Beta,
+}
+
+/// Which parameters are free. `a` may be shared across items (1PL), fixed at
+/// 1 (Rasch), or free per item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Free {
+    pub a: bool,
+    pub c: bool,
+    pub d: bool,
+    pub phi: bool,
+}
+
+/// Gaussian priors in the unconstrained space: (mean, sd) of ln a, b,
+/// logit c, logit d, ln φ. An infinite sd is a flat prior.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Priors {
+    pub ln_a: (f64, f64),
+    pub b: (f64, f64),
+    pub logit_c: (f64, f64),
+    pub logit_d: (f64, f64),
+    pub ln_phi: (f64, f64),
+}
+
+impl Default for Priors {
+    /// Weak defaults: a ∈ [0.14, 7.4] and b ∈ [−6, 6] within 2 sd; c around
+    /// 0.2 (BILOG-MG's Beta(5, 17) has mean 0.23); d around 0.95; φ around 10.
+    fn default() -> Self {
+        Priors {
+            ln_a: (0.0, 1.0),
+            b: (0.0, 3.0),
+            logit_c: (logit(0.2), 1.0),
+            logit_d: (logit(0.95), 1.0),
+            ln_phi: (ln(10.0), 1.5),
+        }
+    }
+}
+
+/// Expected sufficient statistics of one item at each quadrature node, from
+/// the E-step: `n` = expected number of responses, and for Bernoulli `s` =
+/// expected sum of scores; for Beta `u` = Σ r·ln x and `v` = Σ r·ln(1 − x).
+pub struct NodeStats<'a> {
+    pub n: &'a [f64],
+    pub s: &'a [f64],
+    pub v: &'a [f64],
+}
+
+const MAX_PARAMS: usize = 4;
+
+/// Unconstrained parameter vector of one item: indices into a fixed layout.
+#[derive(Clone, Copy)]
+struct Layout {
+    free: Free,
+    family: Family,
+}
+
+impl Layout {
+    /// (ln a, b, then logit c, logit d for Bernoulli or ln φ for Beta).
+    fn pack(&self, p: &ItemParams) -> ([f64; MAX_PARAMS], usize) {
+        let mut v = [0.0; MAX_PARAMS];
+        let mut k = 0;
+        if self.free.a {
+            v[k] = ln(p.a);
+            k += 1;
+        }
+        v[k] = p.b;
+        k += 1;
+        match self.family {
+            Family::Bernoulli => {
+                if self.free.c {
+                    v[k] = logit(p.c);
+                    k += 1;
+                }
+                if self.free.d {
+                    v[k] = logit(p.d);
+                    k += 1;
+                }
+            }
+            Family::Beta => {
+                if self.free.phi {
+                    v[k] = ln(p.phi);
+                    k += 1;
+                }
+            }
+        }
+        (v, k)
+    }
+
+    fn unpack(&self, v: &[f64], base: &ItemParams) -> ItemParams {
+        let mut p = *base;
+        let mut k = 0;
+        if self.free.a {
+            p.a = exp(v[k].clamp(-5.0, 5.0));
+            k += 1;
+        }
+        p.b = v[k].clamp(-30.0, 30.0);
+        k += 1;
+        match self.family {
+            Family::Bernoulli => {
+                if self.free.c {
+                    p.c = sigmoid(v[k]).clamp(1e-6, 0.999);
+                    k += 1;
+                }
+                if self.free.d {
+                    p.d = sigmoid(v[k]).clamp(p.c + 1e-3, 1.0 - 1e-6);
+                }
+            }
+            Family::Beta => {
+                if self.free.phi {
+                    p.phi = exp(v[k].clamp(-5.0, 12.0));
+                }
+            }
+        }
+        p
+    }
+
+    /// (mean, sd) of the prior on each packed parameter.
+    fn priors(&self, priors: &Priors) -> [(f64, f64); MAX_PARAMS] {
+        let mut out = [(0.0, f64::INFINITY); MAX_PARAMS];
+        let mut k = 0;
+        if self.free.a {
+            out[k] = priors.ln_a;
+            k += 1;
+        }
+        out[k] = priors.b;
+        k += 1;
+        match self.family {
+            Family::Bernoulli => {
+                if self.free.c {
+                    out[k] = priors.logit_c;
+                    k += 1;
+                }
+                if self.free.d {
+                    out[k] = priors.logit_d;
+                }
+            }
+            Family::Beta => {
+                if self.free.phi {
+                    out[k] = priors.ln_phi;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Objective, gradient and Fisher information of one item's expected
+/// complete-data log-likelihood (no prior) in the packed space.
+fn evaluate(
+    layout: Layout,
+    p: &ItemParams,
+    nodes: &[f64],
+    stats: &NodeStats,
+    dims: usize,
+) -> (f64, [f64; MAX_PARAMS], [[f64; MAX_PARAMS]; MAX_PARAMS]) {
+    let mut f = 0.0;
+    let mut g = [0.0; MAX_PARAMS];
+    let mut h = [[0.0; MAX_PARAMS]; MAX_PARAMS];
+    for (q, &theta) in nodes.iter().enumerate() {
+        let n = stats.n[q];
+        if n <= 0.0 {
+            continue;
+        }
+        let z = p.a * (theta - p.b);
+        let s = sigmoid(z);
+        let ds = s * (1.0 - s);
+        // d(mean)/d(packed params), in the packed order.
+        let mut dm = [0.0; MAX_PARAMS];
+        let mut k = 0;
+        match layout.family {
+            Family::Bernoulli => {
+                let span = p.d - p.c;
+                if layout.free.a {
+                    dm[k] = span * ds * z;
+                    k += 1;
+                }
+                dm[k] = -span * ds * p.a;
+                k += 1;
+                if layout.free.c {
+                    dm[k] = (1.0 - s) * p.c * (1.0 - p.c);
+                    k += 1;
+                }
+                if layout.free.d {
+                    dm[k] = s * p.d * (1.0 - p.d);
+                }
+                let pr = (p.c + span * s).clamp(P_MIN, 1.0 - P_MIN);
+                let sum = stats.s[q];
+                f += sum * ln(pr) + (n - sum) * ln(1.0 - pr);
+                let resid = (sum - n * pr) / (pr * (1.0 - pr));
+                let w = n / (pr * (1.0 - pr));
+                for i in 0..dims {
+                    g[i] += resid * dm[i];
+                    for j in 0..=i {
+                        h[i][j] += w * dm[i] * dm[j];
+                    }
+                }
+            }
+            Family::Beta => {
+                let mu = s.clamp(P_MIN, 1.0 - P_MIN);
+                let phi = p.phi;
+                let (al, be) = (mu * phi, (1.0 - mu) * phi);
+                let (u, v) = (stats.s[q], stats.v[q]);
+                f += (al - 1.0) * u + (be - 1.0) * v - n * (ln_gamma(al) + ln_gamma(be) - ln_gamma(phi));
+                let (dg_a, dg_b, dg_p) = (digamma(al), digamma(be), digamma(phi));
+                let (tg_a, tg_b, tg_p) = (trigamma(al), trigamma(be), trigamma(phi));
+                let g_mu = phi * (u - v) - n * phi * (dg_a - dg_b);
+                let g_phi = mu * u + (1.0 - mu) * v - n * (mu * dg_a + (1.0 - mu) * dg_b - dg_p);
+                let i_mm = n * phi * phi * (tg_a + tg_b);
+                let i_pp = n * (mu * mu * tg_a + (1.0 - mu) * (1.0 - mu) * tg_b - tg_p);
+                let i_mp = n * phi * (mu * tg_a - (1.0 - mu) * tg_b);
+                // Chain rule: packed → (μ, φ).
+                let mut jm = [0.0; MAX_PARAMS];
+                let mut jp = [0.0; MAX_PARAMS];
+                if layout.free.a {
+                    jm[k] = ds * z;
+                    k += 1;
+                }
+                jm[k] = -ds * p.a;
+                k += 1;
+                if layout.free.phi {
+                    jp[k] = phi;
+                }
+                for i in 0..dims {
+                    g[i] += g_mu * jm[i] + g_phi * jp[i];
+                    for j in 0..=i {
+                        h[i][j] += i_mm * jm[i] * jm[j] + i_pp * jp[i] * jp[j] + i_mp * (jm[i] * jp[j] + jp[i] * jm[j]);
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..dims {
+        for j in 0..i {
+            h[j][i] = h[i][j];
+        }
+    }
+    (f, g, h)
+}
+
+fn with_prior(
+    v: &[f64],
+    prior: &[(f64, f64)],
+    f: &mut f64,
+    g: &mut [f64; MAX_PARAMS],
+    h: &mut [[f64; MAX_PARAMS]; MAX_PARAMS],
+    dims: usize,
+) {
+    for i in 0..dims {
+        let (mean, sd) = prior[i];
+        if sd.is_finite() {
+            let prec = 1.0 / (sd * sd);
+            *f -= 0.5 * prec * (v[i] - mean) * (v[i] - mean);
+            g[i] -= prec * (v[i] - mean);
+            h[i][i] += prec;
+        }
+    }
+}
+
+/// Solves H x = g for a small symmetric positive-definite H (Cholesky with a
+/// ridge that grows until the factorisation succeeds).
+fn solve(h: &[[f64; MAX_PARAMS]; MAX_PARAMS], g: &[f64; MAX_PARAMS], n: usize) -> [f64; MAX_PARAMS] {
+    let scale = (0..n).map(|i| h[i][i].abs()).fold(0.0, f64::max).max(1e-12);
+    let mut ridge = 0.0;
+    loop {
+        let mut l = [[0.0; MAX_PARAMS]; MAX_PARAMS];
+        let mut ok = true;
+        'outer: for i in 0..n {
+            for j in 0..=i {
+                let mut sum = h[i][j] + if i == j { ridge } else { 0.0 };
+                for k in 0..j {
+                    sum -= l[i][k] * l[j][k];
+                }
+                if i == j {
+                    if sum <= 0.0 || !sum.is_finite() {
+                        ok = false;
+                        break 'outer;
+                    }
+                    l[i][i] = sum.sqrt();
+                } else {
+                    l[i][j] = sum / l[j][j];
+                }
+            }
+        }
+        if ok {
+            let mut y = [0.0; MAX_PARAMS];
+            for i in 0..n {
+                let mut sum = g[i];
+                for k in 0..i {
+                    sum -= l[i][k] * y[k];
+                }
+                y[i] = sum / l[i][i];
+            }
+            let mut x = [0.0; MAX_PARAMS];
+            for i in (0..n).rev() {
+                let mut sum = y[i];
+                for k in i + 1..n {
+                    sum -= l[k][i] * x[k];
+                }
+                x[i] = sum / l[i][i];
+            }
+            return x;
+        }
+        ridge = if ridge == 0.0 { 1e-8 * scale } else { ridge * 10.0 };
+        if ridge > 1e12 * scale {
+            return [0.0; MAX_PARAMS];
+        }
+    }
+}
+
+/// One item's M-step: maximise the expected complete-data log-likelihood
+/// plus log prior over the free parameters, starting from `start`. Returns the
+/// new parameters and the largest change in any packed parameter.
+pub fn m_step(
+    start: &ItemParams,
+    family: Family,
+    free: Free,
+    priors: &Priors,
+    nodes: &[f64],
+    stats: &NodeStats,
+) -> (ItemParams, f64) {
+    let layout = Layout { free, family };
+    let (mut v, dims) = layout.pack(start);
+    let prior = layout.priors(priors);
+    let v0 = v;
+    let objective = |v: &[f64]| {
+        let p = layout.unpack(v, start);
+        let (mut f, mut g, mut h) = evaluate(layout, &p, nodes, stats, dims);
+        with_prior(v, &prior, &mut f, &mut g, &mut h, dims);
+        (f, g, h)
+    };
+    let (mut f, mut g, mut h) = objective(&v);
+    for _ in 0..25 {
+        let step = solve(&h, &g, dims);
+        let mut t = 1.0;
+        let mut improved = false;
+        for _ in 0..30 {
+            let mut trial = v;
+            for i in 0..dims {
+                // Cap single steps: Fisher scoring can overshoot far from the optimum.
+                trial[i] += (t * step[i]).clamp(-2.0, 2.0);
+            }
+            let (ft, gt, ht) = objective(&trial);
+            if ft.is_finite() && ft >= f - 1e-12 * f.abs() {
+                let change = (0..dims).map(|i| (trial[i] - v[i]).abs()).fold(0.0, f64::max);
+                v = trial;
+                (f, g, h) = (ft, gt, ht);
+                improved = change > 1e-9;
+                break;
+            }
+            t *= 0.5;
+        }
+        if !improved {
+            break;
+        }
+    }
+    let change = (0..dims).map(|i| (v[i] - v0[i]).abs()).fold(0.0, f64::max);
+    (layout.unpack(&v, start), change)
+}
+
+/// The shared-discrimination (1PL) update: one Fisher-scoring step for ln a
+/// summed over all items, with the items' difficulties held fixed.
+pub fn shared_a_step(items: &[ItemParams], nodes: &[f64], stats: &[NodeStats], priors: &Priors) -> f64 {
+    let layout = Layout { free: Free { a: true, c: false, d: false, phi: false }, family: Family::Bernoulli };
+    let a = items.first().map_or(1.0, |p| p.a);
+    let total = |ln_a: f64| -> (f64, f64, f64) {
+        let (mut f, mut g, mut h) = (0.0, 0.0, 0.0);
+        for (p, st) in items.iter().zip(stats) {
+            let q = ItemParams { a: exp(ln_a), ..*p };
+            let (fi, gi, hi) = evaluate(layout, &q, nodes, st, 2);
+            f += fi;
+            g += gi[0];
+            h += hi[0][0];
+        }
+        let (mean, sd) = priors.ln_a;
+        let prec = 1.0 / (sd * sd);
+        (f - 0.5 * prec * (ln_a - mean).powi(2), g - prec * (ln_a - mean), h + prec)
+    };
+    let mut ln_a = ln(a);
+    let (mut f, mut g, mut h) = total(ln_a);
+    for _ in 0..20 {
+        let step = (g / h).clamp(-1.0, 1.0);
+        let mut t = 1.0;
+        let mut moved = false;
+        for _ in 0..30 {
+            let trial = ln_a + t * step;
+            let (ft, gt, ht) = total(trial);
+            if ft >= f - 1e-12 * f.abs() {
+                moved = (trial - ln_a).abs() > 1e-10;
+                ln_a = trial;
+                (f, g, h) = (ft, gt, ht);
+                break;
+            }
+            t *= 0.5;
+        }
+        if !moved {
+            break;
+        }
+    }
+    exp(ln_a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::irt::quadrature::Quadrature;
+
+    /// Exact expected statistics for an item with known parameters when the
+    /// population is N(0,1): the M-step must return those parameters.
+    fn stats_for(p: &ItemParams, q: &Quadrature, people: f64) -> (Vec<f64>, Vec<f64>) {
+        let n: Vec<f64> = q.weights.iter().map(|w| w * people).collect();
+        let s: Vec<f64> = q.nodes.iter().zip(&n).map(|(t, n)| n * p.expected(*t)).collect();
+        (n, s)
+    }
+
+    #[test]
+    fn m_step_recovers_2pl_3pl_and_4pl_items_from_exact_statistics() {
+        let q = Quadrature::gauss_hermite(41);
+        let flat = Priors {
+            ln_a: (0.0, f64::INFINITY),
+            b: (0.0, f64::INFINITY),
+            logit_c: (0.0, f64::INFINITY),
+            logit_d: (0.0, f64::INFINITY),
+            ln_phi: (0.0, f64::INFINITY),
+        };
+        let cases = [
+            (ItemParams::new(1.7, -0.4), Free { a: true, c: false, d: false, phi: false }),
+            (ItemParams { c: 0.2, ..ItemParams::new(1.3, 0.6) }, Free { a: true, c: true, d: false, phi: false }),
+            (ItemParams { c: 0.15, d: 0.9, ..ItemParams::new(2.0, 0.1) }, Free { a: true, c: true, d: true, phi: false }),
+        ];
+        for (truth, free) in cases {
+            let (n, s) = stats_for(&truth, &q, 1e6);
+            let zeros = vec![0.0; n.len()];
+            let stats = NodeStats { n: &n, s: &s, v: &zeros };
+            let mut p = ItemParams { c: if free.c { 0.25 } else { 0.0 }, d: if free.d { 0.97 } else { 1.0 }, ..ItemParams::new(1.0, 0.0) };
+            for _ in 0..200 {
+                p = m_step(&p, Family::Bernoulli, free, &flat, &q.nodes, &stats).0;
+            }
+            assert!((p.a - truth.a).abs() < 1e-3, "{truth:?} → {p:?}");
+            assert!((p.b - truth.b).abs() < 1e-3, "{truth:?} → {p:?}");
+            assert!((p.c - truth.c).abs() < 1e-3, "{truth:?} → {p:?}");
+            assert!((p.d - truth.d).abs() < 1e-3, "{truth:?} → {p:?}");
+        }
+    }
+
+    #[test]
+    fn m_step_recovers_a_beta_item_from_exact_statistics() {
+        // E[ln x] and E[ln(1−x)] under Beta(μφ, (1−μ)φ) are ψ(α) − ψ(φ) and ψ(β) − ψ(φ).
+        let q = Quadrature::gauss_hermite(41);
+        let truth = ItemParams { phi: 8.0, ..ItemParams::new(1.2, 0.3) };
+        let n: Vec<f64> = q.weights.iter().map(|w| w * 1e5).collect();
+        let mut u = Vec::new();
+        let mut v = Vec::new();
+        for (t, n) in q.nodes.iter().zip(&n) {
+            let mu = truth.expected(*t).clamp(P_MIN, 1.0 - P_MIN);
+            u.push(n * (digamma(mu * truth.phi) - digamma(truth.phi)));
+            v.push(n * (digamma((1.0 - mu) * truth.phi) - digamma(truth.phi)));
+        }
+        let stats = NodeStats { n: &n, s: &u, v: &v };
+        let mut p = ItemParams { phi: 3.0, ..ItemParams::new(1.0, 0.0) };
+        for _ in 0..100 {
+            p = m_step(&p, Family::Beta, Free { a: true, c: false, d: false, phi: true }, &Priors::default(), &q.nodes, &stats).0;
+        }
+        assert!((p.a - truth.a).abs() < 0.01 && (p.b - truth.b).abs() < 0.01 && (p.phi - truth.phi).abs() < 0.1, "{p:?}");
+    }
+
+    #[test]
+    fn theta_score_matches_a_numerical_derivative() {
+        for family in [Family::Bernoulli, Family::Beta] {
+            let p = ItemParams { c: if family == Family::Bernoulli { 0.1 } else { 0.0 }, phi: 6.0, ..ItemParams::new(1.4, 0.2) };
+            for (theta, x) in [(-1.0, 1.0), (0.5, 0.0), (0.3, 0.7)] {
+                let (g, _) = p.theta_score(theta, x, family);
+                let h = 1e-6;
+                let numeric = (p.log_likelihood(theta + h, x, family) - p.log_likelihood(theta - h, x, family)) / (2.0 * h);
+                assert!((g - numeric).abs() < 1e-5, "{family:?} θ={theta} x={x}: {g} vs {numeric}");
+            }
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! Item response theory: fit item parameters and model abilities to a
+//! response matrix.
+//!
+//! # Method
+//! Marginal maximum likelihood by EM over a fixed Gauss–Hermite quadrature
+//! (Bock & Aitkin 1981, *Psychometrika* 46:443). Abilities follow θ ~ N(0, 1)
+//! — this fixes the scale and origin — and every discrimination is kept
+//! positive (optimised as ln a), which fixes the direction: a higher θ always
+//! means a higher expected score, so fits never flip sign. The E-step gives
+//! each model's posterior over the nodes and each item's expected counts at
+//! each node; the M-step maximises each item's expected complete-data
+//! log-likelihood plus a weak Gaussian log prior (MAP, for stability on small
+//! leaderboards) by Fisher scoring. Missing cells simply drop out of both
+//! steps. EM is deterministic: there is no randomness to seed in 1-D.
+//!
+//! Models: Rasch (a = 1), 1PL (one a shared by all items), 2PL, 3PL (lower
+//! asymptote c, estimated with a prior or fixed with `guess`), 4PL (upper
+//! asymptote d as well), and Beta-IRT for continuous scores in (0, 1)
+//! (Noel & Dauvier 2007, *Applied Psychological Measurement* 31:47):
+//! x ~ Beta(μφ, (1 − μ)φ) with μ = σ(a(θ − b)).
+//! Continuous scores on other ranges are mapped into [0, 1] first (see
+//! [`Scale`]); the Bernoulli models then treat them as fractional outcomes.
+
+mod estep;
+pub mod item;
+pub mod quadrature;
+pub mod scoring;
+pub mod special;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::matrix::{Kind, ResponseMatrix};
+use crate::parallel;
+
+use estep::{Observations, Tables};
+pub use item::{Family, Free, ItemParams, Priors};
+use item::{NodeStats, m_step, shared_a_step};
+use quadrature::Quadrature;
+
+/// The item response model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IrtModel {
+    Rasch,
+    #[serde(rename = "1pl")]
+    OnePl,
+    #[serde(rename = "2pl")]
+    TwoPl,
+    #[serde(rename = "3pl")]
+    ThreePl,
+    #[serde(rename = "4pl")]
+    FourPl,
+    Beta,
+}
+
+impl IrtModel {
+    pub fn parse(name: &str) -> Result<IrtModel> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "rasch" => IrtModel::Rasch,
+            "1pl" => IrtModel::OnePl,
+            "2pl" => IrtModel::TwoPl,
+            "3pl" => IrtModel::ThreePl,
+            "4pl" => IrtModel::FourPl,
+            "beta" => IrtModel::Beta,
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown IRT model '{}': expected rasch, 1pl, 2pl, 3pl, 4pl or beta",
+                    crate::error::truncate(other, 20)
+                )));
+            }
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IrtModel::Rasch => "rasch",
+            IrtModel::OnePl => "1pl",
+            IrtModel::TwoPl => "2pl",
+            IrtModel::ThreePl => "3pl",
+            IrtModel::FourPl => "4pl",
+            IrtModel::Beta => "beta",
+        }
+    }
+
+    pub fn family(self) -> Family {
+        if self == IrtModel::Beta { Family::Beta } else { Family::Bernoulli }
+    }
+}
+
+/// How continuous scores are mapped into [0, 1] before fitting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Scale {
+    /// Scores are already in [0, 1] (accuracies, win rates, pass@1 as a fraction).
+    Identity,
+    /// Scores in [0, 100] (percentages, pass@1 in %): divided by 100.
+    Percent,
+    /// Any other range, e.g. MQM (≤ 0, higher is better):
+    /// (x − low) / (high − low), with low and high the observed extremes.
+    MinMax { low: f64, high: f64 },
+}
+
+impl Scale {
+    /// Identity for [0, 1], Percent for [0, 100], else min–max.
+    pub fn detect(m: &ResponseMatrix) -> Scale {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for model in 0..m.n_models() {
+            for (_, v) in m.row(model) {
+                lo = lo.min(v as f64);
+                hi = hi.max(v as f64);
+            }
+        }
+        if lo >= 0.0 && hi <= 1.0 {
+            Scale::Identity
+        } else if lo >= 0.0 && hi <= 100.0 {
+            Scale::Percent
+        } else {
+            Scale::MinMax { low: lo, high: hi }
+        }
+    }
+
+    pub fn apply(&self, x: f64) -> f64 {
+        match *self {
+            Scale::Identity => x,
+            Scale::Percent => x / 100.0,
+            Scale::MinMax { low, high } => {
+                if high > low { ((x - low) / (high - low)).clamp(0.0, 1.0) } else { 0.5 }
+            }
+        }
+    }
+}
+
+/// Fit settings (unchecked); [`FitOptions::validate`] checks them once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    pub model: IrtModel,
+    /// Latent dimensions (1 for now).
+    pub dims: usize,
+    /// Gauss–Hermite nodes.
+    pub quadrature_points: usize,
+    pub max_iterations: usize,
+    /// Stop when no unconstrained item parameter moves more than this.
+    pub tolerance: f64,
+    pub priors: Priors,
+    /// Fix the lower asymptote of every item (e.g. 1/number of choices) instead
+    /// of estimating it (3PL/4PL).
+    pub guess: Option<f64>,
+    /// Mapping of continuous scores into [0, 1]; detected when `None`.
+    pub scale: Option<Scale>,
+    /// Recorded for reproducibility; the 1-D EM itself is deterministic.
+    pub seed: u64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            model: IrtModel::TwoPl,
+            dims: 1,
+            quadrature_points: 41,
+            max_iterations: 500,
+            tolerance: 1e-4,
+            priors: Priors::default(),
+            guess: None,
+            scale: None,
+            seed: 0,
+        }
+    }
+}
+
+impl FitOptions {
+    pub fn validate(&self, m: &ResponseMatrix) -> Result<()> {
+        if self.dims != 1 {
+            return Err(Error::invalid(format!("{} latent dimensions: only 1 is supported so far", self.dims)));
+        }
+        if !(3..=201).contains(&self.quadrature_points) {
+            return Err(Error::invalid("quadrature points must be between 3 and 201"));
+        }
+        if self.max_iterations == 0 {
+            return Err(Error::invalid("max iterations must be at least 1"));
+        }
+        if !(self.tolerance > 0.0) {
+            return Err(Error::invalid("tolerance must be positive"));
+        }
+        if let Some(g) = self.guess {
+            if !(0.0..0.95).contains(&g) {
+                return Err(Error::invalid(format!("guess {g} must be in [0, 0.95)")));
+            }
+            if !matches!(self.model, IrtModel::ThreePl | IrtModel::FourPl) {
+                return Err(Error::invalid("a fixed guess (lower asymptote) needs the 3pl or 4pl model"));
+            }
+        }
+        if self.model == IrtModel::Beta && m.kind() == Kind::Binary {
+            return Err(Error::invalid("the beta model is for continuous scores; this matrix is binary: use rasch, 1pl, 2pl, 3pl or 4pl"));
+        }
+        if m.n_models() < 2 || m.n_items() < 2 {
+            return Err(Error::invalid(format!(
+                "IRT needs at least 2 models and 2 items; the matrix has {} × {}",
+                m.n_models(),
+                m.n_items()
+            )));
+        }
+        Ok(())
+    }
+
+    fn free(&self) -> Free {
+        Free {
+            a: matches!(self.model, IrtModel::TwoPl | IrtModel::ThreePl | IrtModel::FourPl | IrtModel::Beta),
+            c: matches!(self.model, IrtModel::ThreePl | IrtModel::FourPl) && self.guess.is_none(),
+            d: self.model == IrtModel::FourPl,
+            phi: self.model == IrtModel::Beta,
+        }
+    }
+}
+
+/// Progress of a running fit, reported once per EM iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub iteration: usize,
+    pub max_iterations: usize,
+    pub log_likelihood: f64,
+    pub max_change: f64,
+}
+
+/// A fitted IRT model.
+#[derive(Debug, Clone)]
+pub struct IrtFit {
+    pub model: IrtModel,
+    pub item_ids: Vec<String>,
+    pub items: Vec<ItemParams>,
+    pub model_ids: Vec<String>,
+    /// EAP abilities and posterior standard deviations.
+    pub theta: Vec<f64>,
+    pub theta_se: Vec<f64>,
+    /// Marginal log-likelihood of the data at the final parameters.
+    pub log_likelihood: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    pub scale: Option<Scale>,
+    pub quadrature_points: usize,
+    pub backend: Backend,
+}
+
+/// Where the numbers were computed, and why there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backend {
+    /// `cpu` or `gpu`.
+    pub device: String,
+    pub threads: usize,
+    pub reason: String,
+}
+
+impl Backend {
+    fn cpu(reason: &str) -> Backend {
+        Backend { device: "cpu".into(), threads: parallel::threads(), reason: reason.into() }
+    }
+}
+
+/// Starting values: b from each item's mean score, a = 1.
+fn initial_items(m: &ResponseMatrix, x: Option<&[f32]>, options: &FitOptions) -> Vec<ItemParams> {
+    let mut sums = vec![(0.0f64, 0u64); m.n_items()];
+    for model in 0..m.n_models() {
+        for (i, v) in m.row(model) {
+            let v = x.map_or(v as f64, |x| x[model * m.n_items() + i] as f64);
+            sums[i].0 += v;
+            sums[i].1 += 1;
+        }
+    }
+    let c0 = match options.model {
+        IrtModel::ThreePl | IrtModel::FourPl => options.guess.unwrap_or(0.1),
+        _ => 0.0,
+    };
+    let d0 = if options.model == IrtModel::FourPl { 0.98 } else { 1.0 };
+    sums.iter()
+        .map(|&(s, n)| {
+            let p = if n == 0 { 0.5 } else { s / n as f64 };
+            let p = ((p - c0) / (d0 - c0)).clamp(0.02, 0.98);
+            // With a = 1 and θ ~ N(0,1), E[σ(θ − b)] ≈ σ(−b / 1.28).
+            let b = -1.28 * crate::math::ln(p / (1.0 - p));
+            ItemParams {
+                a: 1.0,
+                b,
+                c: c0,
+                d: d0,
+                phi: if options.model == IrtModel::Beta { 10.0 } else { f64::NAN },
+            }
+        })
+        .collect()
+}
+
+/// Fits `options.model` to `m`. `progress` is called after every iteration;
+/// returning `false` stops the fit early (it is then reported as not converged).
+pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<IrtFit> {
+    options.validate(m)?;
+    let scale = match m.kind() {
+        Kind::Binary => None,
+        Kind::Continuous => Some(options.scale.unwrap_or_else(|| Scale::detect(m))),
+    };
+    let scaled: Option<Vec<f32>> = scale.map(|s| {
+        let mut x = vec![0.0f32; m.n_models() * m.n_items()];
+        for model in 0..m.n_models() {
+            for (i, v) in m.row(model) {
+                x[model * m.n_items() + i] = s.apply(v as f64) as f32;
+            }
+        }
+        x
+    });
+    let mut items = initial_items(m, scaled.as_deref(), options);
+    let obs = match (options.model.family(), scaled) {
+        (Family::Bernoulli, None) => Observations::Binary(m),
+        (Family::Bernoulli, Some(x)) => Observations::Fractional(m, x),
+        (Family::Beta, Some(x)) => {
+            let (lx, l1x) = estep::beta_logs(m, &x);
+            Observations::Beta(m, lx, l1x)
+        }
+        (Family::Beta, None) => unreachable!("validate refuses beta on binary data"),
+    };
+    let quad = Quadrature::gauss_hermite(options.quadrature_points);
+    let q = quad.len();
+    let family = obs.family();
+    let free = options.free();
+    let k_stats = obs.stats_per_node();
+    let mut post = vec![0.0; m.n_models() * q];
+    let mut stats = vec![0.0; m.n_items() * k_stats * q];
+    let mut iterations = 0;
+    let mut converged = false;
+    for iteration in 1..=options.max_iterations {
+        iterations = iteration;
+        let tables = Tables::new(&items, &quad.nodes, family);
+        let log_likelihood = estep::posteriors(&obs, &tables, &quad.log_weights, &mut post);
+        estep::accumulate(&obs, &post, q, &mut stats);
+        let node_stats = |i: usize| {
+            let s = &stats[i * k_stats * q..(i + 1) * k_stats * q];
+            NodeStats { n: &s[..q], s: &s[q..2 * q], v: if k_stats == 3 { &s[2 * q..] } else { &s[..0] } }
+        };
+        let updated: Vec<(ItemParams, f64)> = parallel::map(items.len(), |i| {
+            m_step(&items[i], family, free, &options.priors, &quad.nodes, &node_stats(i))
+        });
+        let mut max_change = updated.iter().map(|u| u.1).fold(0.0, f64::max);
+        let old_a = items.first().map_or(1.0, |p| p.a);
+        items = updated.into_iter().map(|u| u.0).collect();
+        if options.model == IrtModel::OnePl {
+            let all: Vec<NodeStats> = (0..items.len()).map(node_stats).collect();
+            let a = shared_a_step(&items, &quad.nodes, &all, &options.priors);
+            items.iter_mut().for_each(|p| p.a = a);
+            max_change = max_change.max((crate::math::ln(a) - crate::math::ln(old_a)).abs());
+        }
+        let keep_going = progress(&Progress { iteration, max_iterations: options.max_iterations, log_likelihood, max_change });
+        if max_change < options.tolerance {
+            converged = true;
+            break;
+        }
+        if !keep_going {
+            break;
+        }
+    }
+    // Final E-step at the final parameters: log-likelihood and abilities.
+    let tables = Tables::new(&items, &quad.nodes, family);
+    let log_likelihood = estep::posteriors(&obs, &tables, &quad.log_weights, &mut post);
+    let (theta, theta_se): (Vec<f64>, Vec<f64>) = post
+        .chunks(q)
+        .map(|r| {
+            let mean: f64 = r.iter().zip(&quad.nodes).map(|(p, t)| p * t).sum();
+            let var: f64 = r.iter().zip(&quad.nodes).map(|(p, t)| p * (t - mean) * (t - mean)).sum();
+            (mean, var.max(0.0).sqrt())
+        })
+        .unzip();
+    Ok(IrtFit {
+        model: options.model,
+        item_ids: m.item_ids().to_vec(),
+        items,
+        model_ids: m.model_ids().to_vec(),
+        theta,
+        theta_se,
+        log_likelihood,
+        iterations,
+        converged,
+        scale,
+        quadrature_points: q,
+        backend: Backend::cpu("no GPU backend in this build"),
+    })
+}
+
+/// The JSON form of a fit (what `benchsift fit` writes and `estimate` reads).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FitJson {
+    pub irt: IrtModel,
+    pub dims: usize,
+    pub items: Vec<ItemJson>,
+    pub models: Vec<ModelJson>,
+    pub log_likelihood: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+    pub quadrature_points: usize,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemJson {
+    pub id: String,
+    pub a: f64,
+    pub b: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phi: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelJson {
+    pub id: String,
+    pub theta: f64,
+    pub se: f64,
+}
+
+impl IrtFit {
+    pub fn to_json(&self) -> FitJson {
+        let three = matches!(self.model, IrtModel::ThreePl | IrtModel::FourPl);
+        FitJson {
+            irt: self.model,
+            dims: 1,
+            items: self
+                .item_ids
+                .iter()
+                .zip(&self.items)
+                .map(|(id, p)| ItemJson {
+                    id: id.clone(),
+                    a: p.a,
+                    b: p.b,
+                    c: three.then_some(p.c),
+                    d: (self.model == IrtModel::FourPl).then_some(p.d),
+                    phi: (self.model == IrtModel::Beta).then_some(p.phi),
+                })
+                .collect(),
+            models: self
+                .model_ids
+                .iter()
+                .zip(self.theta.iter().zip(&self.theta_se))
+                .map(|(id, (t, s))| ModelJson { id: id.clone(), theta: *t, se: *s })
+                .collect(),
+            log_likelihood: self.log_likelihood,
+            iterations: self.iterations,
+            converged: self.converged,
+            scale: self.scale,
+            quadrature_points: self.quadrature_points,
+            backend: self.backend.clone(),
+        }
+    }
+}
