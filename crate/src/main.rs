@@ -48,6 +48,38 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Fit an item response theory model: item parameters and model abilities.
+    Fit {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The IRT model.
+        #[arg(long, default_value = "2pl", value_parser = ["rasch", "1pl", "2pl", "3pl", "4pl", "beta"])]
+        irt: String,
+        /// Latent dimensions.
+        #[arg(long, default_value_t = 1)]
+        dims: usize,
+        /// Seed, recorded in the output (the 1-D fit is deterministic).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Fix every item's lower asymptote (3pl/4pl), e.g. 0.1 for ten options.
+        #[arg(long)]
+        guess: Option<f64>,
+        /// How continuous scores are mapped into [0, 1].
+        #[arg(long, default_value = "auto", value_parser = ["auto", "identity", "percent", "minmax"])]
+        scale: String,
+        /// EM iteration cap.
+        #[arg(long, default_value_t = 500)]
+        max_iterations: usize,
+        /// Convergence tolerance on item parameters.
+        #[arg(long, default_value_t = 1e-4)]
+        tolerance: f64,
+        /// Nodes of the latent grid on [-6, 6].
+        #[arg(long, default_value_t = 121)]
+        quadrature_points: usize,
+        /// Write the JSON here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +104,44 @@ fn run(cli: Cli) -> Result<(), String> {
                 eprintln!("warning: {w}");
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
+        }
+        Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, quadrature_points, output } => {
+            let dataset = load(&data)?;
+            for w in &dataset.warnings {
+                eprintln!("warning: {w}");
+            }
+            let settings = benchsift::irt::FitSettings {
+                irt: Some(irt),
+                dims: Some(dims),
+                seed: Some(seed),
+                guess,
+                scale: Some(scale),
+                max_iterations: Some(max_iterations),
+                tolerance: Some(tolerance),
+                quadrature_points: Some(quadrature_points),
+            };
+            let options = settings.to_options(&dataset.matrix).map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let mut last_report = started;
+            let mut report = |p: &benchsift::irt::Progress| {
+                // Long fits say what they are doing, at most twice a second.
+                if last_report.elapsed().as_millis() >= 500 {
+                    last_report = std::time::Instant::now();
+                    eprintln!(
+                        "fit: iteration {}/{}, log-likelihood {:.3}, largest change {:.2e}",
+                        p.iteration, p.max_iterations, p.log_likelihood, p.max_change
+                    );
+                }
+                true
+            };
+            let fitted = benchsift::irt::fit(&dataset.matrix, &options, &mut report).map_err(|e| e.to_string())?;
+            if started.elapsed().as_millis() >= 500 {
+                eprintln!("fit: done in {:.1} s, {} iterations", started.elapsed().as_secs_f64(), fitted.iterations);
+            }
+            if !fitted.converged {
+                eprintln!("warning: the fit stopped after {} iterations without converging (raise --max-iterations)", fitted.iterations);
+            }
+            write_json(&fitted.to_json(), output.as_deref())
         }
     }
 }

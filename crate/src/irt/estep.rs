@@ -4,7 +4,7 @@
 //! items in the second, so both run in parallel, and every sum runs in a
 //! fixed order: results do not depend on the number of threads.
 
-use crate::math::{exp, ln};
+use crate::math::{exp, ln, ln_1p};
 use crate::matrix::ResponseMatrix;
 use crate::parallel;
 
@@ -60,26 +60,42 @@ impl Tables {
         let n = items.len() * q;
         let (mut t0, mut t1) = (vec![0.0; n], vec![0.0; n]);
         let mut t2 = if family == Family::Beta { vec![0.0; n] } else { Vec::new() };
-        for (i, p) in items.iter().enumerate() {
-            for (k, &theta) in nodes.iter().enumerate() {
-                let at = i * q + k;
-                match family {
-                    Family::Bernoulli => {
-                        let pr = p.expected(theta).clamp(P_MIN, 1.0 - P_MIN);
-                        let (l1, l0) = (ln(pr), ln(1.0 - pr));
-                        t0[at] = l0;
-                        t1[at] = l1 - l0;
-                    }
-                    Family::Beta => {
-                        let mu = sigmoid(p.a * (theta - p.b)).clamp(P_MIN, 1.0 - P_MIN);
-                        let (al, be) = (mu * p.phi, (1.0 - mu) * p.phi);
-                        t0[at] = -(super::special::ln_gamma(al) + super::special::ln_gamma(be) - super::special::ln_gamma(p.phi));
-                        t1[at] = al - 1.0;
-                        t2[at] = be - 1.0;
+        // Items are independent: fill whole rows in parallel.
+        let mut rows: Vec<((&mut [f64], &mut [f64]), &mut [f64])> = match family {
+            Family::Bernoulli => t0.chunks_mut(q).zip(t1.chunks_mut(q)).map(|r| (r, &mut [][..])).collect(),
+            Family::Beta => t0.chunks_mut(q).zip(t1.chunks_mut(q)).zip(t2.chunks_mut(q)).collect(),
+        };
+        parallel::for_each_chunk_mut(&mut rows, 64, |chunk, block| {
+            for (k, ((r0, r1), r2)) in block.iter_mut().enumerate() {
+                let p = &items[chunk * 64 + k];
+                for (n, &theta) in nodes.iter().enumerate() {
+                    match family {
+                        Family::Bernoulli if p.c == 0.0 && p.d == 1.0 => {
+                            // ln(1 − σ(z)) = −softplus(z) and ln σ(z) − ln(1 − σ(z)) = z:
+                            // one exp and one log1p instead of an exp and two logs.
+                            let z = p.a * (theta - p.b);
+                            let softplus = z.max(0.0) + ln_1p(exp(-z.abs()));
+                            let floor = ln(P_MIN);
+                            r0[n] = (-softplus).max(floor);
+                            r1[n] = z.clamp(floor - ln(1.0 - P_MIN), -floor);
+                        }
+                        Family::Bernoulli => {
+                            let pr = p.expected(theta).clamp(P_MIN, 1.0 - P_MIN);
+                            let (l1, l0) = (ln(pr), ln(1.0 - pr));
+                            r0[n] = l0;
+                            r1[n] = l1 - l0;
+                        }
+                        Family::Beta => {
+                            let mu = sigmoid(p.a * (theta - p.b)).clamp(P_MIN, 1.0 - P_MIN);
+                            let (al, be) = (mu * p.phi, (1.0 - mu) * p.phi);
+                            r0[n] = -(super::special::ln_gamma(al) + super::special::ln_gamma(be) - super::special::ln_gamma(p.phi));
+                            r1[n] = al - 1.0;
+                            r2[n] = be - 1.0;
+                        }
                     }
                 }
             }
-        }
+        });
         Tables { q, t0, t1, t2 }
     }
 }
@@ -110,8 +126,8 @@ fn for_each_bit(words: &[u64], mut f: impl FnMut(usize)) {
     }
 }
 
-/// Log-likelihood of one model's responses at every node (without the prior).
-fn model_log_likelihood(obs: &Observations, t: &Tables, model: usize, ll: &mut [f64]) {
+/// Log-likelihood of one model's responses at grid nodes [lo, hi) (without the prior).
+fn model_log_likelihood_window(obs: &Observations, t: &Tables, model: usize, lo: usize, hi: usize, ll: &mut [f64]) {
     let q = t.q;
     ll.fill(0.0);
     let m = obs.matrix();
@@ -119,57 +135,181 @@ fn model_log_likelihood(obs: &Observations, t: &Tables, model: usize, ll: &mut [
     match obs {
         Observations::Binary(_) => {
             let correct = m.correct_bits(model).expect("binary matrix");
-            for_each_bit(observed, |i| add(ll, &t.t0[i * q..(i + 1) * q]));
-            for_each_bit(correct, |i| add(ll, &t.t1[i * q..(i + 1) * q]));
+            for_each_bit(observed, |i| add(ll, &t.t0[i * q + lo..i * q + hi]));
+            for_each_bit(correct, |i| add(ll, &t.t1[i * q + lo..i * q + hi]));
         }
         Observations::Fractional(_, x) => {
             let row = &x[model * m.n_items()..(model + 1) * m.n_items()];
             for_each_bit(observed, |i| {
-                add(ll, &t.t0[i * q..(i + 1) * q]);
-                add_scaled(ll, &t.t1[i * q..(i + 1) * q], row[i] as f64);
+                add(ll, &t.t0[i * q + lo..i * q + hi]);
+                add_scaled(ll, &t.t1[i * q + lo..i * q + hi], row[i] as f64);
             });
         }
         Observations::Beta(_, lx, l1x) => {
             let n = m.n_items();
             let (lx, l1x) = (&lx[model * n..(model + 1) * n], &l1x[model * n..(model + 1) * n]);
             for_each_bit(observed, |i| {
-                add(ll, &t.t0[i * q..(i + 1) * q]);
-                add_scaled(ll, &t.t1[i * q..(i + 1) * q], lx[i] as f64);
-                add_scaled(ll, &t.t2[i * q..(i + 1) * q], l1x[i] as f64);
+                add(ll, &t.t0[i * q + lo..i * q + hi]);
+                add_scaled(ll, &t.t1[i * q + lo..i * q + hi], lx[i] as f64);
+                add_scaled(ll, &t.t2[i * q + lo..i * q + hi], l1x[i] as f64);
             });
         }
     }
 }
 
-/// Fills `post` (models × nodes) with each model's posterior over the nodes
-/// and returns the marginal log-likelihood Σ_j ln Σ_q w_q p(x_j | θ_q).
-pub(crate) fn posteriors(obs: &Observations, t: &Tables, log_weights: &[f64], post: &mut [f64]) -> f64 {
+/// The latent grid: equally spaced nodes on [−w, w] with weights ∝ φ(θ)·h
+/// (the rectangle rule, which converges geometrically fast for smooth
+/// integrands on the real line).
+pub(crate) struct Grid {
+    pub nodes: Vec<f64>,
+    pub log_weights: Vec<f64>,
+    pub h: f64,
+    /// ln Σ_g φ(θ_g)·h, ≈ 0: the weights' normaliser, used by the Laplace step.
+    pub log_norm: f64,
+}
+
+impl Grid {
+    pub fn uniform(points: usize, half_width: f64) -> Grid {
+        let h = 2.0 * half_width / (points - 1) as f64;
+        let nodes: Vec<f64> = (0..points).map(|g| -half_width + g as f64 * h).collect();
+        let log_density: Vec<f64> =
+            nodes.iter().map(|t| -0.5 * t * t - 0.5 * ln(2.0 * std::f64::consts::PI) + ln(h)).collect();
+        let max = log_density.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let log_norm = max + ln(log_density.iter().map(|l| exp(l - max)).sum::<f64>());
+        let log_weights = log_density.iter().map(|l| l - log_norm).collect();
+        Grid { nodes, log_weights, h, log_norm }
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Nodes [lo, hi) covering mean ± 8 sd, at least ± 6 nodes.
+    pub fn window(&self, mean: f64, sd: f64) -> (usize, usize) {
+        let g = self.len();
+        let span = ((8.0 * sd / self.h).ceil() as usize).max(6);
+        let centre = ((mean - self.nodes[0]) / self.h).round().clamp(0.0, (g - 1) as f64) as usize;
+        (centre.saturating_sub(span), (centre + span + 1).min(g))
+    }
+}
+
+/// Each model's posterior as the E-step leaves it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PosteriorSummary {
+    /// Grid nodes [lo, hi) that carry the posterior mass.
+    pub lo: usize,
+    pub hi: usize,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl PosteriorSummary {
+    pub fn full(g: usize) -> Self {
+        PosteriorSummary { lo: 0, hi: g, mean: 0.0, sd: 1.0 }
+    }
+}
+
+/// One model's posterior over the grid, written into `row` (nodes outside
+/// the returned window are zero). Returns (summary, marginal log-likelihood).
+///
+/// Only a window around last iteration's posterior is evaluated (it widens
+/// to the whole grid if the mode sits on its edge). When the posterior is
+/// narrower than the grid spacing — a model answering thousands of items —
+/// the grid cannot resolve it: the mode and curvature are then read off a
+/// parabola through the three nodes around the maximum (the log-posterior is
+/// smooth), the marginal likelihood comes from the Laplace approximation,
+/// and the mass is split between the two nodes around the mode so that its
+/// mean is exact. Without this, every such model would snap to a node.
+fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, row: &mut [f64]) -> (PosteriorSummary, f64) {
+    let g = grid.len();
+    let (mut lo, mut hi) = (previous.lo, previous.hi);
+    let mut ll = vec![0.0; g];
+    let (k, max) = loop {
+        model_log_likelihood_window(obs, t, model, lo, hi, &mut ll[lo..hi]);
+        let mut best = (lo, f64::NEG_INFINITY);
+        for n in lo..hi {
+            ll[n] += grid.log_weights[n];
+            if ll[n] > best.1 {
+                best = (n, ll[n]);
+            }
+        }
+        let on_edge = (best.0 == lo && lo > 0) || (best.0 + 1 == hi && hi < g) || !best.1.is_finite();
+        if on_edge && (lo > 0 || hi < g) {
+            (lo, hi) = (0, g);
+            continue;
+        }
+        break best;
+    };
+    row.fill(0.0);
+    // Curvature of the log-posterior around the mode (second difference).
+    let narrow = if k > lo && k + 1 < hi {
+        let (l0, l1, l2) = (ll[k - 1], ll[k], ll[k + 1]);
+        let second = l0 - 2.0 * l1 + l2;
+        if second < 0.0 {
+            let sigma = grid.h / (-second).sqrt();
+            let delta = grid.h * (l0 - l2) / (2.0 * second);
+            let peak = l1 - (l0 - l2) * (l0 - l2) / (8.0 * second);
+            (sigma < grid.h).then_some((grid.nodes[k] + delta, sigma, peak))
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let (summary, marginal) = match narrow {
+        Some((mu, sigma, peak)) => {
+            // Laplace: ∫ exp(ll) φ dθ ≈ exp(peak density) · σ√(2π).
+            let marginal = peak - ln(grid.h) + grid.log_norm + ln(sigma * (2.0 * std::f64::consts::PI).sqrt());
+            let pos = ((mu - grid.nodes[0]) / grid.h).clamp(0.0, (g - 1) as f64);
+            let left = (pos.floor() as usize).min(g - 2);
+            let frac = pos - left as f64;
+            row[left] = 1.0 - frac;
+            row[left + 1] = frac;
+            let span = ((8.0 * sigma / grid.h).ceil() as usize).max(6);
+            let summary = PosteriorSummary { lo: left.saturating_sub(span), hi: (left + 2 + span).min(g), mean: mu, sd: sigma };
+            (summary, marginal)
+        }
+        None => {
+            let mut sum = 0.0;
+            for n in lo..hi {
+                row[n] = exp(ll[n] - max);
+                sum += row[n];
+            }
+            let (mut mean, mut second) = (0.0, 0.0);
+            for n in lo..hi {
+                row[n] /= sum;
+                mean += row[n] * grid.nodes[n];
+                second += row[n] * grid.nodes[n] * grid.nodes[n];
+            }
+            let sd = (second - mean * mean).max(0.0).sqrt();
+            // Next window: ±8 sd (at least ±6 nodes) around the mean.
+            let span = ((8.0 * sd / grid.h).ceil() as usize).max(6);
+            let centre = ((mean - grid.nodes[0]) / grid.h).round().clamp(0.0, (g - 1) as f64) as usize;
+            let summary = PosteriorSummary { lo: centre.saturating_sub(span), hi: (centre + span + 1).min(g), mean, sd };
+            (summary, max + ln(sum))
+        }
+    };
+    (summary, marginal)
+}
+
+/// Fills `post` (models × nodes) with each model's posterior over the grid,
+/// updates `summaries`, and returns the marginal log-likelihood
+/// Σ_j ln ∫ p(x_j | θ) φ(θ) dθ.
+pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> f64 {
     let q = t.q;
     let n_models = obs.matrix().n_models();
     let mut marginal = vec![0.0f64; n_models];
     // Models in blocks of 16: enough work per task, and block boundaries do
     // not affect any result.
     const BLOCK: usize = 16;
-    let mut work: Vec<(&mut [f64], &mut [f64])> = post.chunks_mut(BLOCK * q).zip(marginal.chunks_mut(BLOCK)).collect();
-    parallel::for_each_chunk_mut(&mut work, 1, |b, pair| {
-        let (post_block, marg_block) = &mut pair[0];
-        for (k, (row, marg)) in post_block.chunks_mut(q).zip(marg_block.iter_mut()).enumerate() {
-            let model = b * BLOCK + k;
-            model_log_likelihood(obs, t, model, row);
-            let mut max = f64::NEG_INFINITY;
-            for (v, lw) in row.iter_mut().zip(log_weights) {
-                *v += lw;
-                max = max.max(*v);
-            }
-            let mut sum = 0.0;
-            for v in row.iter_mut() {
-                *v = exp(*v - max);
-                sum += *v;
-            }
-            for v in row.iter_mut() {
-                *v /= sum;
-            }
-            *marg = max + ln(sum);
+    let mut work: Vec<((&mut [f64], &mut [f64]), &mut [PosteriorSummary])> =
+        post.chunks_mut(BLOCK * q).zip(marginal.chunks_mut(BLOCK)).zip(summaries.chunks_mut(BLOCK)).collect();
+    parallel::for_each_chunk_mut(&mut work, 1, |b, item| {
+        let ((post_block, marg_block), summary_block) = &mut item[0];
+        for (k, ((row, marg), summary)) in post_block.chunks_mut(q).zip(marg_block.iter_mut()).zip(summary_block.iter_mut()).enumerate() {
+            let (s, m) = model_posterior(obs, t, grid, b * BLOCK + k, *summary, row);
+            *summary = s;
+            *marg = m;
         }
     });
     marginal.iter().sum()
@@ -178,7 +318,7 @@ pub(crate) fn posteriors(obs: &Observations, t: &Tables, log_weights: &[f64], po
 /// Expected sufficient statistics per item and node, laid out item-major:
 /// `stats[(i·K + k)·Q + q]` with k = 0 for n, 1 for s (or Σ r ln x), 2 for
 /// Σ r ln(1 − x).
-pub(crate) fn accumulate(obs: &Observations, post: &[f64], q: usize, stats: &mut [f64]) {
+pub(crate) fn accumulate(obs: &Observations, post: &[f64], summaries: &[PosteriorSummary], q: usize, stats: &mut [f64]) {
     let m = obs.matrix();
     let k_stats = obs.stats_per_node();
     let n_items = m.n_items();
@@ -191,7 +331,10 @@ pub(crate) fn accumulate(obs: &Observations, post: &[f64], q: usize, stats: &mut
             if observed == 0 {
                 continue;
             }
-            let r = &post[model * q..(model + 1) * q];
+            let (lo, hi) = (summaries[model].lo, summaries[model].hi);
+            // The posterior is zero outside its window (see model_posterior).
+            let (lo, hi) = (lo.min(hi), hi);
+            let r = &post[model * q + lo..model * q + hi];
             let base = word * 64;
             let correct = m.correct_bits(model).map_or(0, |c| c[word]);
             let mut bits = observed;
@@ -200,19 +343,17 @@ pub(crate) fn accumulate(obs: &Observations, post: &[f64], q: usize, stats: &mut
                 bits &= bits - 1;
                 let item = base + k;
                 let slot = &mut block[k * per_item..(k + 1) * per_item];
-                let (n, rest) = slot.split_at_mut(q);
-                add(n, r);
+                add(&mut slot[lo..hi], r);
                 match obs {
                     Observations::Binary(_) => {
                         if correct >> k & 1 == 1 {
-                            add(&mut rest[..q], r);
+                            add(&mut slot[q + lo..q + hi], r);
                         }
                     }
-                    Observations::Fractional(_, x) => add_scaled(&mut rest[..q], r, x[model * n_items + item] as f64),
+                    Observations::Fractional(_, x) => add_scaled(&mut slot[q + lo..q + hi], r, x[model * n_items + item] as f64),
                     Observations::Beta(_, lx, l1x) => {
-                        let (s, v) = rest.split_at_mut(q);
-                        add_scaled(s, r, lx[model * n_items + item] as f64);
-                        add_scaled(v, r, l1x[model * n_items + item] as f64);
+                        add_scaled(&mut slot[q + lo..q + hi], r, lx[model * n_items + item] as f64);
+                        add_scaled(&mut slot[2 * q + lo..2 * q + hi], r, l1x[model * n_items + item] as f64);
                     }
                 }
             }

@@ -9,7 +9,7 @@
 //! b, γ = logit c, δ = logit d, ψ = ln φ.
 
 use super::special::{digamma, ln_gamma, trigamma};
-use crate::math::{exp, ln};
+use crate::math::{exp, ln, ln_1p};
 
 /// Fitted parameters of one unidimensional item.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -268,6 +268,33 @@ impl Layout {
     }
 }
 
+/// An item's free parameters in the unconstrained space, appended to `out`.
+pub fn pack_into(p: &ItemParams, family: Family, free: Free, out: &mut Vec<f64>) {
+    let (v, n) = Layout { free, family }.pack(p);
+    out.extend_from_slice(&v[..n]);
+}
+
+/// Number of unconstrained parameters per item.
+pub fn packed_len(family: Family, free: Free) -> usize {
+    Layout { free, family }.pack(&ItemParams { phi: 1.0, c: 0.1, d: 0.9, ..ItemParams::default() }).1
+}
+
+/// The item with its free parameters replaced by `v` (from [`pack_into`]).
+pub fn unpack(v: &[f64], base: &ItemParams, family: Family, free: Free) -> ItemParams {
+    Layout { free, family }.unpack(v, base)
+}
+
+/// ln prior density (up to a constant) of an item's free parameters.
+pub fn log_prior(p: &ItemParams, family: Family, free: Free, priors: &Priors) -> f64 {
+    let layout = Layout { free, family };
+    let (v, n) = layout.pack(p);
+    let prior = layout.priors(priors);
+    (0..n)
+        .filter(|&k| prior[k].1.is_finite())
+        .map(|k| -0.5 * (v[k] - prior[k].0) * (v[k] - prior[k].0) / (prior[k].1 * prior[k].1))
+        .sum()
+}
+
 /// Objective, gradient and Fisher information of one item's expected
 /// complete-data log-likelihood (no prior) in the packed space.
 fn evaluate(
@@ -309,7 +336,12 @@ fn evaluate(
                 }
                 let pr = (p.c + span * s).clamp(P_MIN, 1.0 - P_MIN);
                 let sum = stats.s[q];
-                f += sum * ln(pr) + (n - sum) * ln(1.0 - pr);
+                f += if p.c == 0.0 && p.d == 1.0 && z.abs() < 20.0 {
+                    // s·ln σ(z) + (n − s)·ln(1 − σ(z)) = s·z − n·softplus(z)
+                    sum * z - n * (z.max(0.0) + ln_1p(exp(-z.abs())))
+                } else {
+                    sum * ln(pr) + (n - sum) * ln(1.0 - pr)
+                };
                 let resid = (sum - n * pr) / (pr * (1.0 - pr));
                 let w = n / (pr * (1.0 - pr));
                 for i in 0..dims {
@@ -441,6 +473,7 @@ pub fn m_step(
     priors: &Priors,
     nodes: &[f64],
     stats: &NodeStats,
+    max_steps: usize,
 ) -> (ItemParams, f64) {
     let layout = Layout { free, family };
     let (mut v, dims) = layout.pack(start);
@@ -453,7 +486,9 @@ pub fn m_step(
         (f, g, h)
     };
     let (mut f, mut g, mut h) = objective(&v);
-    for _ in 0..25 {
+    // A few Fisher steps suffice: EM iterates anyway, and each step only
+    // has to improve the objective (generalised EM).
+    for _ in 0..max_steps {
         let step = solve(&h, &g, dims);
         let mut t = 1.0;
         let mut improved = false;
@@ -557,7 +592,7 @@ mod tests {
             let stats = NodeStats { n: &n, s: &s, v: &zeros };
             let mut p = ItemParams { c: if free.c { 0.25 } else { 0.0 }, d: if free.d { 0.97 } else { 1.0 }, ..ItemParams::new(1.0, 0.0) };
             for _ in 0..200 {
-                p = m_step(&p, Family::Bernoulli, free, &flat, &q.nodes, &stats).0;
+                p = m_step(&p, Family::Bernoulli, free, &flat, &q.nodes, &stats, 25).0;
             }
             assert!((p.a - truth.a).abs() < 1e-3, "{truth:?} → {p:?}");
             assert!((p.b - truth.b).abs() < 1e-3, "{truth:?} → {p:?}");
@@ -582,7 +617,7 @@ mod tests {
         let stats = NodeStats { n: &n, s: &u, v: &v };
         let mut p = ItemParams { phi: 3.0, ..ItemParams::new(1.0, 0.0) };
         for _ in 0..100 {
-            p = m_step(&p, Family::Beta, Free { a: true, c: false, d: false, phi: true }, &Priors::default(), &q.nodes, &stats).0;
+            p = m_step(&p, Family::Beta, Free { a: true, c: false, d: false, phi: true }, &Priors::default(), &q.nodes, &stats, 25).0;
         }
         assert!((p.a - truth.a).abs() < 0.01 && (p.b - truth.b).abs() < 0.01 && (p.phi - truth.phi).abs() < 0.1, "{p:?}");
     }

@@ -2,8 +2,11 @@
 //! response matrix.
 //!
 //! # Method
-//! Marginal maximum likelihood by EM over a fixed Gauss–Hermite quadrature
-//! (Bock & Aitkin 1981, *Psychometrika* 46:443). Abilities follow θ ~ N(0, 1)
+//! Marginal maximum likelihood by EM over a fixed latent grid (Bock &
+//! Aitkin 1981, *Psychometrika* 46:443), refined per model where the grid
+//! is too coarse: LLM leaderboards give each model thousands of items, so a
+//! model's posterior is far narrower than any affordable grid spacing, and a
+//! plain grid would snap every ability to a node (see `estep.rs`). Abilities follow θ ~ N(0, 1)
 //! — this fixes the scale and origin — and every discrimination is kept
 //! positive (optimised as ln a), which fixes the direction: a higher θ always
 //! means a higher expected score, so fits never flip sign. The E-step gives
@@ -33,10 +36,17 @@ use crate::error::{Error, Result};
 use crate::matrix::{Kind, ResponseMatrix};
 use crate::parallel;
 
-use estep::{Observations, Tables};
+use estep::{Grid, Observations, PosteriorSummary, Tables};
 pub use item::{Family, Free, ItemParams, Priors};
 use item::{NodeStats, m_step, shared_a_step};
-use quadrature::Quadrature;
+
+/// Parameter expansion runs for at most this many iterations: with item
+/// priors, the MAP solution does not have exactly standardised abilities, and
+/// expansion would keep pulling against the priors.
+const PX_ITERATIONS: usize = 20;
+
+/// The latent grid spans θ ∈ [−6, 6]: six prior standard deviations.
+const GRID_HALF_WIDTH: f64 = 6.0;
 
 /// The item response model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,7 +147,7 @@ pub struct FitOptions {
     pub model: IrtModel,
     /// Latent dimensions (1 for now).
     pub dims: usize,
-    /// Gauss–Hermite nodes.
+    /// Nodes of the latent grid on [−6, 6] (121: spacing 0.1).
     pub quadrature_points: usize,
     pub max_iterations: usize,
     /// Stop when no unconstrained item parameter moves more than this.
@@ -157,7 +167,7 @@ impl Default for FitOptions {
         FitOptions {
             model: IrtModel::TwoPl,
             dims: 1,
-            quadrature_points: 41,
+            quadrature_points: 121,
             max_iterations: 500,
             tolerance: 1e-4,
             priors: Priors::default(),
@@ -173,8 +183,8 @@ impl FitOptions {
         if self.dims != 1 {
             return Err(Error::invalid(format!("{} latent dimensions: only 1 is supported so far", self.dims)));
         }
-        if !(3..=201).contains(&self.quadrature_points) {
-            return Err(Error::invalid("quadrature points must be between 3 and 201"));
+        if !(21..=1201).contains(&self.quadrature_points) {
+            return Err(Error::invalid("quadrature points must be between 21 and 1201"));
         }
         if self.max_iterations == 0 {
             return Err(Error::invalid("max iterations must be at least 1"));
@@ -210,6 +220,67 @@ impl FitOptions {
             d: self.model == IrtModel::FourPl,
             phi: self.model == IrtModel::Beta,
         }
+    }
+}
+
+/// Fit settings as users give them (CLI flags, JS option objects): names,
+/// not types. [`FitSettings::to_options`] turns them into [`FitOptions`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FitSettings {
+    /// rasch, 1pl, 2pl (default), 3pl, 4pl or beta.
+    pub irt: Option<String>,
+    pub dims: Option<usize>,
+    pub seed: Option<u64>,
+    /// Fixed lower asymptote for 3pl/4pl, e.g. 0.25 for four choices.
+    pub guess: Option<f64>,
+    /// auto (default), identity, percent or minmax.
+    pub scale: Option<String>,
+    pub max_iterations: Option<usize>,
+    pub tolerance: Option<f64>,
+    pub quadrature_points: Option<usize>,
+}
+
+impl FitSettings {
+    pub fn to_options(&self, m: &ResponseMatrix) -> Result<FitOptions> {
+        let defaults = FitOptions::default();
+        let scale = match self.scale.as_deref().unwrap_or("auto") {
+            "auto" => None,
+            "identity" | "none" => Some(Scale::Identity),
+            "percent" => Some(Scale::Percent),
+            "minmax" | "min-max" => match Scale::detect(m) {
+                Scale::MinMax { low, high } => Some(Scale::MinMax { low, high }),
+                _ => {
+                    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+                    for j in 0..m.n_models() {
+                        for (_, v) in m.row(j) {
+                            low = low.min(v as f64);
+                            high = high.max(v as f64);
+                        }
+                    }
+                    Some(Scale::MinMax { low, high })
+                }
+            },
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown scale '{}': expected auto, identity, percent or minmax",
+                    crate::error::truncate(other, 20)
+                )));
+            }
+        };
+        let options = FitOptions {
+            model: self.irt.as_deref().map(IrtModel::parse).transpose()?.unwrap_or(defaults.model),
+            dims: self.dims.unwrap_or(defaults.dims),
+            quadrature_points: self.quadrature_points.unwrap_or(defaults.quadrature_points),
+            max_iterations: self.max_iterations.unwrap_or(defaults.max_iterations),
+            tolerance: self.tolerance.unwrap_or(defaults.tolerance),
+            priors: defaults.priors,
+            guess: self.guess,
+            scale,
+            seed: self.seed.unwrap_or(defaults.seed),
+        };
+        options.validate(m)?;
+        Ok(options)
     }
 }
 
@@ -315,56 +386,85 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         }
         (Family::Beta, None) => unreachable!("validate refuses beta on binary data"),
     };
-    let quad = Quadrature::gauss_hermite(options.quadrature_points);
-    let q = quad.len();
+    let quad = Grid::uniform(options.quadrature_points, GRID_HALF_WIDTH);
+    let mut em = Em::new(&obs, &quad, options);
     let family = obs.family();
     let free = options.free();
-    let k_stats = obs.stats_per_node();
-    let mut post = vec![0.0; m.n_models() * q];
-    let mut stats = vec![0.0; m.n_items() * k_stats * q];
     let mut iterations = 0;
     let mut converged = false;
-    for iteration in 1..=options.max_iterations {
-        iterations = iteration;
-        let tables = Tables::new(&items, &quad.nodes, family);
-        let log_likelihood = estep::posteriors(&obs, &tables, &quad.log_weights, &mut post);
-        estep::accumulate(&obs, &post, q, &mut stats);
-        let node_stats = |i: usize| {
-            let s = &stats[i * k_stats * q..(i + 1) * k_stats * q];
-            NodeStats { n: &s[..q], s: &s[q..2 * q], v: if k_stats == 3 { &s[2 * q..] } else { &s[..0] } }
-        };
-        let updated: Vec<(ItemParams, f64)> = parallel::map(items.len(), |i| {
-            m_step(&items[i], family, free, &options.priors, &quad.nodes, &node_stats(i))
-        });
-        let mut max_change = updated.iter().map(|u| u.1).fold(0.0, f64::max);
-        let old_a = items.first().map_or(1.0, |p| p.a);
-        items = updated.into_iter().map(|u| u.0).collect();
-        if options.model == IrtModel::OnePl {
-            let all: Vec<NodeStats> = (0..items.len()).map(node_stats).collect();
-            let a = shared_a_step(&items, &quad.nodes, &all, &options.priors);
-            items.iter_mut().for_each(|p| p.a = a);
-            max_change = max_change.max((crate::math::ln(a) - crate::math::ln(old_a)).abs());
+    let mut report = |iterations: usize, log_likelihood: f64, max_change: f64| {
+        progress(&Progress { iteration: iterations, max_iterations: options.max_iterations, log_likelihood, max_change })
+    };
+
+    // Phase 1: plain EM with parameter expansion, which settles the scale.
+    let mut stopped = false;
+    while iterations < options.max_iterations.min(PX_ITERATIONS) {
+        iterations += 1;
+        let step = em.step(&items, true);
+        items = step.items;
+        if !report(iterations, step.log_likelihood, step.max_change) {
+            stopped = true;
+            break;
         }
-        let keep_going = progress(&Progress { iteration, max_iterations: options.max_iterations, log_likelihood, max_change });
-        if max_change < options.tolerance {
+        if step.max_change < options.tolerance {
             converged = true;
             break;
         }
-        if !keep_going {
+        if !step.expanded {
+            break;
+        }
+    }
+    // Phase 2: SQUAREM (Varadhan & Roland 2008, Scand. J. Statist. 35:335):
+    // two EM steps give a secant estimate of the EM map's slow direction, the
+    // parameters jump along it, and a third EM step from there stabilises.
+    // The jump is kept only if the MAP objective did not get worse.
+    while !converged && !stopped && iterations + 3 <= options.max_iterations {
+        let p0 = pack_all(&items, family, free);
+        let s1 = em.step(&items, false);
+        let s2 = em.step(&s1.items, false);
+        iterations += 2;
+        if s2.max_change < options.tolerance {
+            items = s2.items;
+            converged = true;
+            report(iterations, s2.log_likelihood, s2.max_change);
+            break;
+        }
+        let (p1, p2) = (pack_all(&s1.items, family, free), pack_all(&s2.items, family, free));
+        let (mut rr, mut vv) = (0.0, 0.0);
+        for k in 0..p0.len() {
+            let r = p1[k] - p0[k];
+            let v = p2[k] - 2.0 * p1[k] + p0[k];
+            rr += r * r;
+            vv += v * v;
+        }
+        let alpha = if vv > 0.0 { -(rr / vv).sqrt() } else { -1.0 };
+        let alpha = alpha.clamp(-50.0, -1.0);
+        let jumped: Vec<f64> =
+            (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
+        let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
+        let s3 = em.step(&candidate, false);
+        iterations += 1;
+        let objective_jump = s3.log_likelihood + items_log_prior(&candidate, family, free, &options.priors);
+        let objective_p1 = s2.log_likelihood + items_log_prior(&s1.items, family, free, &options.priors);
+        let (next, ll, change) = if objective_jump.is_finite() && objective_jump >= objective_p1 - 1e-9 * objective_p1.abs() {
+            (s3.items, s3.log_likelihood, s3.max_change)
+        } else {
+            // The jump overshot: keep the plain EM progress instead.
+            let s4 = em.step(&s2.items, false);
+            iterations += 1;
+            (s4.items, s4.log_likelihood, s4.max_change)
+        };
+        items = next;
+        if change < options.tolerance {
+            converged = true;
+        }
+        if !report(iterations, ll, change) {
             break;
         }
     }
     // Final E-step at the final parameters: log-likelihood and abilities.
-    let tables = Tables::new(&items, &quad.nodes, family);
-    let log_likelihood = estep::posteriors(&obs, &tables, &quad.log_weights, &mut post);
-    let (theta, theta_se): (Vec<f64>, Vec<f64>) = post
-        .chunks(q)
-        .map(|r| {
-            let mean: f64 = r.iter().zip(&quad.nodes).map(|(p, t)| p * t).sum();
-            let var: f64 = r.iter().zip(&quad.nodes).map(|(p, t)| p * (t - mean) * (t - mean)).sum();
-            (mean, var.max(0.0).sqrt())
-        })
-        .unzip();
+    let log_likelihood = em.e_step(&items);
+    let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
     Ok(IrtFit {
         model: options.model,
         item_ids: m.item_ids().to_vec(),
@@ -376,9 +476,128 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         iterations,
         converged,
         scale,
-        quadrature_points: q,
+        quadrature_points: quad.len(),
         backend: Backend::cpu("no GPU backend in this build"),
     })
+}
+
+/// All free item parameters (and the shared ln a of a 1PL) as one vector.
+fn pack_all(items: &[ItemParams], family: Family, free: Free) -> Vec<f64> {
+    let mut out = Vec::with_capacity(items.len() * item::packed_len(family, free) + 1);
+    for p in items {
+        item::pack_into(p, family, free, &mut out);
+    }
+    out.push(crate::math::ln(items[0].a));
+    out
+}
+
+fn unpack_all(v: &[f64], base: &[ItemParams], family: Family, free: Free, shared_a: bool) -> Vec<ItemParams> {
+    let k = item::packed_len(family, free);
+    let shared = shared_a;
+    let shared_a = crate::math::exp(v[v.len() - 1].clamp(-5.0, 5.0));
+    base.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut q = item::unpack(&v[i * k..(i + 1) * k], p, family, free);
+            if shared {
+                q.a = shared_a;
+            }
+            q
+        })
+        .collect()
+}
+
+fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Priors) -> f64 {
+    items.iter().map(|p| item::log_prior(p, family, free, priors)).sum()
+}
+
+/// The state EM carries between iterations: posteriors, windows, statistics.
+struct Em<'a> {
+    obs: &'a Observations<'a>,
+    grid: &'a Grid,
+    options: &'a FitOptions,
+    post: Vec<f64>,
+    stats: Vec<f64>,
+    summaries: Vec<PosteriorSummary>,
+}
+
+struct Step {
+    items: Vec<ItemParams>,
+    /// Marginal log-likelihood at the step's input parameters.
+    log_likelihood: f64,
+    max_change: f64,
+    /// Whether parameter expansion was applied (it stops once the scale settles).
+    expanded: bool,
+}
+
+impl<'a> Em<'a> {
+    fn new(obs: &'a Observations<'a>, grid: &'a Grid, options: &'a FitOptions) -> Self {
+        let (q, m) = (grid.len(), obs.matrix());
+        Em {
+            obs,
+            grid,
+            options,
+            post: vec![0.0; m.n_models() * q],
+            stats: vec![0.0; m.n_items() * obs.stats_per_node() * q],
+            summaries: vec![PosteriorSummary::full(q); m.n_models()],
+        }
+    }
+
+    fn e_step(&mut self, items: &[ItemParams]) -> f64 {
+        let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
+        estep::posteriors(self.obs, &tables, self.grid, &mut self.post, &mut self.summaries)
+    }
+
+    /// One EM iteration from `items`.
+    fn step(&mut self, items: &[ItemParams], expand: bool) -> Step {
+        let log_likelihood = self.e_step(items);
+        let (q, k_stats) = (self.grid.len(), self.obs.stats_per_node());
+        estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats);
+        let (family, free, options) = (self.obs.family(), self.options.free(), self.options);
+        let stats = &self.stats;
+        let node_stats = |i: usize| {
+            let s = &stats[i * k_stats * q..(i + 1) * k_stats * q];
+            NodeStats { n: &s[..q], s: &s[q..2 * q], v: if k_stats == 3 { &s[2 * q..] } else { &s[..0] } }
+        };
+        let nodes = &self.grid.nodes;
+        let updated: Vec<(ItemParams, f64)> =
+            parallel::map(items.len(), |i| m_step(&items[i], family, free, &options.priors, nodes, &node_stats(i), 4));
+        let mut max_change = updated.iter().map(|u| u.1).fold(0.0, f64::max);
+        let mut items: Vec<ItemParams> = updated.into_iter().map(|u| u.0).collect();
+        if options.model == IrtModel::OnePl {
+            let old = items[0].a;
+            let all: Vec<NodeStats> = (0..items.len()).map(node_stats).collect();
+            let a = shared_a_step(&items, nodes, &all, &options.priors);
+            items.iter_mut().for_each(|p| p.a = a);
+            max_change = max_change.max((crate::math::ln(a) - crate::math::ln(old)).abs());
+        }
+        let mut expanded = false;
+        // Parameter expansion (PX-EM; Liu, Rubin & Wu 1998, Biometrika
+        // 85:755): estimate the population's mean and sd from the
+        // posteriors, then map back to θ ~ N(0, 1) by rescaling the items.
+        // The likelihood is unchanged, but the slow "stretch θ, shrink a"
+        // direction settles in a few steps instead of hundreds.
+        if expand && options.model != IrtModel::Rasch {
+            let n = self.summaries.len() as f64;
+            let mean = self.summaries.iter().map(|s| s.mean).sum::<f64>() / n;
+            let var = self.summaries.iter().map(|s| s.sd * s.sd + (s.mean - mean) * (s.mean - mean)).sum::<f64>() / n;
+            let sd = var.sqrt();
+            if sd.is_finite() && sd > 0.0 && (crate::math::ln(sd).abs() >= 1e-3 || mean.abs() >= 1e-3) {
+                expanded = true;
+                for p in items.iter_mut() {
+                    p.a *= sd;
+                    p.b = (p.b - mean) / sd;
+                }
+                for s in self.summaries.iter_mut() {
+                    s.mean = (s.mean - mean) / sd;
+                    s.sd /= sd;
+                    (s.lo, s.hi) = self.grid.window(s.mean, s.sd);
+                }
+                max_change = max_change.max(crate::math::ln(sd).abs()).max(mean.abs());
+            }
+        }
+        Step { items, log_likelihood, max_change, expanded }
+    }
 }
 
 /// The JSON form of a fit (what `benchsift fit` writes and `estimate` reads).
