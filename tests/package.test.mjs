@@ -100,3 +100,22 @@ test('a TypeScript user type-checks against the shipped declarations', () => {
   writeFileSync(join(project, 'use.ts'), `import { info } from 'benchsift';\nawait info('x', { format: 'excel' });\n`);
   assert.throws(() => run('node', [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project));
 });
+
+test('fit through the package matches the CLI and reports progress', () => {
+  const csv = join(ROOT, 'www', 'data', 'bbh', 'responses.csv');
+  writeFileSync(
+    join(project, 'fit.mjs'),
+    `import { fit } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const seen = [];
+     const result = await fit({ name: 'responses.csv', data: readFileSync(${JSON.stringify(csv)}) },
+       { irt: '2pl', onProgress: (p) => { seen.push(p.iteration); } });
+     console.log(JSON.stringify({ result, seen }));`,
+  );
+  const { result, seen } = JSON.parse(run('node', ['fit.mjs'], project));
+  const cli = JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), ['fit', csv, '--irt', '2pl'], ROOT));
+  assert.ok(seen.length > 0 && seen.every((/** @type {number} */ v, /** @type {number} */ i) => i === 0 || v > seen[i - 1]));
+  // Byte-identical numbers natively and in wasm; only the thread count differs.
+  assert.deepEqual({ ...result, backend: null }, { ...cli, backend: null });
+  assert.equal(result.backend.threads, 1);
+});

@@ -3,7 +3,7 @@
 //! chunk's work is the same whoever runs it, and reductions happen in chunk
 //! order — which is what keeps native and wasm output byte-identical.
 
-use std::sync::Mutex;
+
 
 /// Number of worker threads this build uses.
 pub fn threads() -> usize {
@@ -29,7 +29,7 @@ pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk_len: usize, f: impl Fn(
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let work = Mutex::new(data.chunks_mut(chunk_len).enumerate());
+        let work = std::sync::Mutex::new(data.chunks_mut(chunk_len).enumerate());
         std::thread::scope(|scope| {
             for _ in 0..n_threads {
                 scope.spawn(|| {

@@ -63,3 +63,46 @@ pub fn info(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8]
     let dataset = Dataset::load(&files, &options).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&crate::info::info(&dataset))
 }
+
+/// `benchsift fit`: an IRT model on the given files; returns the fit as JSON
+/// text. `progress(iteration, maxIterations, logLikelihood, maxChange)` is
+/// called after each EM iteration; returning `false` stops the fit.
+#[wasm_bindgen]
+pub fn fit(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    fit_options_json: &str,
+    progress: Option<js_sys::Function>,
+) -> Result<String, JsError> {
+    let files = split_files(&names, &roles, lengths, data)?;
+    let load: LoadOptions = parse_options(load_options_json)?;
+    let settings: crate::irt::FitSettings = parse_options(fit_options_json)?;
+    let dataset = Dataset::load(&files, &load).map_err(|e| JsError::new(&e.to_string()))?;
+    let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut callback_error = None;
+    let mut report = |p: &crate::irt::Progress| -> bool {
+        let Some(f) = &progress else { return true };
+        let args = js_sys::Array::of4(
+            &JsValue::from(p.iteration as f64),
+            &JsValue::from(p.max_iterations as f64),
+            &JsValue::from(p.log_likelihood),
+            &JsValue::from(p.max_change),
+        );
+        match f.apply(&JsValue::NULL, &args) {
+            Ok(v) => v.as_bool() != Some(false),
+            Err(e) => {
+                callback_error = Some(e);
+                false
+            }
+        }
+    };
+    let fitted = crate::irt::fit(&dataset.matrix, &options, &mut report).map_err(|e| JsError::new(&e.to_string()))?;
+    if let Some(e) = callback_error {
+        let message = e.as_string().or_else(|| js_sys::Error::from(e).message().as_string()).unwrap_or_default();
+        return Err(JsError::new(&format!("the progress callback threw: {message}")));
+    }
+    to_json(&fitted.to_json())
+}

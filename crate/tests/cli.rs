@@ -199,3 +199,30 @@ fn a_missing_file_and_output_to_a_file() {
     let info: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(info["models"], 107);
 }
+
+#[test]
+fn fit_writes_the_documented_json_and_refuses_bad_requests() {
+    let target = temp_file("placeholder", b"").with_file_name("fit.json");
+    let out = benchsift(&["fit", "www/data/bbh/responses.csv", "--irt", "2pl", "-o", target.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fit: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(fit["irt"], "2pl");
+    assert_eq!(fit["dims"], 1);
+    assert_eq!(fit["items"].as_array().unwrap().len(), 27);
+    assert_eq!(fit["models"].as_array().unwrap().len(), 107);
+    assert_eq!(fit["scale"]["kind"], "percent", "BBH accuracies are 0-100");
+    assert_eq!(fit["backend"]["device"], "cpu");
+    assert!(fit["converged"].as_bool().unwrap());
+    let item = &fit["items"][0];
+    assert!(item["a"].as_f64().unwrap() > 0.0 && item["b"].is_number() && item.get("c").is_none());
+    // Stronger models get higher abilities: θ follows the models' mean score.
+    let thetas: Vec<f64> = fit["models"].as_array().unwrap().iter().map(|m| m["theta"].as_f64().unwrap()).collect();
+    let gpt4 = fit["models"].as_array().unwrap().iter().position(|m| m["id"] == "GPT-4").unwrap();
+    assert!(thetas[gpt4] > 1.0, "GPT-4 θ = {}", thetas[gpt4]);
+
+    let out = benchsift(&["fit", "www/data/mmlu_pro/responses.csv.gz", "--irt", "beta"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the beta model is for continuous scores"));
+    let out = benchsift(&["fit", "www/data/bbh/responses.csv", "--irt", "2pl", "--guess", "0.2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the 3pl or 4pl model"));
+}

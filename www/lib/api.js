@@ -6,10 +6,13 @@
 /** @typedef {import('./types.js').FileInput} FileInput */
 /** @typedef {import('./types.js').InfoOptions} InfoOptions */
 /** @typedef {import('./types.js').Info} Info */
+/** @typedef {import('./types.js').FitOptions} FitOptions */
+/** @typedef {import('./types.js').FitResult} FitResult */
 
 /**
  * @typedef {object} WasmModule
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} info
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => string} fit
  * @property {() => string} version
  */
 
@@ -107,5 +110,23 @@ function rethrow(call) {
 export async function info(wasm, responses, options = {}) {
   const { names, roles, lengths, data } = await packFiles(responses, options);
   const json = rethrow(() => wasm.info(names, roles, lengths, data, loadOptions(options)));
+  return JSON.parse(json);
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {FitOptions} [options]
+ * @returns {Promise<FitResult>}
+ */
+export async function fit(wasm, responses, options = {}) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const { irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints, onProgress } = options;
+  const settings = JSON.stringify({ irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints });
+  const progress = onProgress
+    ? (/** @type {number} */ iteration, /** @type {number} */ maxIterations, /** @type {number} */ logLikelihood, /** @type {number} */ maxChange) =>
+        onProgress({ iteration, maxIterations, logLikelihood, maxChange }) !== false
+    : undefined;
+  const json = rethrow(() => wasm.fit(names, roles, lengths, data, loadOptions(options), settings, progress));
   return JSON.parse(json);
 }

@@ -21,6 +21,11 @@ export async function info(responses, options) {
   return api.info(await init(), responses, options);
 }
 
+/** @type {typeof import('./types.js').fit} */
+export async function fit(responses, options) {
+  return api.fit(await init(), responses, options);
+}
+
 /** @type {typeof import('./types.js').version} */
 export async function version() {
   return (await init()).version();

@@ -54,5 +54,53 @@ export interface Info {
 /** Summarise a response matrix. Throws an `Error` naming file, line and column on bad input. */
 export function info(responses: FileInput | FileInput[], options?: InfoOptions): Promise<Info>;
 
+/** Progress of a running fit, after each EM iteration. */
+export interface FitProgress {
+  iteration: number;
+  maxIterations: number;
+  /** Marginal log-likelihood at the start of the iteration. */
+  logLikelihood: number;
+  /** Largest change of any (unconstrained) item parameter. */
+  maxChange: number;
+}
+
+/** How to fit an IRT model (plus how to read the data). */
+export interface FitOptions extends LoadOptions {
+  /** The model (default `2pl`). `beta` is for continuous scores. */
+  irt?: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl' | 'beta';
+  /** Latent dimensions (1). */
+  dims?: number;
+  seed?: number;
+  /** Fixed lower asymptote for 3pl/4pl, e.g. 0.25 for four options. */
+  guess?: number;
+  /** How continuous scores map into [0, 1] (default `auto`). */
+  scale?: 'auto' | 'identity' | 'percent' | 'minmax';
+  maxIterations?: number;
+  tolerance?: number;
+  /** Nodes of the latent grid on [−6, 6] (default 121). */
+  quadraturePoints?: number;
+  /** Called after every EM iteration; return `false` to stop early. */
+  onProgress?: (progress: FitProgress) => boolean | void;
+}
+
+/** A fitted IRT model: what `benchsift fit` writes. */
+export interface FitResult {
+  irt: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl' | 'beta';
+  dims: number;
+  /** P(correct | θ) = c + (d − c)·σ(a(θ − b)); Beta: mean σ(a(θ − b)), precision phi. */
+  items: { id: string; a: number; b: number; c?: number; d?: number; phi?: number }[];
+  /** EAP ability and posterior SD per model; θ ~ N(0, 1), higher is better. */
+  models: { id: string; theta: number; se: number }[];
+  log_likelihood: number;
+  iterations: number;
+  converged: boolean;
+  scale?: { kind: 'identity' | 'percent' } | { kind: 'min-max'; low: number; high: number };
+  quadrature_points: number;
+  backend: { device: 'cpu' | 'gpu'; threads: number; reason: string };
+}
+
+/** Fit an item response theory model. */
+export function fit(responses: FileInput | FileInput[], options?: FitOptions): Promise<FitResult>;
+
 /** The version of the wasm core. */
 export function version(): Promise<string>;
