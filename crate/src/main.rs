@@ -73,6 +73,9 @@ enum Command {
         /// Convergence tolerance on item parameters.
         #[arg(long, default_value_t = 1e-4)]
         tolerance: f64,
+        /// Print every EM iteration to standard error.
+        #[arg(long)]
+        verbose: bool,
         /// Nodes of the latent grid on [-6, 6].
         #[arg(long, default_value_t = 121)]
         quadrature_points: usize,
@@ -105,7 +108,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
         }
-        Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, quadrature_points, output } => {
+        Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, verbose, quadrature_points, output } => {
             let dataset = load(&data)?;
             for w in &dataset.warnings {
                 eprintln!("warning: {w}");
@@ -125,7 +128,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut last_report = started;
             let mut report = |p: &benchsift::irt::Progress| {
                 // Long fits say what they are doing, at most twice a second.
-                if last_report.elapsed().as_millis() >= 500 {
+                if verbose || last_report.elapsed().as_millis() >= 500 {
                     last_report = std::time::Instant::now();
                     eprintln!(
                         "fit: iteration {}/{}, log-likelihood {:.3}, largest change {:.2e}",

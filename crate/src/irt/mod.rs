@@ -40,10 +40,9 @@ use estep::{Grid, Observations, PosteriorSummary, Tables};
 pub use item::{Family, Free, ItemParams, Priors};
 use item::{NodeStats, m_step, shared_a_step};
 
-/// Parameter expansion runs for at most this many iterations: with item
-/// priors, the MAP solution does not have exactly standardised abilities, and
-/// expansion would keep pulling against the priors.
-const PX_ITERATIONS: usize = 20;
+/// Plain (expanded) EM iterations before SQUAREM starts extrapolating: the
+/// first steps from crude starting values are too irregular to extrapolate.
+const WARMUP_ITERATIONS: usize = 5;
 
 /// The latent grid spans θ ∈ [−6, 6]: six prior standard deviations.
 const GRID_HALF_WIDTH: f64 = 6.0;
@@ -396,9 +395,9 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         progress(&Progress { iteration: iterations, max_iterations: options.max_iterations, log_likelihood, max_change })
     };
 
-    // Phase 1: plain EM with parameter expansion, which settles the scale.
+    // Phase 1: a few plain PX-EM iterations.
     let mut stopped = false;
-    while iterations < options.max_iterations.min(PX_ITERATIONS) {
+    while iterations < options.max_iterations.min(WARMUP_ITERATIONS) {
         iterations += 1;
         let step = em.step(&items, true);
         items = step.items;
@@ -410,9 +409,6 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
             converged = true;
             break;
         }
-        if !step.expanded {
-            break;
-        }
     }
     // Phase 2: SQUAREM (Varadhan & Roland 2008, Scand. J. Statist. 35:335):
     // two EM steps give a secant estimate of the EM map's slow direction, the
@@ -420,8 +416,8 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
     // The jump is kept only if the MAP objective did not get worse.
     while !converged && !stopped && iterations + 3 <= options.max_iterations {
         let p0 = pack_all(&items, family, free);
-        let s1 = em.step(&items, false);
-        let s2 = em.step(&s1.items, false);
+        let s1 = em.step(&items, true);
+        let s2 = em.step(&s1.items, true);
         iterations += 2;
         if s2.max_change < options.tolerance {
             items = s2.items;
@@ -442,7 +438,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         let jumped: Vec<f64> =
             (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
         let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
-        let s3 = em.step(&candidate, false);
+        let s3 = em.step(&candidate, true);
         iterations += 1;
         let objective_jump = s3.log_likelihood + items_log_prior(&candidate, family, free, &options.priors);
         let objective_p1 = s2.log_likelihood + items_log_prior(&s1.items, family, free, &options.priors);
@@ -450,7 +446,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
             (s3.items, s3.log_likelihood, s3.max_change)
         } else {
             // The jump overshot: keep the plain EM progress instead.
-            let s4 = em.step(&s2.items, false);
+            let s4 = em.step(&s2.items, true);
             iterations += 1;
             (s4.items, s4.log_likelihood, s4.max_change)
         };
@@ -526,8 +522,6 @@ struct Step {
     /// Marginal log-likelihood at the step's input parameters.
     log_likelihood: f64,
     max_change: f64,
-    /// Whether parameter expansion was applied (it stops once the scale settles).
-    expanded: bool,
 }
 
 impl<'a> Em<'a> {
@@ -548,8 +542,81 @@ impl<'a> Em<'a> {
         estep::posteriors(self.obs, &tables, self.grid, &mut self.post, &mut self.summaries)
     }
 
+    /// The population shift m and ln scale ℓ that maximise
+    /// Σ_j E[ln N(θ_j; m, e^{2ℓ})] + Σ_i ln prior(item_i mapped back), by
+    /// Newton's method on the two numbers (Rasch: shift only, since a = 1
+    /// fixes the scale).
+    fn expansion(&self, items: &[ItemParams]) -> (f64, f64) {
+        let (family, free, priors) = (self.obs.family(), self.options.free(), &self.options.priors);
+        let scale_free = self.options.model != IrtModel::Rasch;
+        let objective = |shift: f64, log_scale: f64| -> f64 {
+            let s = crate::math::exp(log_scale);
+            let population: f64 = self
+                .summaries
+                .iter()
+                .map(|p| -((p.sd * p.sd + (p.mean - shift) * (p.mean - shift)) / (2.0 * s * s)) - log_scale)
+                .sum();
+            let prior: f64 = items
+                .iter()
+                .map(|p| {
+                    let mapped = ItemParams { a: p.a * s, b: (p.b - shift) / s, ..*p };
+                    item::log_prior(&mapped, family, free, priors)
+                })
+                .sum();
+            let shared_a = if self.options.model == IrtModel::OnePl {
+                let (mean, sd) = priors.ln_a;
+                let la = crate::math::ln(items[0].a * s);
+                -0.5 * (la - mean) * (la - mean) / (sd * sd)
+            } else {
+                0.0
+            };
+            population + prior + shared_a
+        };
+        let (mut x, mut y) = (0.0f64, 0.0f64);
+        let h = 1e-4;
+        for _ in 0..20 {
+            let f0 = objective(x, y);
+            let (fx1, fx0) = (objective(x + h, y), objective(x - h, y));
+            let gx = (fx1 - fx0) / (2.0 * h);
+            let hxx = (fx1 - 2.0 * f0 + fx0) / (h * h);
+            let (step_x, step_y) = if scale_free {
+                let (fy1, fy0) = (objective(x, y + h), objective(x, y - h));
+                let gy = (fy1 - fy0) / (2.0 * h);
+                let hyy = (fy1 - 2.0 * f0 + fy0) / (h * h);
+                let hxy = (objective(x + h, y + h) - fx1 - objective(x, y + h) + f0) / (h * h);
+                let det = hxx * hyy - hxy * hxy;
+                if !(hxx < 0.0 && det > 0.0) {
+                    break;
+                }
+                ((-hyy * gx + hxy * gy) / det, (hxy * gx - hxx * gy) / det)
+            } else {
+                if hxx >= 0.0 {
+                    break;
+                }
+                (-gx / hxx, 0.0)
+            };
+            let (step_x, step_y) = (step_x.clamp(-0.5, 0.5), step_y.clamp(-0.5, 0.5));
+            let mut t = 1.0;
+            let mut moved = false;
+            for _ in 0..20 {
+                if objective(x + t * step_x, y + t * step_y) >= f0 {
+                    x += t * step_x;
+                    y += t * step_y;
+                    moved = true;
+                    break;
+                }
+                t *= 0.5;
+            }
+            if !moved || (t * step_x).abs().max((t * step_y).abs()) < 1e-10 {
+                break;
+            }
+        }
+        (x, y)
+    }
+
     /// One EM iteration from `items`.
-    fn step(&mut self, items: &[ItemParams], expand: bool) -> Step {
+    fn step(&mut self, input: &[ItemParams], expand: bool) -> Step {
+        let items = input;
         let log_likelihood = self.e_step(items);
         let (q, k_stats) = (self.grid.len(), self.obs.stats_per_node());
         estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats);
@@ -561,42 +628,42 @@ impl<'a> Em<'a> {
         };
         let nodes = &self.grid.nodes;
         let updated: Vec<(ItemParams, f64)> =
-            parallel::map(items.len(), |i| m_step(&items[i], family, free, &options.priors, nodes, &node_stats(i), 4));
-        let mut max_change = updated.iter().map(|u| u.1).fold(0.0, f64::max);
+            parallel::map(items.len(), |i| m_step(&items[i], family, free, &options.priors, nodes, &node_stats(i), 25));
         let mut items: Vec<ItemParams> = updated.into_iter().map(|u| u.0).collect();
         if options.model == IrtModel::OnePl {
-            let old = items[0].a;
             let all: Vec<NodeStats> = (0..items.len()).map(node_stats).collect();
             let a = shared_a_step(&items, nodes, &all, &options.priors);
             items.iter_mut().for_each(|p| p.a = a);
-            max_change = max_change.max((crate::math::ln(a) - crate::math::ln(old)).abs());
         }
-        let mut expanded = false;
         // Parameter expansion (PX-EM; Liu, Rubin & Wu 1998, Biometrika
-        // 85:755): estimate the population's mean and sd from the
-        // posteriors, then map back to θ ~ N(0, 1) by rescaling the items.
-        // The likelihood is unchanged, but the slow "stretch θ, shrink a"
-        // direction settles in a few steps instead of hundreds.
-        if expand && options.model != IrtModel::Rasch {
-            let n = self.summaries.len() as f64;
-            let mean = self.summaries.iter().map(|s| s.mean).sum::<f64>() / n;
-            let var = self.summaries.iter().map(|s| s.sd * s.sd + (s.mean - mean) * (s.mean - mean)).sum::<f64>() / n;
-            let sd = var.sqrt();
-            if sd.is_finite() && sd > 0.0 && (crate::math::ln(sd).abs() >= 1e-3 || mean.abs() >= 1e-3) {
-                expanded = true;
+        // 85:755): let the population be N(m, s²), maximise the expected
+        // complete-data log posterior over (m, s) as well — the population
+        // term wants the posteriors' mean and spread, the item priors pull
+        // back — then map back to θ ~ N(0, 1) by rescaling the items. This is
+        // an exact EM for the expanded model, so it stays monotone, and the
+        // slow "stretch θ, shrink a" direction settles in a few steps instead
+        // of hundreds.
+        if expand {
+            let (shift, log_scale) = self.expansion(&items);
+            if shift.abs() > 1e-12 || log_scale.abs() > 1e-12 {
+                let sd = crate::math::exp(log_scale);
                 for p in items.iter_mut() {
                     p.a *= sd;
-                    p.b = (p.b - mean) / sd;
+                    p.b = (p.b - shift) / sd;
                 }
                 for s in self.summaries.iter_mut() {
-                    s.mean = (s.mean - mean) / sd;
+                    s.mean = (s.mean - shift) / sd;
                     s.sd /= sd;
                     (s.lo, s.hi) = self.grid.window(s.mean, s.sd);
                 }
-                max_change = max_change.max(crate::math::ln(sd).abs()).max(mean.abs());
             }
         }
-        Step { items, log_likelihood, max_change, expanded }
+        // Convergence is judged on the whole step (M-step then expansion):
+        // at the fixed point the two cancel, each alone need not be small.
+        let before = pack_all(input, family, free);
+        let after = pack_all(&items, family, free);
+        let max_change = before.iter().zip(&after).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        Step { items, log_likelihood, max_change }
     }
 }
 
