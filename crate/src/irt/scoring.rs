@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::item::{Family, ItemParams};
 use super::quadrature::Quadrature;
-use crate::math::{exp, ln};
+use crate::math::exp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,7 +16,7 @@ pub enum ThetaMethod {
     Mle,
     /// Posterior mode under θ ~ N(0, 1).
     Map,
-    /// Posterior mean under θ ~ N(0, 1) (61-node quadrature); SE = posterior SD.
+    /// Posterior mean under θ ~ N(0, 1) (adaptive quadrature); SE = posterior SD.
     Eap,
 }
 
@@ -46,23 +46,39 @@ pub fn expected_score(items: &[ItemParams], theta: f64, which: impl IntoIterator
 }
 
 pub fn estimate_theta(items: &[ItemParams], family: Family, responses: &[(usize, f64)], method: ThetaMethod) -> ThetaEstimate {
-    let eap = eap(items, family, responses);
     match method {
-        ThetaMethod::Eap => eap,
-        ThetaMethod::Map => mode(items, family, responses, true, eap.theta),
-        ThetaMethod::Mle => mode(items, family, responses, false, eap.theta),
+        ThetaMethod::Eap => eap(items, family, responses),
+        ThetaMethod::Map => mode(items, family, responses, true, 0.0),
+        ThetaMethod::Mle => {
+            let start = mode(items, family, responses, true, 0.0).theta;
+            mode(items, family, responses, false, start)
+        }
     }
 }
 
+/// EAP by adaptive Gauss–Hermite quadrature (Liu & Pierce 1994): 31 nodes
+/// centred on the posterior mode and scaled by the posterior SD there, so a
+/// posterior a few hundredths wide (a model with thousands of responses) is
+/// integrated as accurately as a wide one.
 fn eap(items: &[ItemParams], family: Family, responses: &[(usize, f64)]) -> ThetaEstimate {
-    let quad = Quadrature::gauss_hermite(61);
-    let logs: Vec<f64> =
-        quad.nodes.iter().zip(&quad.log_weights).map(|(&t, lw)| lw + log_likelihood(items, family, t, responses)).collect();
+    let map = mode(items, family, responses, true, 0.0);
+    let (mu, sigma) = (map.theta, map.se.clamp(1e-4, 2.0));
+    let quad = Quadrature::gauss_hermite(31);
+    let logs: Vec<f64> = quad
+        .nodes
+        .iter()
+        .zip(&quad.log_weights)
+        .map(|(&x, lw)| {
+            let t = mu + sigma * x;
+            // w_k · N(t) / N(x): the standard-normal rule re-centred on μ, σ.
+            lw + 0.5 * x * x - 0.5 * t * t + log_likelihood(items, family, t, responses)
+        })
+        .collect();
     let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = logs.iter().map(|l| exp(l - max)).collect();
     let total: f64 = w.iter().sum();
-    let mean = w.iter().zip(&quad.nodes).map(|(w, t)| w * t).sum::<f64>() / total;
-    let var = w.iter().zip(&quad.nodes).map(|(w, t)| w * (t - mean) * (t - mean)).sum::<f64>() / total;
+    let mean = w.iter().zip(&quad.nodes).map(|(w, x)| w * (mu + sigma * x)).sum::<f64>() / total;
+    let var = w.iter().zip(&quad.nodes).map(|(w, x)| w * (mu + sigma * x - mean).powi(2)).sum::<f64>() / total;
     ThetaEstimate { theta: mean, se: var.max(0.0).sqrt() }
 }
 
@@ -107,10 +123,6 @@ fn mode(items: &[ItemParams], family: Family, responses: &[(usize, f64)], with_p
     ThetaEstimate { theta, se }
 }
 
-/// ln of a probability, guarded: used in tests and held-out scoring.
-pub fn safe_ln(p: f64) -> f64 {
-    ln(p.max(1e-300))
-}
 
 #[cfg(test)]
 mod tests {
@@ -157,5 +169,31 @@ mod tests {
         assert!((mle.se - 1.0 / info.sqrt()).abs() < 1e-9);
         let e = expected_score(&items, mle.theta, 0..items.len());
         assert!((e - 2.0 / 3.0).abs() < 0.05, "expected score {e}");
+    }
+}
+
+#[cfg(test)]
+mod eap_tests {
+    use super::*;
+
+    #[test]
+    fn eap_is_accurate_for_a_narrow_posterior() {
+        // 5,000 items: the posterior SD is a few hundredths; a fixed rule
+        // would snap the EAP to a node. Compare with a brute-force integral.
+        let items: Vec<ItemParams> = (0..5000).map(|i| ItemParams::new(1.0 + (i % 7) as f64 * 0.1, -2.5 + (i % 50) as f64 * 0.1)).collect();
+        let responses: Vec<(usize, f64)> = (0..items.len()).map(|i| (i, (items[i].expected(0.4321) > 0.5) as u8 as f64)).collect();
+        let eap = estimate_theta(&items, Family::Bernoulli, &responses, ThetaMethod::Eap);
+        let map = estimate_theta(&items, Family::Bernoulli, &responses, ThetaMethod::Map);
+        let (mut num, mut den) = (0.0, 0.0);
+        let lmax = log_likelihood(&items, Family::Bernoulli, map.theta, &responses) - map.theta * map.theta / 2.0;
+        for k in -4000..=4000 {
+            let t = map.theta + k as f64 * 2e-5;
+            let w = exp(log_likelihood(&items, Family::Bernoulli, t, &responses) - t * t / 2.0 - lmax);
+            num += w * t;
+            den += w;
+        }
+        let brute = num / den;
+        assert!(eap.se < 0.05, "{eap:?}");
+        assert!((eap.theta - brute).abs() < 1e-5, "EAP {} vs brute force {brute}", eap.theta);
     }
 }
