@@ -7,13 +7,16 @@
 
 pub mod dataset;
 pub mod error;
+pub mod estimate;
 pub mod info;
 pub mod irt;
 pub mod math;
 pub mod parallel;
 pub mod matrix;
+pub mod metrics;
 pub mod read;
 pub mod rng;
+pub mod select;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

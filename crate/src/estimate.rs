@@ -1,0 +1,297 @@
+//! A new model's full-benchmark score from its answers on a subset, each
+//! estimate with a 95% interval.
+//!
+//! - `mean`: the subset mean; interval from the sample standard deviation
+//!   with the finite-population correction (the subset is drawn from a known,
+//!   finite benchmark).
+//! - `weighted`: Σ wᵢxᵢ with the subset's weights (cluster masses for anchor
+//!   methods, stratum shares for stratified sampling); interval from the
+//!   weighted residual variance.
+//! - `irt`: θ from the subset (MAP under N(0, 1), with its standard error),
+//!   then the mean expected score over *all* items at θ. Interval: the θ
+//!   uncertainty mapped through the expected-score curve (delta method) plus
+//!   the response noise of a finite benchmark, Σ Var(xᵢ | θ) / N².
+//! - `pirt` (tinyBenchmarks' p-IRT, Polo et al. 2024): observed scores where
+//!   the model answered, IRT predictions for every other item, averaged.
+//! - `gpirt` (tinyBenchmarks' gp-IRT): λ·weighted + (1 − λ)·p-IRT, with λ
+//!   calibrated on the training models (see [`calibrate_lambda`]).
+//!   Interval: the two variances combined as if independent.
+//!
+//! Intervals are normal (± 1.96 SE); `evaluate` measures their coverage.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::irt::scoring::{ThetaMethod, estimate_theta};
+use crate::irt::{Family, IrtFit, Scale};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimator {
+    Mean,
+    Weighted,
+    Irt,
+    Pirt,
+    Gpirt,
+}
+
+impl Estimator {
+    pub const ALL: [Estimator; 5] = [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt];
+
+    pub fn parse(name: &str) -> Result<Estimator> {
+        Estimator::ALL.into_iter().find(|e| e.as_str() == name.trim()).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown estimator '{}': expected one of {}",
+                crate::error::truncate(name, 30),
+                Estimator::ALL.map(|e| e.as_str()).join(", ")
+            ))
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estimator::Mean => "mean",
+            Estimator::Weighted => "weighted",
+            Estimator::Irt => "irt",
+            Estimator::Pirt => "pirt",
+            Estimator::Gpirt => "gpirt",
+        }
+    }
+
+    pub fn needs_irt(self) -> bool {
+        matches!(self, Estimator::Irt | Estimator::Pirt | Estimator::Gpirt)
+    }
+}
+
+/// An estimate of the full-benchmark mean score with its 95% interval, on the
+/// scores' own scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// What an estimator knows: the subset, its weights, the benchmark size and,
+/// for IRT estimators, a fit whose items are the whole benchmark.
+pub struct Setup<'a> {
+    /// Subset items, as indices into the full benchmark (= the fit's items).
+    pub items: &'a [usize],
+    pub weights: &'a [f64],
+    pub n_items: usize,
+    pub fit: Option<&'a IrtFit>,
+    /// gp-IRT's mixing weight on the weighted estimate.
+    pub lambda: Option<f64>,
+}
+
+const Z95: f64 = 1.959963984540054;
+
+/// (value, variance) on the scale the estimator works in.
+type Moments = (f64, f64);
+
+fn to_unit(scale: Option<Scale>, x: f64) -> f64 {
+    scale.map_or(x, |s| s.apply(x))
+}
+
+fn from_unit(scale: Option<Scale>, u: f64) -> f64 {
+    match scale {
+        None | Some(Scale::Identity) => u,
+        Some(Scale::Percent) => u * 100.0,
+        Some(Scale::MinMax { low, high }) => low + u * (high - low),
+    }
+}
+
+/// Derivative of `from_unit`, to carry variances across the mapping.
+fn unit_span(scale: Option<Scale>) -> f64 {
+    match scale {
+        None | Some(Scale::Identity) => 1.0,
+        Some(Scale::Percent) => 100.0,
+        Some(Scale::MinMax { low, high }) => high - low,
+    }
+}
+
+/// Estimates one model's full score. `responses` pairs a position in
+/// `setup.items` with the model's raw score there; unanswered subset items
+/// are simply absent.
+pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) -> Result<Estimate> {
+    if responses.is_empty() {
+        return Err(Error::invalid("the model answered none of the subset's items"));
+    }
+    let scale = setup.fit.and_then(|f| f.scale);
+    let (value, var, unit) = match estimator {
+        Estimator::Mean => {
+            let (v, s) = mean_moments(responses.iter().map(|r| r.1), setup.n_items);
+            (v, s, false)
+        }
+        Estimator::Weighted => {
+            let (v, s) = weighted_moments(setup, responses.iter().map(|&(k, x)| (k, x)));
+            (v, s, false)
+        }
+        Estimator::Irt | Estimator::Pirt | Estimator::Gpirt => {
+            let fit = setup.fit.ok_or_else(|| Error::invalid(format!("the {} estimator needs an IRT fit", estimator.as_str())))?;
+            let unit_responses: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (k, to_unit(scale, x))).collect();
+            let (v, s) = match estimator {
+                Estimator::Irt => irt_moments(setup, fit, &unit_responses, false),
+                Estimator::Pirt => irt_moments(setup, fit, &unit_responses, true),
+                _ => {
+                    let lambda = setup.lambda.unwrap_or(0.5).clamp(0.0, 1.0);
+                    let (wv, ws) = weighted_moments(setup, unit_responses.iter().copied());
+                    let (pv, ps) = irt_moments(setup, fit, &unit_responses, true);
+                    (lambda * wv + (1.0 - lambda) * pv, lambda * lambda * ws + (1.0 - lambda) * (1.0 - lambda) * ps)
+                }
+            };
+            (v, s, true)
+        }
+    };
+    let (value, sd) = if unit {
+        (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs())
+    } else {
+        (value, var.max(0.0).sqrt())
+    };
+    let (mut low, mut high) = (value - Z95 * sd, value + Z95 * sd);
+    // Scores known to live in [0, 1] keep their interval there.
+    if responses.iter().all(|r| (0.0..=1.0).contains(&r.1)) && scale.is_none_or(|s| s == Scale::Identity) {
+        low = low.max(0.0);
+        high = high.min(1.0);
+    }
+    Ok(Estimate { estimate: value, low, high })
+}
+
+fn mean_moments(values: impl Iterator<Item = f64>, population: usize) -> Moments {
+    let v: Vec<f64> = values.collect();
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (mean, f64::INFINITY);
+    }
+    let s2 = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+    let fpc = (1.0 - n / population.max(1) as f64).max(0.0);
+    (mean, s2 / n * fpc)
+}
+
+fn weighted_moments(setup: &Setup, responses: impl Iterator<Item = (usize, f64)>) -> Moments {
+    let pairs: Vec<(f64, f64)> = responses.map(|(k, x)| (setup.weights.get(k).copied().unwrap_or(0.0), x)).collect();
+    let total: f64 = pairs.iter().map(|p| p.0).sum();
+    if total <= 0.0 {
+        return mean_moments(pairs.iter().map(|p| p.1), setup.n_items);
+    }
+    let est = pairs.iter().map(|(w, x)| w * x).sum::<f64>() / total;
+    let n = pairs.len() as f64;
+    if pairs.len() < 2 {
+        return (est, f64::INFINITY);
+    }
+    // Σ wᵢ²·s², with s² the weighted residual variance (n/(n−1) corrected).
+    let s2 = pairs.iter().map(|(w, x)| w / total * (x - est) * (x - est)).sum::<f64>() * n / (n - 1.0);
+    let w2: f64 = pairs.iter().map(|(w, _)| (w / total) * (w / total)).sum();
+    (est, w2 * s2)
+}
+
+/// Mean expected score over all items (`plug_observed`: observed scores on
+/// answered items, as p-IRT does), on the unit scale.
+fn irt_moments(setup: &Setup, fit: &IrtFit, responses: &[(usize, f64)], plug_observed: bool) -> Moments {
+    let family = fit.model.family();
+    let full: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (setup.items[k], x)).collect();
+    let theta = estimate_theta(&fit.items, family, &full, ThetaMethod::Map);
+    let n = fit.items.len() as f64;
+    let mut answered = vec![false; fit.items.len()];
+    let mut sum = 0.0;
+    if plug_observed {
+        for &(i, x) in &full {
+            answered[i] = true;
+            sum += x;
+        }
+    }
+    let (mut slope, mut noise) = (0.0, 0.0);
+    for (i, p) in fit.items.iter().enumerate() {
+        if answered[i] {
+            continue;
+        }
+        let e = p.expected(theta.theta);
+        sum += e;
+        let s = crate::irt::item::sigmoid(p.a * (theta.theta - p.b));
+        slope += (p.d - p.c) * p.a * s * (1.0 - s);
+        noise += match family {
+            Family::Bernoulli => e * (1.0 - e),
+            Family::Beta => e * (1.0 - e) / (p.phi + 1.0),
+        };
+    }
+    let se = if theta.se.is_finite() { theta.se } else { 10.0 };
+    (sum / n, (slope * se / n).powi(2) + noise / (n * n))
+}
+
+/// gp-IRT's λ: the least-squares mix of the weighted and p-IRT estimates
+/// over the training models, λ = Σ(t − p)(w − p) / Σ(w − p)², clamped to
+/// [0, 1]. Each row: (weighted estimate, p-IRT estimate, true score).
+pub fn calibrate_lambda(rows: &[(f64, f64, f64)]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(w, p, t) in rows {
+        num += (t - p) * (w - p);
+        den += (w - p) * (w - p);
+    }
+    if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.5 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::irt::{self, FitOptions, ItemParams};
+    use crate::matrix::MatrixBuilder;
+    use crate::rng::Rng;
+
+    #[test]
+    fn mean_and_weighted_estimates_and_intervals() {
+        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None };
+        let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
+        let m = estimate(&setup, Estimator::Mean, &r).unwrap();
+        assert!((m.estimate - 0.75).abs() < 1e-12);
+        assert!(m.low < 0.75 && m.high <= 1.0);
+        let w = estimate(&setup, Estimator::Weighted, &r).unwrap();
+        assert!((w.estimate - 0.8).abs() < 1e-12);
+        assert!(estimate(&setup, Estimator::Irt, &r).unwrap_err().to_string().contains("needs an IRT fit"));
+    }
+
+    #[test]
+    fn irt_estimates_recover_full_scores_of_simulated_models() {
+        // Fit on 300 models × 200 items, then estimate 50 new models from 30 items.
+        let mut rng = Rng::new(4);
+        let items: Vec<ItemParams> = (0..200).map(|_| ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
+        let mut b = MatrixBuilder::new((0..200).map(|i| format!("i{i}")).collect());
+        let mut truth = Vec::new();
+        for j in 0..350 {
+            let t = rng.normal();
+            let row: Vec<Option<f32>> = items.iter().map(|p| Some((rng.uniform() < p.expected(t)) as u8 as f32)).collect();
+            truth.push(row.iter().map(|x| x.unwrap() as f64).sum::<f64>() / 200.0);
+            b.push_row_unchecked(format!("m{j}"), &row);
+        }
+        let m = b.into_matrix();
+        let train: Vec<usize> = (0..300).collect();
+        let all: Vec<usize> = (0..200).collect();
+        let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
+        let subset: Vec<usize> = (0..200).step_by(7).collect();
+        let weights = vec![1.0 / subset.len() as f64; subset.len()];
+        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3) };
+        let mut errors = [0.0; 3];
+        let mut covered = [0usize; 3];
+        for j in 300..350 {
+            let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
+            for (e, est) in [Estimator::Mean, Estimator::Irt, Estimator::Pirt].iter().enumerate() {
+                let x = estimate(&setup, *est, &r).unwrap();
+                errors[e] += (x.estimate - truth[j]).abs() / 50.0;
+                covered[e] += (x.low <= truth[j] && truth[j] <= x.high) as usize;
+            }
+        }
+        // IRT uses the item difficulties the mean ignores: smaller errors.
+        assert!(errors[1] < errors[0], "irt {} vs mean {}", errors[1], errors[0]);
+        assert!(errors[1] < 0.06, "irt MAE {}", errors[1]);
+        for (e, c) in covered.iter().enumerate() {
+            assert!(*c >= 42, "estimator {e}: coverage {c}/50");
+        }
+    }
+
+    #[test]
+    fn lambda_is_the_least_squares_mix() {
+        let rows = [(0.5, 0.3, 0.4), (0.6, 0.2, 0.4), (0.7, 0.5, 0.6)];
+        let l = calibrate_lambda(&rows);
+        assert!((l - 0.5).abs() < 1e-12, "{l}");
+    }
+}
