@@ -8,6 +8,7 @@
 pub mod dataset;
 pub mod error;
 pub mod estimate;
+pub mod evaluate;
 pub mod info;
 pub mod irt;
 pub mod math;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use benchsift::read::Input;
-use benchsift::{Dataset, DatasetFiles, LoadOptions};
+use benchsift::{Dataset, DatasetFiles, LoadOptions, evaluate, select};
 
 #[derive(Parser)]
 #[command(name = "benchsift", version, about = "Sift an evaluation benchmark down to the items that matter.")]
@@ -45,6 +45,81 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Write the JSON here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Choose an informative subset of items.
+    Select {
+        #[command(flatten)]
+        data: DataArgs,
+        /// random, stratified, irt-info, irt-cluster or anchor-points.
+        #[arg(long, default_value = "irt-cluster")]
+        method: String,
+        /// Number of items to choose.
+        #[arg(long, conflicts_with = "cost_budget", required_unless_present = "cost_budget")]
+        budget: Option<usize>,
+        /// Total cost to spend instead (needs a cost column in --items).
+        #[arg(long)]
+        cost_budget: Option<f64>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Split the budget across item groups (subject/task) by size.
+        #[arg(long)]
+        stratify: bool,
+        /// File with one training model id per line (default: all models).
+        #[arg(long)]
+        train_models: Option<PathBuf>,
+        /// IRT model for the irt-* methods.
+        #[arg(long, default_value = "2pl")]
+        irt: String,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Estimate new models' full-benchmark scores from their subset answers.
+    Estimate {
+        /// Responses of the models to estimate, on (some of) the subset's items.
+        responses: PathBuf,
+        /// The subset, as written by `benchsift select`.
+        #[arg(long)]
+        subset: PathBuf,
+        /// An IRT fit of the whole benchmark (`benchsift fit`), for irt, pirt, gpirt.
+        #[arg(long)]
+        fit: Option<PathBuf>,
+        /// mean, weighted, irt, pirt or gpirt.
+        #[arg(long, default_value = "weighted")]
+        estimator: String,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Measure how well subsets recover held-out models' scores, against random subsets.
+    Evaluate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// True full-benchmark scores (model,score) when the matrix is only part of the benchmark.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Comma-separated methods (random is always included).
+        #[arg(long, default_value = "random,stratified,irt-info,irt-cluster,anchor-points")]
+        methods: String,
+        /// Comma-separated item budgets (default: 10,25,50,100,200,400, or 5-50% of small sets).
+        #[arg(long)]
+        budgets: Option<String>,
+        /// K-fold split over models.
+        #[arg(long, default_value_t = 5, conflicts_with_all = ["holdout", "newest"])]
+        folds: usize,
+        /// Hold out this fraction of models at random (per seed) instead.
+        #[arg(long)]
+        holdout: Option<f64>,
+        /// Hold out the N newest models (needs --models with release dates) instead.
+        #[arg(long)]
+        newest: Option<usize>,
+        /// Seeds per seeded method (random always gets at least 20).
+        #[arg(long, default_value_t = 5)]
+        seeds: usize,
+        #[arg(long, default_value = "2pl")]
+        irt: String,
+        #[arg(long)]
+        stratify: bool,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -107,6 +182,76 @@ fn run(cli: Cli) -> Result<(), String> {
                 eprintln!("warning: {w}");
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
+        }
+        Command::Select { data, method, budget, cost_budget, seed, stratify, train_models, irt, output } => {
+            let dataset = load(&data)?;
+            warn_all(&dataset.warnings);
+            let m = &dataset.matrix;
+            let train = match train_models {
+                None => (0..m.n_models()).collect(),
+                Some(path) => model_list(&path, m)?,
+            };
+            let options = select::SelectOptions {
+                method: select::Method::parse(&method).map_err(|e| e.to_string())?,
+                budget: match (budget, cost_budget) {
+                    (Some(n), _) => select::Budget::Items(n),
+                    (None, Some(c)) => select::Budget::Cost(c),
+                    (None, None) => return Err("give --budget or --cost-budget".into()),
+                },
+                seed,
+                stratify,
+            };
+            let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
+            let subset = select::select_subset(m, &train, &options, irt).map_err(|e| e.to_string())?;
+            write_json(&subset, output.as_deref())
+        }
+        Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
+        Command::Evaluate { data, truth, methods, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {
+            let dataset = load(&data)?;
+            warn_all(&dataset.warnings);
+            let m = &dataset.matrix;
+            let truth = match truth {
+                None => None,
+                Some(path) => {
+                    let (name, bytes) = read_file(&path)?;
+                    Some(benchsift::read::read_truth(&Input::new(&name, &bytes), m, u64::MAX).map_err(|e| e.to_string())?)
+                }
+            };
+            let methods = methods.split(',').filter(|s| !s.trim().is_empty()).map(select::Method::parse).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+            let budgets: Vec<usize> = match budgets {
+                Some(list) => list
+                    .split(',')
+                    .map(|b| b.trim().parse::<usize>().map_err(|_| format!("budget '{}' is not a whole number", b.trim())))
+                    .collect::<Result<_, _>>()?,
+                None => default_budgets(m.n_items()),
+            };
+            let split = match (holdout, newest) {
+                (Some(f), _) => {
+                    if !(f > 0.0 && f < 1.0) {
+                        return Err(format!("--holdout {f} must be between 0 and 1"));
+                    }
+                    evaluate::Split::Holdout(f)
+                }
+                (None, Some(n)) => evaluate::Split::Newest(n),
+                (None, None) => evaluate::Split::KFold(folds),
+            };
+            let options = evaluate::EvaluateOptions {
+                methods,
+                budgets,
+                split,
+                seeds,
+                irt: benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?,
+                stratify,
+                truth,
+            };
+            let started = std::time::Instant::now();
+            let mut report = |done: usize, total: usize| {
+                if started.elapsed().as_millis() >= 500 {
+                    eprintln!("evaluate: split {done}/{total} done after {:.1} s", started.elapsed().as_secs_f64());
+                }
+            };
+            let result = evaluate::evaluate(m, &options, &mut report).map_err(|e| e.to_string())?;
+            write_json(&result, output.as_deref())
         }
         Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, verbose, quadrature_points, output } => {
             let dataset = load(&data)?;
@@ -202,6 +347,86 @@ fn load(data: &DataArgs) -> Result<Dataset, String> {
         ..LoadOptions::default()
     };
     Dataset::load(&files, &options).map_err(|e| e.to_string())
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
+fn default_budgets(items: usize) -> Vec<usize> {
+    if items >= 400 {
+        vec![10, 25, 50, 100, 200, 400]
+    } else {
+        let mut b: Vec<usize> = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5].iter().map(|f| ((items as f64 * f).round() as usize).max(1)).collect();
+        b.dedup();
+        b
+    }
+}
+
+/// Model ids, one per line, as indices into the matrix.
+fn model_list(path: &Path, m: &benchsift::ResponseMatrix) -> Result<Vec<usize>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let id = line.trim();
+        if id.is_empty() {
+            continue;
+        }
+        let j = m
+            .model_ids()
+            .iter()
+            .position(|x| x == id)
+            .ok_or_else(|| format!("{}, line {}: model '{id}' is not in the responses", path.display(), n + 1))?;
+        out.push(j);
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no model ids", path.display()));
+    }
+    Ok(out)
+}
+
+fn estimate(responses: &Path, subset: &Path, fit: Option<&Path>, estimator: &str, output: Option<&Path>) -> Result<(), String> {
+    let estimator = benchsift::estimate::Estimator::parse(estimator).map_err(|e| e.to_string())?;
+    let subset: select::SubsetJson = serde_json::from_slice(&std::fs::read(subset).map_err(|e| format!("{}: {e}", subset.display()))?)
+        .map_err(|e| format!("{}: not a subset file: {e}", subset.display()))?;
+    let fit = match fit {
+        Some(path) => {
+            let json: benchsift::irt::FitJson = serde_json::from_slice(&std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?)
+                .map_err(|e| format!("{}: not a fit file: {e}", path.display()))?;
+            Some(benchsift::irt::IrtFit::from_json(json).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None if estimator.needs_irt() => return Err(format!("the {} estimator needs --fit model.json", estimator.as_str())),
+        None => None,
+    };
+    // Subset items as indices into the benchmark: the fit's items when given.
+    let items: Vec<usize> = match &fit {
+        Some(f) => subset
+            .items
+            .iter()
+            .map(|id| f.item_ids.iter().position(|x| x == id).ok_or_else(|| format!("subset item '{id}' is not in the fit")))
+            .collect::<Result<_, _>>()?,
+        None => (0..subset.items.len()).collect(),
+    };
+    let n_items = fit.as_ref().map_or(subset.benchmark_items, |f| f.items.len());
+    let (name, bytes) = read_file(responses)?;
+    let loaded = benchsift::read::read_responses(&[Input::new(&name, &bytes)], &Default::default()).map_err(|e| e.to_string())?;
+    warn_all(&loaded.warnings);
+    let m = loaded.matrix;
+    let columns: Vec<Option<usize>> = subset.items.iter().map(|id| m.item_ids().iter().position(|x| x == id)).collect();
+    if columns.iter().all(Option::is_none) {
+        return Err(format!("{name}: none of the subset's {} items is a column here", subset.items.len()));
+    }
+    let setup = benchsift::estimate::Setup { items: &items, weights: &subset.weights, n_items, fit: fit.as_ref(), lambda: subset.gpirt_lambda };
+    let mut models = Vec::new();
+    for j in 0..m.n_models() {
+        let r: Vec<(usize, f64)> = columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| m.get(j, c)).map(|x| (k, x as f64))).collect();
+        let e = benchsift::estimate::estimate(&setup, estimator, &r).map_err(|e| format!("model '{}': {e}", m.model_ids()[j]))?;
+        models.push(serde_json::json!({ "id": m.model_ids()[j], "estimate": e.estimate, "low": e.low, "high": e.high, "answered": r.len() }));
+    }
+    write_json(&serde_json::json!({ "estimator": estimator.as_str(), "interval": "95% normal", "models": models }), output)
 }
 
 fn write_json<T: serde::Serialize>(value: &T, output: Option<&Path>) -> Result<(), String> {

@@ -47,15 +47,15 @@ pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk_len: usize, f: impl Fn(
 }
 
 /// `f(i)` for i in 0..n, in parallel, collected in index order.
-pub fn map<T: Send + Default + Clone>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let mut out = vec![T::default(); n];
+pub fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
     let chunk = n.div_ceil(threads() * 4).max(1);
     for_each_chunk_mut(&mut out, chunk, |c, slots| {
         for (k, slot) in slots.iter_mut().enumerate() {
-            *slot = f(c * chunk + k);
+            *slot = Some(f(c * chunk + k));
         }
     });
-    out
+    out.into_iter().map(|v| v.expect("every index is computed")).collect()
 }
 
 #[cfg(test)]

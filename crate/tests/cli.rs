@@ -226,3 +226,74 @@ fn fit_writes_the_documented_json_and_refuses_bad_requests() {
     let out = benchsift(&["fit", "www/data/bbh/responses.csv", "--irt", "2pl", "--guess", "0.2"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the 3pl or 4pl model"));
 }
+
+#[test]
+fn select_estimate_and_evaluate_work_end_to_end() {
+    let dir = temp_file("placeholder", b"").parent().unwrap().to_path_buf();
+    let subset = dir.join("subset.json");
+    let fit = dir.join("fit.json");
+    // A subset of AlpacaEval (57 models, continuous win probabilities).
+    let out = benchsift(&[
+        "select", "www/data/alpacaeval/responses.csv.gz", "--items", "www/data/alpacaeval/items.csv.gz",
+        "--method", "irt-cluster", "--budget", "40", "--seed", "7", "-o", subset.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&subset).unwrap()).unwrap();
+    assert_eq!(s["method"], "irt-cluster");
+    assert_eq!(s["budget"], 40);
+    assert_eq!(s["benchmark_items"], 805);
+    let items = s["items"].as_array().unwrap();
+    let weights: Vec<f64> = s["weights"].as_array().unwrap().iter().map(|w| w.as_f64().unwrap()).collect();
+    assert!(!items.is_empty() && items.len() <= 40 && items.len() == weights.len());
+    assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    let lambda = s["gpirt_lambda"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&lambda));
+
+    let out = benchsift(&["fit", "www/data/alpacaeval/responses.csv.gz", "--irt", "2pl", "-o", fit.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let truth = info_json(&["info", "www/data/alpacaeval/responses.csv.gz"]);
+    for estimator in ["weighted", "gpirt", "irt"] {
+        let out = benchsift(&[
+            "estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", subset.to_str().unwrap(),
+            "--fit", fit.to_str().unwrap(), "--estimator", estimator,
+        ]);
+        assert!(out.status.success(), "{estimator}: {}", String::from_utf8_lossy(&out.stderr));
+        let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let models = e["models"].as_array().unwrap();
+        assert_eq!(models.len(), 57);
+        // Estimates stay on the scores' scale and intervals contain them.
+        for m in models {
+            let (v, lo, hi) = (m["estimate"].as_f64().unwrap(), m["low"].as_f64().unwrap(), m["high"].as_f64().unwrap());
+            assert!((0.0..=1.0).contains(&v) && lo <= v && v <= hi, "{estimator}: {m}");
+        }
+        let mean: f64 = models.iter().map(|m| m["estimate"].as_f64().unwrap()).sum::<f64>() / 57.0;
+        assert!((mean - truth["mean"].as_f64().unwrap()).abs() < 0.1, "{estimator}: mean estimate {mean}");
+    }
+    let out = benchsift(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", subset.to_str().unwrap(), "--estimator", "irt"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --fit"));
+
+    // Evaluation on BBH (107 models × 27 tasks): K-fold, random baseline included.
+    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--methods", "irt-info,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["split"], "4-fold");
+    let rows = ev["results"].as_array().unwrap();
+    let random = rows.iter().find(|r| r["method"] == "random" && r["estimator"] == "mean" && r["budget"] == 10).unwrap();
+    assert_eq!(random["seeds"], 20, "the random baseline runs at least 20 seeds");
+    for key in ["mae", "rmse", "kendall_tau", "spearman", "pairwise_accuracy", "coverage"] {
+        let ci = &random[key];
+        let (m, lo, hi) = (ci["mean"].as_f64().unwrap(), ci["low"].as_f64().unwrap(), ci["high"].as_f64().unwrap());
+        assert!(lo <= m && m <= hi, "{key}: {ci}");
+    }
+    assert!(rows.iter().any(|r| r["method"] == "irt-info" && r["estimator"] == "irt"));
+    // More items, smaller error.
+    let mae = |b: u64| rows.iter().find(|r| r["method"] == "random" && r["estimator"] == "mean" && r["budget"] == b).unwrap()["mae"]["mean"].as_f64().unwrap();
+    assert!(mae(10) < mae(5));
+
+    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--budgets", "50"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("budget 50 is not between 1 and the 27 items"));
+    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--newest", "10"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs release dates"));
+    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--models", "www/data/bbh/models.csv", "--newest", "20", "--methods", "random", "--budgets", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

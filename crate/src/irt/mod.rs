@@ -704,6 +704,37 @@ pub struct ModelJson {
 }
 
 impl IrtFit {
+    /// A fit read back from its JSON (what `estimate` does with model.json).
+    pub fn from_json(json: FitJson) -> Result<IrtFit> {
+        if json.dims != 1 {
+            return Err(Error::invalid(format!("a {}-dimensional fit: only 1 dimension is supported so far", json.dims)));
+        }
+        let items = json
+            .items
+            .iter()
+            .map(|i| {
+                let p = ItemParams { a: i.a, b: i.b, c: i.c.unwrap_or(0.0), d: i.d.unwrap_or(1.0), phi: i.phi.unwrap_or(f64::NAN) };
+                let ok = p.a.is_finite() && p.a > 0.0 && p.b.is_finite() && (0.0..1.0).contains(&p.c) && p.d > p.c && p.d <= 1.0
+                    && (json.irt != IrtModel::Beta || (p.phi.is_finite() && p.phi > 0.0));
+                if ok { Ok(p) } else { Err(Error::invalid(format!("item '{}' has invalid parameters", crate::error::truncate(&i.id, 40)))) }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(IrtFit {
+            model: json.irt,
+            item_ids: json.items.into_iter().map(|i| i.id).collect(),
+            items,
+            model_ids: json.models.iter().map(|m| m.id.clone()).collect(),
+            theta: json.models.iter().map(|m| m.theta).collect(),
+            theta_se: json.models.iter().map(|m| m.se).collect(),
+            log_likelihood: json.log_likelihood,
+            iterations: json.iterations,
+            converged: json.converged,
+            scale: json.scale,
+            quadrature_points: json.quadrature_points,
+            backend: json.backend,
+        })
+    }
+
     pub fn to_json(&self) -> FitJson {
         let three = matches!(self.model, IrtModel::ThreePl | IrtModel::FourPl);
         FitJson {

@@ -168,6 +168,35 @@ pub fn read_models(input: &Input, matrix: &mut ResponseMatrix, max_bytes: u64) -
     Ok(warnings)
 }
 
+/// Reads true full-benchmark scores (`model,score`), one per model of
+/// `matrix`, for matrices that hold only part of a benchmark.
+pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<Vec<f64>> {
+    let table = read_table(input, max_bytes)?;
+    let (_, index) = table.ids(&["model", "model_id", "id", "name", "system"])?;
+    let col = table
+        .column(&["score", "truth", "true_score", "accuracy", "mean", "value"])
+        .or_else(|| (table.header.len() >= 2).then_some(1))
+        .ok_or_else(|| Error::input(Location::line(&table.name, 1), "expected a header 'model,score'"))?;
+    matrix
+        .model_ids()
+        .iter()
+        .map(|id| {
+            let &r = index.get(id.as_str()).ok_or_else(|| {
+                Error::input(Location::file(&table.name), format!("no true score for model '{}'", truncate(id, 40)))
+            })?;
+            let (line, fields) = &table.rows[r];
+            let text = fields[col].trim();
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(Error::input(
+                    Location::cell(&table.name, *line, col as u64 + 1, &table.header[col]),
+                    format!("'{}' is not a number", truncate(text, 30)),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// `2023-8-30`, `2023/08/30`, `2023-08` and `2023` → `2023-08-30`,
 /// `2023-08-01`, `2023-01-01`; anything after a `T` or space (a time) is ignored.
 pub(crate) fn parse_date(text: &str) -> Option<String> {

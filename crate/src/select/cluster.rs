@@ -137,12 +137,35 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() as f64
 }
 
-/// k-medoids (alternating assignment and medoid update) with distance
-/// 1 − corr between standardised response vectors.
-pub fn k_medoids_correlation(vectors: &[Vec<f32>], k: usize, rng: &mut Rng) -> Clustering {
-    let n = vectors.len();
+/// Items' correlation distances 1 − corr, as a full table when it fits in
+/// 64 MB (n ≤ 4,096 items), else computed from the vectors on demand.
+pub struct CorrelationSpace {
+    pub vectors: Vec<Vec<f32>>,
+    table: Option<Vec<f32>>,
+}
+
+impl CorrelationSpace {
+    pub fn new(vectors: Vec<Vec<f32>>) -> Self {
+        let n = vectors.len();
+        let table = (n <= 4096).then(|| {
+            let rows: Vec<Vec<f32>> = parallel::map(n, |i| (0..n).map(|j| (1.0 - dot(&vectors[i], &vectors[j])) as f32).collect());
+            rows.concat()
+        });
+        CorrelationSpace { vectors, table }
+    }
+
+    pub fn distance(&self, i: usize, j: usize) -> f64 {
+        match &self.table {
+            Some(t) => t[i * self.vectors.len() + j] as f64,
+            None => 1.0 - dot(&self.vectors[i], &self.vectors[j]),
+        }
+    }
+}
+
+/// k-medoids (alternating assignment and medoid update) over the points
+/// `0..n` with the given distance (1 − corr for anchor points).
+pub fn k_medoids(n: usize, k: usize, rng: &mut Rng, dist: &(dyn Fn(usize, usize) -> f64 + Sync)) -> Clustering {
     let k = k.min(n).max(1);
-    let dist = |i: usize, j: usize| 1.0 - dot(&vectors[i], &vectors[j]);
     let mut medoids = plus_plus(n, k, rng, |i, j| {
         let d = dist(i, j);
         d * d
@@ -213,7 +236,8 @@ mod tests {
                 raw.iter().map(|x| ((x - mean) / norm) as f32).collect()
             })
             .collect();
-        let cl = k_medoids_correlation(&vectors, 2, &mut Rng::new(3));
+        let space = CorrelationSpace::new(vectors);
+        let cl = k_medoids(10, 2, &mut Rng::new(3), &|i, j| space.distance(i, j));
         let mut meds = cl.medoids.clone();
         meds.sort();
         assert!(meds[0] < 5 && meds[1] >= 5, "{cl:?}");

@@ -101,6 +101,19 @@ pub struct Context<'a> {
     pub matrix: &'a ResponseMatrix,
     pub train: &'a [usize],
     pub fit: Option<&'a IrtFit>,
+    /// Every item's correlation distances over `train` (see
+    /// [`anchor_space`]); computed on demand when absent. Evaluations pass
+    /// them in so that many selections on one split share the work.
+    pub anchor_space: Option<&'a CorrelationSpace>,
+}
+
+pub use cluster::CorrelationSpace;
+
+/// Every item's standardised response vector over the training models, and
+/// their correlation distances, for `anchor-points`.
+pub fn anchor_space(m: &ResponseMatrix, train: &[usize]) -> CorrelationSpace {
+    let all: Vec<usize> = (0..m.n_items()).collect();
+    CorrelationSpace::new(cluster::standardized_responses(m, train, &all))
 }
 
 /// Chooses a subset. Errors name what is wrong with the request.
@@ -286,8 +299,13 @@ fn select_within(
             cluster_subset(stratum, &clusters, share, costs)
         }
         Method::AnchorPoints => {
-            let vectors = cluster::standardized_responses(ctx.matrix, ctx.train, stratum);
-            let clusters = cluster::k_medoids_correlation(&vectors, k, rng);
+            let clusters = match ctx.anchor_space {
+                Some(space) => cluster::k_medoids(stratum.len(), k, rng, &|p, q| space.distance(stratum[p], stratum[q])),
+                None => {
+                    let space = CorrelationSpace::new(cluster::standardized_responses(ctx.matrix, ctx.train, stratum));
+                    cluster::k_medoids(stratum.len(), k, rng, &|p, q| space.distance(p, q))
+                }
+            };
             cluster_subset(stratum, &clusters, share, costs)
         }
     };
@@ -337,4 +355,137 @@ fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
         .iter()
         .map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64)
         .collect()
+}
+
+/// The JSON form of a subset (what `benchsift select` writes and
+/// `estimate` reads).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubsetJson {
+    pub method: Method,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_budget: Option<f64>,
+    pub seed: u64,
+    /// Items in the whole benchmark (what the estimate is a mean over).
+    pub benchmark_items: usize,
+    pub train_models: usize,
+    pub items: Vec<String>,
+    pub weights: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// gp-IRT's mixing weight, calibrated on the training models when an IRT
+    /// fit was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpirt_lambda: Option<f64>,
+}
+
+/// Selects with `options` on the training models `train`, fitting the IRT
+/// model `irt` on them first when the method needs it (and then calibrating
+/// gp-IRT's λ on them too).
+pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, irt: crate::irt::IrtModel) -> Result<SubsetJson> {
+    let all: Vec<usize> = (0..m.n_items()).collect();
+    let fit = if options.method.needs_irt() {
+        let fit_options = crate::irt::FitOptions { model: irt, ..Default::default() };
+        Some(crate::irt::fit(&m.select(train, &all), &fit_options, &mut |_| true)?)
+    } else {
+        None
+    };
+    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None }, options)?;
+    let gpirt_lambda = fit.as_ref().map(|fit| {
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None };
+        let means = m.model_means();
+        let rows: Vec<(f64, f64, f64)> = train
+            .iter()
+            .filter_map(|&j| {
+                let r: Vec<(usize, f64)> =
+                    subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect();
+                let w = crate::estimate::estimate(&setup, crate::estimate::Estimator::Weighted, &r).ok()?;
+                let p = crate::estimate::estimate(&setup, crate::estimate::Estimator::Pirt, &r).ok()?;
+                Some((w.estimate, p.estimate, means[j]))
+            })
+            .collect();
+        crate::estimate::calibrate_lambda(&rows)
+    });
+    Ok(SubsetJson {
+        method: options.method,
+        budget: match options.budget {
+            Budget::Items(n) => Some(n),
+            Budget::Cost(_) => None,
+        },
+        cost_budget: match options.budget {
+            Budget::Cost(c) => Some(c),
+            Budget::Items(_) => None,
+        },
+        seed: options.seed,
+        benchmark_items: m.n_items(),
+        train_models: train.len(),
+        items: subset.items.iter().map(|&i| m.item_ids()[i].clone()).collect(),
+        weights: subset.weights,
+        cost: subset.cost,
+        gpirt_lambda,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{Input, ReadOptions, read_responses};
+
+    fn matrix() -> ResponseMatrix {
+        let mut csv = String::from("model");
+        for i in 0..40 {
+            csv.push_str(&format!(",q{i}"));
+        }
+        csv.push('\n');
+        let mut rng = Rng::new(9);
+        for j in 0..30 {
+            csv.push_str(&format!("m{j}"));
+            for i in 0..40 {
+                let p = 1.0 / (1.0 + crate::math::exp(-((j as f64 - 15.0) / 5.0 - (i as f64 - 20.0) / 10.0)));
+                csv.push_str(if rng.uniform() < p { ",1" } else { ",0" });
+            }
+            csv.push('\n');
+        }
+        read_responses(&[Input::new("r.csv", csv.as_bytes())], &ReadOptions::default()).unwrap().matrix
+    }
+
+    #[test]
+    fn every_method_is_deterministic_and_within_budget() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        for method in Method::ALL {
+            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false };
+            let a = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
+            let b = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
+            assert_eq!(a.items, b.items, "{method:?} is not deterministic");
+            assert!(a.items.len() <= 8 && !a.items.is_empty(), "{method:?}: {} items", a.items.len());
+            let mut unique = a.items.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), a.items.len(), "{method:?} repeats items");
+            assert!((a.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn bad_budgets_are_refused_with_reasons() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        let err = |budget| {
+            let options = SelectOptions { method: Method::Random, budget, seed: 0, stratify: false };
+            select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap_err().to_string()
+        };
+        assert!(err(Budget::Items(41)).contains("more than the 40 items"));
+        assert!(err(Budget::Items(0)).contains("at least 1 item"));
+        assert!(err(Budget::Cost(5.0)).contains("needs item costs"));
+    }
+
+    #[test]
+    fn stratified_allocation_follows_group_sizes() {
+        let strata = vec![(0..50).collect::<Vec<_>>(), (50..80).collect(), (80..100).collect()];
+        let shares = allocate(&strata, Budget::Items(10), None, 100);
+        let counts: Vec<usize> = shares.iter().map(|s| match s { Share::Items(n) => *n, Share::Cost(_) => 0 }).collect();
+        assert_eq!(counts, vec![5, 3, 2]);
+    }
 }
