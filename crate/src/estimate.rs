@@ -231,6 +231,68 @@ pub fn calibrate_lambda(rows: &[(f64, f64, f64)]) -> f64 {
     if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.5 }
 }
 
+/// One model's estimate, as `benchsift estimate` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelEstimate {
+    pub id: String,
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+    /// How many of the subset's items the model answered.
+    pub answered: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimates {
+    pub estimator: Estimator,
+    pub interval: &'static str,
+    pub models: Vec<ModelEstimate>,
+}
+
+/// Estimates every model of `responses` (a matrix over some of the subset's
+/// items, matched by id) with a subset file and, for IRT estimators, a fit of
+/// the whole benchmark.
+pub fn estimate_matrix(
+    subset: &crate::select::SubsetJson,
+    fit: Option<&IrtFit>,
+    responses: &crate::matrix::ResponseMatrix,
+    estimator: Estimator,
+) -> Result<Estimates> {
+    if estimator.needs_irt() && fit.is_none() {
+        return Err(Error::invalid(format!("the {} estimator needs an IRT fit of the whole benchmark", estimator.as_str())));
+    }
+    if subset.weights.len() != subset.items.len() {
+        return Err(Error::invalid("the subset file has a different number of items and weights"));
+    }
+    // Subset items as indices into the benchmark: the fit's items when given.
+    let items: Vec<usize> = match fit {
+        Some(f) => subset
+            .items
+            .iter()
+            .map(|id| {
+                f.item_ids.iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("subset item '{}' is not in the fit", crate::error::truncate(id, 40))))
+            })
+            .collect::<Result<_>>()?,
+        None => (0..subset.items.len()).collect(),
+    };
+    let n_items = fit.map_or(subset.benchmark_items, |f| f.items.len());
+    let columns: Vec<Option<usize>> = subset.items.iter().map(|id| responses.item_ids().iter().position(|x| x == id)).collect();
+    if columns.iter().all(Option::is_none) {
+        return Err(Error::invalid(format!("none of the subset's {} items is among the responses' items", subset.items.len())));
+    }
+    let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda };
+    let models = (0..responses.n_models())
+        .map(|j| {
+            let r: Vec<(usize, f64)> =
+                columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
+            let id = &responses.model_ids()[j];
+            let e = estimate(&setup, estimator, &r).map_err(|e| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40))))?;
+            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len() })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Estimates { estimator, interval: "95% normal", models })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .split(',')
                     .map(|b| b.trim().parse::<usize>().map_err(|_| format!("budget '{}' is not a whole number", b.trim())))
                     .collect::<Result<_, _>>()?,
-                None => default_budgets(m.n_items()),
+                None => evaluate::default_budgets(m.n_items()),
             };
             let split = match (holdout, newest) {
                 (Some(f), _) => {
@@ -355,17 +355,6 @@ fn warn_all(warnings: &[String]) {
     }
 }
 
-/// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
-fn default_budgets(items: usize) -> Vec<usize> {
-    if items >= 400 {
-        vec![10, 25, 50, 100, 200, 400]
-    } else {
-        let mut b: Vec<usize> = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5].iter().map(|f| ((items as f64 * f).round() as usize).max(1)).collect();
-        b.dedup();
-        b
-    }
-}
-
 /// Model ids, one per line, as indices into the matrix.
 fn model_list(path: &Path, m: &benchsift::ResponseMatrix) -> Result<Vec<usize>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -401,32 +390,11 @@ fn estimate(responses: &Path, subset: &Path, fit: Option<&Path>, estimator: &str
         None if estimator.needs_irt() => return Err(format!("the {} estimator needs --fit model.json", estimator.as_str())),
         None => None,
     };
-    // Subset items as indices into the benchmark: the fit's items when given.
-    let items: Vec<usize> = match &fit {
-        Some(f) => subset
-            .items
-            .iter()
-            .map(|id| f.item_ids.iter().position(|x| x == id).ok_or_else(|| format!("subset item '{id}' is not in the fit")))
-            .collect::<Result<_, _>>()?,
-        None => (0..subset.items.len()).collect(),
-    };
-    let n_items = fit.as_ref().map_or(subset.benchmark_items, |f| f.items.len());
     let (name, bytes) = read_file(responses)?;
     let loaded = benchsift::read::read_responses(&[Input::new(&name, &bytes)], &Default::default()).map_err(|e| e.to_string())?;
     warn_all(&loaded.warnings);
-    let m = loaded.matrix;
-    let columns: Vec<Option<usize>> = subset.items.iter().map(|id| m.item_ids().iter().position(|x| x == id)).collect();
-    if columns.iter().all(Option::is_none) {
-        return Err(format!("{name}: none of the subset's {} items is a column here", subset.items.len()));
-    }
-    let setup = benchsift::estimate::Setup { items: &items, weights: &subset.weights, n_items, fit: fit.as_ref(), lambda: subset.gpirt_lambda };
-    let mut models = Vec::new();
-    for j in 0..m.n_models() {
-        let r: Vec<(usize, f64)> = columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| m.get(j, c)).map(|x| (k, x as f64))).collect();
-        let e = benchsift::estimate::estimate(&setup, estimator, &r).map_err(|e| format!("model '{}': {e}", m.model_ids()[j]))?;
-        models.push(serde_json::json!({ "id": m.model_ids()[j], "estimate": e.estimate, "low": e.low, "high": e.high, "answered": r.len() }));
-    }
-    write_json(&serde_json::json!({ "estimator": estimator.as_str(), "interval": "95% normal", "models": models }), output)
+    let estimates = benchsift::estimate::estimate_matrix(&subset, fit.as_ref(), &loaded.matrix, estimator).map_err(|e| format!("{name}: {e}"))?;
+    write_json(&estimates, output)
 }
 
 fn write_json<T: serde::Serialize>(value: &T, output: Option<&Path>) -> Result<(), String> {

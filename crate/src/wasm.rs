@@ -106,3 +106,90 @@ pub fn fit(
     }
     to_json(&fitted.to_json())
 }
+
+fn load(names: &[String], roles: &[String], lengths: &[u32], data: &[u8], load_options_json: &str) -> Result<Dataset, JsError> {
+    let files = split_files(names, roles, lengths, data)?;
+    let load: LoadOptions = parse_options(load_options_json)?;
+    Dataset::load(&files, &load).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// `benchsift select`: returns the subset as JSON text.
+#[wasm_bindgen]
+pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, select_options_json: &str) -> Result<String, JsError> {
+    let dataset = load(&names, &roles, lengths, data, load_options_json)?;
+    let settings: crate::select::SelectSettings = parse_options(select_options_json)?;
+    let (train, options, irt) = settings.resolve(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
+    let subset = crate::select::select_subset(&dataset.matrix, &train, &options, irt).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&subset)
+}
+
+/// `benchsift estimate`: `subset_json` from `select`, `fit_json` from `fit`
+/// (empty when not needed); returns the estimates as JSON text.
+#[wasm_bindgen]
+pub fn estimate(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    subset_json: &str,
+    fit_json: &str,
+    estimator: &str,
+) -> Result<String, JsError> {
+    let dataset = load(&names, &roles, lengths, data, load_options_json)?;
+    let subset: crate::select::SubsetJson = serde_json::from_str(subset_json).map_err(|e| JsError::new(&format!("subset: {e}")))?;
+    let fit = if fit_json.trim().is_empty() {
+        None
+    } else {
+        let json: crate::irt::FitJson = serde_json::from_str(fit_json).map_err(|e| JsError::new(&format!("fit: {e}")))?;
+        Some(crate::irt::IrtFit::from_json(json).map_err(|e| JsError::new(&format!("fit: {e}")))?)
+    };
+    let estimator = crate::estimate::Estimator::parse(estimator).map_err(|e| JsError::new(&e.to_string()))?;
+    let estimates = crate::estimate::estimate_matrix(&subset, fit.as_ref(), &dataset.matrix, estimator).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&estimates)
+}
+
+/// `benchsift evaluate`; a file with role `truth` gives true scores.
+/// `progress(done, total)` after each split.
+#[wasm_bindgen]
+pub fn evaluate(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    evaluate_options_json: &str,
+    progress: Option<js_sys::Function>,
+) -> Result<String, JsError> {
+    // The truth file travels with the others; split it off before loading.
+    let truth_at = roles.iter().position(|r| r == "truth");
+    let mut offset = 0usize;
+    let mut truth_file: Option<(String, &[u8])> = None;
+    let (mut keep_names, mut keep_roles, mut keep_lengths, mut keep_data) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (k, ((name, role), &len)) in names.iter().zip(&roles).zip(lengths).enumerate() {
+        let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
+        offset += len as usize;
+        if Some(k) == truth_at {
+            truth_file = Some((name.clone(), bytes));
+        } else {
+            keep_names.push(name.clone());
+            keep_roles.push(role.clone());
+            keep_lengths.push(len);
+            keep_data.extend_from_slice(bytes);
+        }
+    }
+    let dataset = load(&keep_names, &keep_roles, &keep_lengths, &keep_data, load_options_json)?;
+    let truth = match truth_file {
+        Some((name, bytes)) => Some(crate::read::read_truth(&Input::new(&name, bytes), &dataset.matrix, u64::MAX).map_err(|e| JsError::new(&e.to_string()))?),
+        None => None,
+    };
+    let settings: crate::evaluate::EvaluateSettings = parse_options(evaluate_options_json)?;
+    let options = settings.to_options(&dataset.matrix, truth).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut report = |done: usize, total: usize| {
+        if let Some(f) = &progress {
+            let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));
+        }
+    };
+    let result = crate::evaluate::evaluate(&dataset.matrix, &options, &mut report).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&result)
+}

@@ -8,11 +8,20 @@
 /** @typedef {import('./types.js').Info} Info */
 /** @typedef {import('./types.js').FitOptions} FitOptions */
 /** @typedef {import('./types.js').FitResult} FitResult */
+/** @typedef {import('./types.js').SelectOptions} SelectOptions */
+/** @typedef {import('./types.js').Subset} Subset */
+/** @typedef {import('./types.js').EstimateOptions} EstimateOptions */
+/** @typedef {import('./types.js').Estimates} Estimates */
+/** @typedef {import('./types.js').EvaluateOptions} EvaluateOptions */
+/** @typedef {import('./types.js').Evaluation} Evaluation */
 
 /**
  * @typedef {object} WasmModule
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} info
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => string} fit
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, select: string) => string} select
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, subset: string, fit: string, estimator: string) => string} estimate
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
  * @property {() => string} version
  */
 
@@ -62,6 +71,8 @@ async function packFiles(responses, options) {
   }
   if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
   if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
+  const truth = /** @type {{truth?: FileInput}} */ (options).truth;
+  if (truth != null) files.push({ role: 'truth', ...(await toNamed(truth, 'truth.csv')) });
   const total = files.reduce((n, f) => n + f.bytes.length, 0);
   const data = new Uint8Array(total);
   let offset = 0;
@@ -129,4 +140,44 @@ export async function fit(wasm, responses, options = {}) {
     : undefined;
   const json = rethrow(() => wasm.fit(names, roles, lengths, data, loadOptions(options), settings, progress));
   return JSON.parse(json);
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {SelectOptions} options
+ * @returns {Promise<Subset>}
+ */
+export async function select(wasm, responses, options) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const { method, budget, costBudget, seed, stratify, trainModels, irt } = options;
+  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, trainModels, irt });
+  return JSON.parse(rethrow(() => wasm.select(names, roles, lengths, data, loadOptions(options), settings)));
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {EstimateOptions} options
+ * @returns {Promise<Estimates>}
+ */
+export async function estimate(wasm, responses, options) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const subset = JSON.stringify(options.subset);
+  const fit = options.fit ? JSON.stringify(options.fit) : '';
+  return JSON.parse(rethrow(() => wasm.estimate(names, roles, lengths, data, loadOptions(options), subset, fit, options.estimator ?? 'weighted')));
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {EvaluateOptions} [options]
+ * @returns {Promise<Evaluation>}
+ */
+export async function evaluate(wasm, responses, options = {}) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const { methods, budgets, folds, holdout, newest, seeds, irt, stratify, onProgress } = options;
+  const settings = JSON.stringify({ methods, budgets, folds, holdout, newest, seeds, irt, stratify });
+  const progress = onProgress ? (/** @type {number} */ done, /** @type {number} */ total) => onProgress({ done, total }) : undefined;
+  return JSON.parse(rethrow(() => wasm.evaluate(names, roles, lengths, data, loadOptions(options), settings, progress)));
 }

@@ -20,6 +20,21 @@ export async function fit(responses, options) {
   return api.fit(await init(), responses, options);
 }
 
+/** @type {typeof import('./types.js').select} */
+export async function select(responses, options) {
+  return api.select(await init(), responses, options);
+}
+
+/** @type {typeof import('./types.js').estimate} */
+export async function estimate(responses, options) {
+  return api.estimate(await init(), responses, options);
+}
+
+/** @type {typeof import('./types.js').evaluate} */
+export async function evaluate(responses, options) {
+  return api.evaluate(await init(), responses, options);
+}
+
 /** @type {typeof import('./types.js').version} */
 export async function version() {
   return (await init()).version();

@@ -102,5 +102,94 @@ export interface FitResult {
 /** Fit an item response theory model. */
 export function fit(responses: FileInput | FileInput[], options?: FitOptions): Promise<FitResult>;
 
+export type Method = 'random' | 'stratified' | 'irt-info' | 'irt-cluster' | 'anchor-points';
+export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt';
+
+export interface SelectOptions extends LoadOptions {
+  method?: Method;
+  /** Number of items (or give `costBudget`). */
+  budget?: number;
+  /** Total cost, in the items file's `cost` unit. */
+  costBudget?: number;
+  seed?: number;
+  /** Split the budget across item groups by size. */
+  stratify?: boolean;
+  /** Training model ids (default: all). */
+  trainModels?: string[];
+  /** IRT model for the irt-* methods (default `2pl`). */
+  irt?: FitOptions['irt'];
+}
+
+/** What `benchsift select` writes. Weights sum to 1. */
+export interface Subset {
+  method: Method;
+  budget?: number;
+  cost_budget?: number;
+  seed: number;
+  benchmark_items: number;
+  train_models: number;
+  items: string[];
+  weights: number[];
+  cost?: number;
+  gpirt_lambda?: number;
+}
+
+export interface EstimateOptions extends LoadOptions {
+  subset: Subset;
+  /** A fit of the whole benchmark, for irt, pirt and gpirt. */
+  fit?: FitResult;
+  estimator?: EstimatorName;
+}
+
+export interface Estimates {
+  estimator: EstimatorName;
+  interval: string;
+  models: { id: string; estimate: number; low: number; high: number; answered: number }[];
+}
+
+export interface EvaluateOptions extends LoadOptions {
+  methods?: Method[];
+  budgets?: number[];
+  folds?: number;
+  holdout?: number;
+  newest?: number;
+  seeds?: number;
+  irt?: FitOptions['irt'];
+  stratify?: boolean;
+  /** True scores (`model,score`) when the matrix is only part of the benchmark. */
+  truth?: FileInput;
+  onProgress?: (progress: { done: number; total: number }) => void;
+}
+
+export interface MeanInterval {
+  mean: number;
+  low: number;
+  high: number;
+}
+
+export interface Evaluation {
+  models: number;
+  items: number;
+  split: string;
+  irt: string;
+  results: {
+    method: Method;
+    estimator: EstimatorName;
+    budget: number;
+    seeds: number;
+    mae: MeanInterval;
+    rmse: MeanInterval;
+    kendall_tau: MeanInterval;
+    spearman: MeanInterval;
+    pairwise_accuracy: MeanInterval;
+    coverage: MeanInterval;
+    min_detectable_difference: number;
+  }[];
+}
+
+export function select(responses: FileInput | FileInput[], options: SelectOptions): Promise<Subset>;
+export function estimate(responses: FileInput | FileInput[], options: EstimateOptions): Promise<Estimates>;
+export function evaluate(responses: FileInput | FileInput[], options?: EvaluateOptions): Promise<Evaluation>;
+
 /** The version of the wasm core. */
 export function version(): Promise<string>;

@@ -380,6 +380,50 @@ pub struct SubsetJson {
     pub gpirt_lambda: Option<f64>,
 }
 
+/// Selection settings as the JS API gives them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelectSettings {
+    pub method: Option<String>,
+    pub budget: Option<usize>,
+    pub cost_budget: Option<f64>,
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub stratify: bool,
+    /// Training model ids (default: all models).
+    pub train_models: Option<Vec<String>>,
+    pub irt: Option<String>,
+}
+
+impl SelectSettings {
+    /// (training model indices, options, IRT model) for `m`.
+    pub fn resolve(&self, m: &ResponseMatrix) -> Result<(Vec<usize>, SelectOptions, crate::irt::IrtModel)> {
+        let train = match &self.train_models {
+            None => (0..m.n_models()).collect(),
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    m.model_ids().iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("training model '{}' is not in the responses", crate::error::truncate(id, 40))))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let budget = match (self.budget, self.cost_budget) {
+            (Some(n), None) => Budget::Items(n),
+            (None, Some(c)) => Budget::Cost(c),
+            (Some(_), Some(_)) => return Err(Error::invalid("give a budget or a cost budget, not both")),
+            (None, None) => return Err(Error::invalid("give a budget (items) or a cost budget")),
+        };
+        let options = SelectOptions {
+            method: Method::parse(self.method.as_deref().unwrap_or("irt-cluster"))?,
+            budget,
+            seed: self.seed.unwrap_or(0),
+            stratify: self.stratify,
+        };
+        let irt = crate::irt::IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?;
+        Ok((train, options, irt))
+    }
+}
+
 /// Selects with `options` on the training models `train`, fitting the IRT
 /// model `irt` on them first when the method needs it (and then calibrating
 /// gp-IRT's λ on them too).
