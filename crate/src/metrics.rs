@@ -23,8 +23,8 @@
 //!   [`pair_outcomes`] lists each such pair with its true gap |t_i - t_j|, so that
 //!   outcomes can be pooled across folds and seeds before summarising.
 //! - **Minimum detectable difference** ([`min_detectable_difference`]): the
-//!   smallest true gap above which the subset still orders pairs correctly at the
-//!   requested rate (definition and tie rule on the function).
+//!   smallest true gap from which on the subset orders pairs correctly at the
+//!   requested rate, judged on bins of similar gaps (definition on the function).
 //!
 //! Uncertainty:
 //! - **Coverage**: the fraction of true values inside their `[low, high]` interval.
@@ -279,38 +279,39 @@ fn agreement(ei: f64, ej: f64, ti: f64, tj: f64) -> f64 {
     }
 }
 
-/// Minimum detectable difference: the smallest true gap δ such that, for every
-/// threshold g ≥ δ among the observed gaps, the pairs with gap ≥ g are ordered
-/// correctly at a rate ≥ `level` (rate = mean `correct`, so ties count one half).
-///
-/// Computed exactly: sort pairs by gap, largest first; walk down the distinct
-/// gap values, adding all pairs with that exact gap at once (pairs with equal
-/// gaps enter together, never one by one), and stop at the first gap where the
-/// cumulative rate falls below `level`. The answer is the last gap reached
-/// before that, which is one of the observed gaps. Because the walk stops at
-/// the first failure, a smaller gap whose cumulative rate recovers above
-/// `level` is not returned: every threshold ≥ δ is guaranteed to work.
-///
-/// `+inf` when even the largest-gap group fails. NaN when `outcomes` is empty,
-/// `level` is NaN, or any gap or `correct` is NaN.
+/// Pairs per gap bin (at least) in [`min_detectable_difference`].
+pub const MDD_PAIRS_PER_BIN: usize = 200;
+
+/// Minimum detectable difference: the smallest true gap from which on the
+/// subset orders pairs correctly at the `level` rate *locally*. Pairs are
+/// sorted by true gap and cut into bins of about [`MDD_PAIRS_PER_BIN`] pairs
+/// (at most 50 bins; pairs with equal gaps stay in one bin); a bin's accuracy
+/// is the rate at those gaps. Sweeping from the largest-gap bin down, the MDD
+/// is the smallest gap of the last bin before the first one below `level`.
+/// A cumulative rate (all pairs with gap ≥ δ) would be diluted by the many
+/// easy large-gap pairs and report tiny gaps; the local rate does not.
+/// Largest-gap bin below `level` → +inf; empty input, a NaN gap or outcome,
+/// or a NaN level → NaN.
 pub fn min_detectable_difference(outcomes: &[PairOutcome], level: f64) -> f64 {
     if outcomes.is_empty() || level.is_nan() || outcomes.iter().any(|p| p.gap.is_nan() || p.correct.is_nan()) {
         return f64::NAN;
     }
     let mut sorted = outcomes.to_vec();
     sorted.sort_by(|a, b| cmp(b.gap, a.gap));
-    let (mut correct, mut count) = (0.0, 0usize);
+    let bins = (sorted.len() / MDD_PAIRS_PER_BIN).clamp(1, 50);
+    let target = sorted.len().div_ceil(bins);
     let mut delta = f64::INFINITY;
     let mut k = 0;
     while k < sorted.len() {
-        let gap = sorted[k].gap;
-        while k < sorted.len() && sorted[k].gap == gap {
+        let (mut correct, mut count) = (0.0, 0usize);
+        // Fill a bin, then finish its last gap so equal gaps stay together.
+        while k < sorted.len() && (count < target || sorted[k].gap == sorted[k - 1].gap) {
             correct += sorted[k].correct;
             count += 1;
             k += 1;
         }
         if correct / count as f64 >= level {
-            delta = gap;
+            delta = sorted[k - 1].gap;
         } else {
             break;
         }
@@ -603,25 +604,33 @@ mod tests {
 
     #[test]
     fn min_detectable_difference_by_hand() {
-        // Gap 3: 1/1; gap 2: 2/3 (a tie group entering together); gap 1: 2.5/4.
+        // Few pairs: one bin, so the level applies to all of them at once.
         let p = outcomes(&[(1.0, 0.5), (3.0, 1.0), (2.0, 1.0), (2.0, 0.0)]);
         assert_eq!(min_detectable_difference(&p, 0.6), 1.0);
         assert_eq!(min_detectable_difference(&p, 0.625), 1.0); // the bound is inclusive
-        assert_eq!(min_detectable_difference(&p, 0.63), 2.0);
-        assert_eq!(min_detectable_difference(&p, 0.7), 3.0);
-        assert_eq!(min_detectable_difference(&p, 1.0), 3.0);
-        // If the pair (2, 0) entered alone before (2, 1) the rate would dip to
-        // 1/2; groups enter together, so at level 0.6 gap 2 still passes.
-        assert_eq!(min_detectable_difference(&outcomes(&[(2.0, 1.0), (2.0, 0.0), (3.0, 1.0)]), 0.6), 2.0);
-        // Stops at the first failure even if the rate recovers further down.
-        let dip = outcomes(&[(4.0, 1.0), (3.0, 0.0), (2.0, 1.0), (1.0, 1.0), (0.5, 1.0)]);
-        assert_eq!(min_detectable_difference(&dip, 0.75), 4.0);
-        // Largest-gap group fails: +inf.
-        assert_eq!(min_detectable_difference(&outcomes(&[(5.0, 0.0), (1.0, 1.0)]), 0.95), f64::INFINITY);
+        assert_eq!(min_detectable_difference(&p, 0.63), f64::INFINITY);
         assert!(min_detectable_difference(&[], 0.95).is_nan());
         assert!(min_detectable_difference(&outcomes(&[(f64::NAN, 1.0)]), 0.95).is_nan());
         assert!(min_detectable_difference(&p, f64::NAN).is_nan());
     }
+
+    #[test]
+    fn min_detectable_difference_is_local_not_cumulative() {
+        // 2,000 pairs with gaps 0.001..2.0: gaps below 0.5 are coin flips,
+        // gaps from 0.5 up are always ordered right. A cumulative rate over
+        // "all pairs with gap ≥ δ" would pass far below 0.5; the local one
+        // stops at the first bin of coin flips.
+        let pairs: Vec<(f64, f64)> = (1..=2000).map(|k| {
+            let gap = k as f64 / 1000.0;
+            (gap, if gap >= 0.5 { 1.0 } else if k % 2 == 0 { 1.0 } else { 0.0 })
+        }).collect();
+        let mdd = min_detectable_difference(&outcomes(&pairs), 0.95);
+        assert!((0.5..0.61).contains(&mdd), "{mdd}");
+        // Equal gaps never straddle a bin boundary.
+        let ties: Vec<(f64, f64)> = (0..1000).map(|k| (if k < 600 { 1.0 } else { 2.0 }, 1.0)).collect();
+        assert_eq!(min_detectable_difference(&outcomes(&ties), 0.95), 1.0);
+    }
+
 
     #[test]
     fn coverage_by_hand() {
