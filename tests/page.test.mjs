@@ -2,11 +2,12 @@
 // bundled data, the user's files, malformed input, WebGPU on and off, and no
 // request outside the page's own origin.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ROOT, cliInfo, tempDir } from './helpers.mjs';
+import { CLI, ROOT, cliInfo, tempDir } from './helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -179,6 +180,49 @@ test('an lm-evaluation-harness output folder loads as one model per subfolder', 
     assert.match((await page.textContent('#status')) ?? '', /Ignored 4 file\(s\) that are not sample logs/);
     const cli = cliInfo(['tests/fixtures/lm_eval']);
     assert.deepEqual(await summary(page), expectedSummary(cli));
+  } finally {
+    await context.close();
+  }
+});
+
+test('select a subset and compare methods in the page; numbers match the CLI', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    // Select: 5 tasks by IRT information.
+    await page.selectOption('#select-form select[name=method]', 'irt-info');
+    await page.fill('#select-form input[name=budget]', '5');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const ids = await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent));
+    const cli = JSON.parse(execFileSync(CLI, ['select', 'www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv', '--method', 'irt-info', '--budget', '5'], { cwd: ROOT, encoding: 'utf8' }));
+    assert.deepEqual(ids, cli.items);
+    // The download buttons hand over the same subset.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+    const saved = join(OUT, 'subset.json');
+    await download.saveAs(saved);
+    assert.deepEqual(JSON.parse(readFileSync(saved, 'utf8')).items, cli.items);
+
+    // Compare: random vs IRT information at 3 and 5 tasks.
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.uncheck('#compare-form input[value=irt-cluster]');
+    await page.fill('#compare-form input[name=budgets]', '3,5');
+    await page.fill('#compare-form input[name=folds]', '3');
+    await page.fill('#compare-form input[name=seeds]', '2');
+    await page.click('#compare-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    assert.equal(await page.locator('#chart svg polyline').count() >= 2, true);
+    const ev = JSON.parse(execFileSync(CLI, ['evaluate', 'www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv', '--methods', 'irt-info', '--budgets', '3,5', '--folds', '3', '--seeds', '2'], { cwd: ROOT, encoding: 'utf8' }));
+    const cells = await page.$$eval('#compare-table tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.equal(cells.length, ev.results.length);
+    const first = ev.results[0];
+    assert.deepEqual(cells[0].slice(0, 4), [first.method, first.estimator, String(first.budget), `${first.mae.mean.toFixed(4)} [${first.mae.low.toFixed(4)}, ${first.mae.high.toFixed(4)}]`]);
+    await page.screenshot({ path: join(OUT, 'page-compare.png'), fullPage: true });
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
   } finally {
     await context.close();
   }

@@ -1,6 +1,8 @@
 // The page: picks data (bundled or the user's files), runs the wasm core in a
 // Web Worker, and shows the results. All user text goes through textContent.
 
+import { lineChart } from './plot.js';
+
 /** @typedef {import('./lib/types.js').Info} Info */
 /** @typedef {{name: string, role: 'responses' | 'items' | 'models', data: ArrayBuffer}} PageFile */
 
@@ -13,33 +15,52 @@ const DATASETS = /** @type {const} */ ({
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 let nextId = 0;
-/** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
+/** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void, onProgress?: (p: any) => void}>} */
 const pending = new Map();
-worker.onmessage = (event) => {
-  const { id, ok, result, error, ms } = event.data;
-  const call = pending.get(id);
-  pending.delete(id);
-  if (!call) return;
-  if (ok) call.resolve({ result, ms });
-  else call.reject(new Error(error));
-};
-worker.onerror = (event) => {
-  for (const call of pending.values()) call.reject(new Error(`the worker failed: ${event.message}`));
+
+function startWorker() {
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  w.onmessage = (event) => {
+    const { id, ok, result, error, ms, progress } = event.data;
+    const call = pending.get(id);
+    if (!call) return;
+    if (progress !== undefined) {
+      call.onProgress?.(progress);
+      return;
+    }
+    pending.delete(id);
+    if (ok) call.resolve({ result, ms });
+    else call.reject(new Error(error));
+  };
+  w.onerror = (event) => {
+    for (const call of pending.values()) call.reject(new Error(`the worker failed: ${event.message}`));
+    pending.clear();
+  };
+  return w;
+}
+
+let worker = startWorker();
+
+/** Stops whatever the worker is doing: a fresh worker replaces it. */
+function cancelAll() {
+  worker.terminate();
+  for (const call of pending.values()) call.reject(new Error('cancelled'));
   pending.clear();
-};
+  worker = startWorker();
+}
 
 /**
  * @param {string} op
  * @param {PageFile[]} files
  * @param {object} [options]
+ * @param {(progress: any) => void} [onProgress]
  * @returns {Promise<{result: any, ms: number}>}
  */
-function run(op, files = [], options = {}) {
+function run(op, files = [], options = {}, onProgress) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+    pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, op, files, options });
   });
 }
@@ -161,6 +182,10 @@ async function analyse() {
   try {
     const { result, ms } = await run('info', currentFiles);
     showSummary(result);
+    $('select-card').hidden = false;
+    $('compare-card').hidden = false;
+    $('select-result').hidden = true;
+    $('compare-result').hidden = true;
     setStatus(`Read ${currentFiles.map((f) => f.name).join(', ')} in ${ms.toFixed(0)} ms.`);
     document.body.dataset.state = 'ready';
   } catch (e) {
@@ -252,7 +277,149 @@ async function probeWebGPU() {
   out.dataset.fallback = String(fallback);
 }
 
+/** @type {import('./lib/types.js').Subset | null} */
+let lastSubset = null;
+
+/** @param {HTMLFormElement} form */
+function formValues(form) {
+  return new FormData(form);
+}
+
+async function runSelect(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const data = formValues(/** @type {HTMLFormElement} */ (event.target));
+  const options = {
+    method: String(data.get('method')),
+    budget: Number(data.get('budget')),
+    seed: Number(data.get('seed')),
+    stratify: data.get('stratify') === 'on',
+  };
+  setError(null);
+  setStatus(`Selecting ${options.budget} items with ${options.method}…`);
+  document.body.dataset.job = 'busy';
+  try {
+    const { result, ms } = await run('select', currentFiles, options);
+    lastSubset = result;
+    showSubset(result);
+    setStatus(`Selected ${result.items.length} items in ${(ms / 1000).toFixed(1)} s.`);
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    showFatal(e);
+    document.body.dataset.job = 'error';
+  }
+}
+
+/** @param {import('./lib/types.js').Subset} subset */
+function showSubset(subset) {
+  $('select-result').hidden = false;
+  $('select-summary').textContent =
+    `${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items by ${subset.method}` +
+    (subset.gpirt_lambda != null ? `; gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}` : '') + '.';
+  const body = /** @type {HTMLTableElement} */ ($('subset-table')).tBodies[0];
+  body.replaceChildren(
+    ...subset.items.map((id, k) => {
+      const tr = document.createElement('tr');
+      const text = subset.texts?.[k] ?? '';
+      for (const value of [String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), text.length > 160 ? `${text.slice(0, 160)}…` : text]) {
+        const td = document.createElement('td');
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+/** @param {string} name @param {string} text @param {string} type */
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** @param {string} field */
+function csvField(field) {
+  return /[",\n\r]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+}
+
+async function runCompare(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const data = formValues(/** @type {HTMLFormElement} */ (event.target));
+  const budgetsText = String(data.get('budgets') ?? '').trim();
+  const options = {
+    methods: data.getAll('methods').map(String),
+    budgets: budgetsText ? budgetsText.split(',').map((b) => Number(b.trim())).filter((b) => b > 0) : undefined,
+    folds: Number(data.get('folds')),
+    seeds: Number(data.get('seeds')),
+  };
+  const progress = /** @type {HTMLProgressElement} */ ($('progress'));
+  progress.hidden = false;
+  progress.value = 0;
+  $('cancel').hidden = false;
+  setError(null);
+  setStatus('Fitting and selecting on each fold…');
+  document.body.dataset.job = 'busy';
+  try {
+    const { result, ms } = await run('evaluate', currentFiles, options, (p) => {
+      progress.value = p.done / p.total;
+      setStatus(`Fold ${p.done} of ${p.total} done…`);
+    });
+    showComparison(result);
+    setStatus(`Compared ${result.results.length} method × estimator × budget cells in ${(ms / 1000).toFixed(1)} s.`);
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    if (e instanceof Error && e.message === 'cancelled') setStatus('Cancelled.');
+    else showFatal(e);
+    document.body.dataset.job = 'error';
+  } finally {
+    progress.hidden = true;
+    $('cancel').hidden = true;
+  }
+}
+
+/** @param {import('./lib/types.js').Evaluation} evaluation */
+function showComparison(evaluation) {
+  $('compare-result').hidden = false;
+  /** @type {Map<string, import('./plot.js').Series>} */
+  const series = new Map();
+  for (const r of evaluation.results) {
+    const key = `${r.method} (${r.estimator})`;
+    if (!series.has(key)) series.set(key, { label: key, points: [] });
+    series.get(key)?.points.push({ x: r.budget, y: r.mae.mean, low: r.mae.low, high: r.mae.high });
+  }
+  const chart = lineChart([...series.values()], { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' });
+  const figure = $('chart');
+  figure.querySelector('svg')?.remove();
+  figure.prepend(chart);
+  const fmt = (/** @type {{mean: number, low: number, high: number}} */ ci, /** @type {number} */ digits) =>
+    Number.isFinite(ci.mean) ? `${ci.mean.toFixed(digits)} [${ci.low.toFixed(digits)}, ${ci.high.toFixed(digits)}]` : '–';
+  /** @type {HTMLTableElement} */ ($('compare-table')).tBodies[0].replaceChildren(
+    ...evaluation.results.map((r) => {
+      const tr = document.createElement('tr');
+      for (const value of [r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2)]) {
+        const td = document.createElement('td');
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
 function setUp() {
+  $('select-form').addEventListener('submit', (e) => runSelect(/** @type {SubmitEvent} */ (e)));
+  $('compare-form').addEventListener('submit', (e) => runCompare(/** @type {SubmitEvent} */ (e)));
+  $('cancel').addEventListener('click', cancelAll);
+  $('download-json').addEventListener('click', () => lastSubset && download('subset.json', JSON.stringify(lastSubset, null, 2), 'application/json'));
+  $('download-csv').addEventListener('click', () => {
+    if (!lastSubset) return;
+    const s = lastSubset;
+    const rows = s.items.map((id, k) => [id, s.weights[k].toString(), s.groups?.[k] ?? ''].map(csvField).join(','));
+    download('subset.csv', ['item_id,weight,group', ...rows].join('\n') + '\n', 'text/csv');
+  });
   const select = /** @type {HTMLSelectElement} */ ($('dataset'));
   select.addEventListener('change', () => loadBundled(/** @type {keyof typeof DATASETS} */ (select.value)).catch(showFatal));
   for (const id of ['files', 'folder']) {

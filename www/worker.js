@@ -1,7 +1,8 @@
 // Runs the wasm core off the main thread so the page never freezes.
 // Messages in: {id, op, files: {name, role, data}[], options}.
-// Messages out: {id, ok: true, result, ms} or {id, ok: false, error}.
-import { info, version } from './lib/browser.js';
+// Messages out: {id, ok: true, result, ms}, {id, ok: false, error}, and
+// {id, progress} while a long job runs.
+import { evaluate, fit, info, select, version } from './lib/browser.js';
 
 /** @param {{name: string, role: string, data: ArrayBuffer}[]} files */
 function split(files) {
@@ -24,13 +25,18 @@ scope.onmessage = async (event) => {
     let result;
     if (op === 'version') {
       result = await version();
-    } else if (op === 'info') {
+    } else if (op === 'info' || op === 'select' || op === 'evaluate' || op === 'fit') {
       const { responses, items, models } = split(files);
-      result = await info(responses, {
+      const all = {
         ...options,
         items: items && { name: items.name, data: items.data },
         models: models && { name: models.name, data: models.data },
-      });
+      };
+      const onProgress = (/** @type {unknown} */ progress) => scope.postMessage({ id, progress });
+      if (op === 'info') result = await info(responses, all);
+      else if (op === 'select') result = await select(responses, all);
+      else if (op === 'fit') result = await fit(responses, { ...all, onProgress });
+      else result = await evaluate(responses, { ...all, onProgress });
     } else {
       throw new Error(`unknown operation '${op}'`);
     }

@@ -132,6 +132,9 @@ export interface Subset {
   weights: number[];
   cost?: number;
   gpirt_lambda?: number;
+  /** The chosen items' groups and texts, when an items file gave them. */
+  groups?: (string | null)[];
+  texts?: (string | null)[];
 }
 
 export interface EstimateOptions extends LoadOptions {

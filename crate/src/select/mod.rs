@@ -378,6 +378,12 @@ pub struct SubsetJson {
     /// fit was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpirt_lambda: Option<f64>,
+    /// The chosen items' groups and texts, when the items file has them, so
+    /// a person can read what was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<Vec<Option<String>>>,
 }
 
 /// Selection settings as the JS API gives them.
@@ -468,6 +474,8 @@ pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOption
         weights: subset.weights,
         cost: subset.cost,
         gpirt_lambda,
+        groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
+        texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
     })
 }
 
