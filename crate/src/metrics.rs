@@ -622,7 +622,7 @@ mod tests {
         // stops at the first bin of coin flips.
         let pairs: Vec<(f64, f64)> = (1..=2000).map(|k| {
             let gap = k as f64 / 1000.0;
-            (gap, if gap >= 0.5 { 1.0 } else if k % 2 == 0 { 1.0 } else { 0.0 })
+            (gap, if gap >= 0.5 || k % 2 == 0 { 1.0 } else { 0.0 })
         }).collect();
         let mdd = min_detectable_difference(&outcomes(&pairs), 0.95);
         assert!((0.5..0.61).contains(&mdd), "{mdd}");

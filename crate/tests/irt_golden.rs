@@ -25,12 +25,7 @@ fn golden(dataset: &str, tool: &str, fit: &str) -> Value {
 }
 
 fn corr(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
+    benchsift::metrics::pearson(x, y)
 }
 
 fn ours(m: &ResponseMatrix, model: IrtModel, priors: Priors) -> IrtFit {

@@ -181,3 +181,20 @@ export async function evaluate(wasm, responses, options = {}) {
   const progress = onProgress ? (/** @type {number} */ done, /** @type {number} */ total) => onProgress({ done, total }) : undefined;
   return JSON.parse(rethrow(() => wasm.evaluate(names, roles, lengths, data, loadOptions(options), settings, progress)));
 }
+
+/**
+ * The public API, bound to a lazily initialised wasm module (the Node and
+ * browser entries differ only in how they load it).
+ * @param {() => Promise<WasmModule>} init
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'version'>}
+ */
+export function bind(init) {
+  return {
+    info: async (responses, options) => info(await init(), responses, options),
+    fit: async (responses, options) => fit(await init(), responses, options),
+    select: async (responses, options) => select(await init(), responses, options),
+    estimate: async (responses, options) => estimate(await init(), responses, options),
+    evaluate: async (responses, options) => evaluate(await init(), responses, options),
+    version: async () => (await init()).version(),
+  };
+}

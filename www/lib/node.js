@@ -1,9 +1,8 @@
-// Node entry: loads the wasm from the package folder with fs, synchronously
-// once, on first use.
+// Node entry: loads the wasm from the package folder with fs, once, on first use.
 import { readFile } from 'node:fs/promises';
 
 import * as wasm from '../pkg/benchsift.js';
-import * as api from './api.js';
+import { bind } from './api.js';
 
 /** @type {Promise<import('./api.js').WasmModule> | undefined} */
 let ready;
@@ -16,32 +15,4 @@ function init() {
   return ready;
 }
 
-/** @type {typeof import('./types.js').info} */
-export async function info(responses, options) {
-  return api.info(await init(), responses, options);
-}
-
-/** @type {typeof import('./types.js').fit} */
-export async function fit(responses, options) {
-  return api.fit(await init(), responses, options);
-}
-
-/** @type {typeof import('./types.js').select} */
-export async function select(responses, options) {
-  return api.select(await init(), responses, options);
-}
-
-/** @type {typeof import('./types.js').estimate} */
-export async function estimate(responses, options) {
-  return api.estimate(await init(), responses, options);
-}
-
-/** @type {typeof import('./types.js').evaluate} */
-export async function evaluate(responses, options) {
-  return api.evaluate(await init(), responses, options);
-}
-
-/** @type {typeof import('./types.js').version} */
-export async function version() {
-  return (await init()).version();
-}
+export const { info, fit, select, estimate, evaluate, version } = bind(init);

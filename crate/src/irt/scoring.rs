@@ -119,7 +119,8 @@ fn mode(items: &[ItemParams], family: Family, responses: &[(usize, f64)], with_p
     }
     let (_, info) = score(theta);
     let at_bound = theta.abs() >= THETA_BOUND - 1e-9;
-    let se = if info > 0.0 && !(at_bound && !with_prior) { 1.0 / info.sqrt() } else { f64::INFINITY };
+    // An MLE stuck at the bound has no finite standard error.
+    let se = if info > 0.0 && (with_prior || !at_bound) { 1.0 / info.sqrt() } else { f64::INFINITY };
     ThetaEstimate { theta, se }
 }
 
