@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod read;
 pub mod rng;
 pub mod select;
+pub mod similar;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -123,6 +123,24 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Find similar and duplicate items by cosine similarity of embeddings
+    /// (or built-in hashed n-gram features of the item texts).
+    Similar {
+        /// Item embeddings, .npy float32/float16 (N × D), rows in items-file order.
+        #[arg(long, required_unless_present = "items")]
+        embeddings: Option<PathBuf>,
+        /// Items CSV: ids (and texts, used when no --embeddings are given).
+        #[arg(long)]
+        items: Option<PathBuf>,
+        /// Neighbours per item (when no --threshold is given).
+        #[arg(long, default_value_t = 10)]
+        top_k: usize,
+        /// Report every pair with at least this cosine instead.
+        #[arg(long)]
+        threshold: Option<f32>,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Fit an item response theory model: item parameters and model abilities.
     Fit {
         #[command(flatten)]
@@ -204,6 +222,37 @@ fn run(cli: Cli) -> Result<(), String> {
             let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
             let subset = select::select_subset(m, &train, &options, irt).map_err(|e| e.to_string())?;
             write_json(&subset, output.as_deref())
+        }
+        Command::Similar { embeddings, items, top_k, threshold, output } => {
+            let texts = match &items {
+                Some(path) => {
+                    let (name, bytes) = read_file(path)?;
+                    Some(benchsift::read::read_item_texts(&Input::new(&name, &bytes), u64::MAX).map_err(|e| e.to_string())?)
+                }
+                None => None,
+            };
+            let (ids, vectors, dims, features) = match &embeddings {
+                Some(path) => {
+                    let (name, bytes) = read_file(path)?;
+                    let e = benchsift::read::read_npy(&Input::new(&name, &bytes), u64::MAX).map_err(|e| e.to_string())?;
+                    let ids = match texts {
+                        Some((ids, _)) if ids.len() == e.rows => ids,
+                        Some((ids, _)) => return Err(format!("{} has {} rows but the items file has {} items", name, e.rows, ids.len())),
+                        None => (0..e.rows).map(|i| i.to_string()).collect(),
+                    };
+                    (ids, e.data, e.dims, "embeddings")
+                }
+                None => {
+                    let (ids, texts) = texts.ok_or("give --embeddings or --items")?;
+                    if texts.iter().all(|t| t.trim().is_empty()) {
+                        return Err("the items file has no text column to compare".into());
+                    }
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    (ids, benchsift::similar::text::features(&refs), benchsift::similar::text::DIMS, "hashed-ngrams")
+                }
+            };
+            let report = benchsift::similar::similar(&ids, &vectors, dims, features, top_k, threshold).map_err(|e| e.to_string())?;
+            write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
         Command::Evaluate { data, truth, methods, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {

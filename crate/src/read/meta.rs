@@ -168,6 +168,19 @@ pub fn read_models(input: &Input, matrix: &mut ResponseMatrix, max_bytes: u64) -
     Ok(warnings)
 }
 
+/// Item ids and texts of an items CSV in file order (texts empty where
+/// absent), for similarity search without a response matrix.
+pub fn read_item_texts(input: &Input, max_bytes: u64) -> Result<(Vec<String>, Vec<String>)> {
+    let table = read_table(input, max_bytes)?;
+    let (id_col, _) = table.ids(&["item_id", "item", "id", "question_id", "doc_id"])?;
+    let text_col = table.column(&["text", "question", "prompt", "input", "source_text"]);
+    Ok(table
+        .rows
+        .iter()
+        .map(|(_, f)| (f[id_col].trim().to_string(), text_col.map_or(String::new(), |c| f[c].clone())))
+        .unzip())
+}
+
 /// Reads true full-benchmark scores (`model,score`), one per model of
 /// `matrix`, for matrices that hold only part of a benchmark.
 pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<Vec<f64>> {
