@@ -297,3 +297,45 @@ fn select_estimate_and_evaluate_work_end_to_end() {
     let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--models", "www/data/bbh/models.csv", "--newest", "20", "--methods", "random", "--budgets", "5"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn similar_finds_duplicates_from_embeddings_and_from_texts() {
+    // Four 3-d vectors; rows 0 and 2 point the same way.
+    let rows: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.6, 0.8, 0.0]];
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }".to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    for r in rows {
+        for x in r {
+            npy.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    let e = temp_file("e.npy", &npy);
+    let items = temp_file("items.csv", b"item_id,text\na,What is the capital of France?\nb,Integrate x squared.\nc,What is the capital of France?\nd,Name a prime number.\n");
+    let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", items.to_str().unwrap(), "--threshold", "0.99"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["features"], "embeddings");
+    assert_eq!(r["pairs"].as_array().unwrap().len(), 1);
+    assert_eq!((r["pairs"][0]["a"].as_str(), r["pairs"][0]["b"].as_str()), (Some("a"), Some("c")));
+    // Top-1 neighbours: each unordered pair once.
+    let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--top-k", "1"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["pairs"][0]["a"], "0");
+    assert_eq!(r["pairs"][0]["b"], "2");
+    // No embeddings: the built-in text features find the same duplicate.
+    let out = benchsift(&["similar", "--items", items.to_str().unwrap(), "--threshold", "0.99"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["features"], "hashed-ngrams");
+    assert_eq!(r["pairs"].as_array().unwrap().len(), 1);
+    assert_eq!(r["pairs"][0]["b"], "c");
+    // Mismatched rows and items are refused.
+    let few = temp_file("few.csv", b"item_id\na\nb\n");
+    let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", few.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has 4 rows but the items file has 2 items"));
+}
