@@ -227,3 +227,25 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     await context.close();
   }
 });
+
+test('near-duplicate items of the bundled AlpacaEval match the CLI', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=alpacaeval`);
+    await waitForState(page, 'ready');
+    await page.fill('#dup-form input[name=threshold]', '0.6');
+    await page.click('#dup-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const cli = JSON.parse(execFileSync(CLI, ['similar', '--items', 'www/data/alpacaeval/items.csv.gz', '--threshold', '0.6'], { cwd: ROOT, encoding: 'utf8' }));
+    const rows = await page.$$eval('#dup-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.equal(rows.length, Math.min(cli.pairs.length, 500));
+    assert.ok(rows.length > 0, 'some AlpacaEval prompts are near-duplicates');
+    assert.deepEqual(rows[0].slice(0, 2), [cli.pairs[0].cosine.toFixed(3), cli.pairs[0].a]);
+    assert.match((await page.textContent('#dup-summary')) ?? '', new RegExp(`^${cli.pairs.length} pairs of 805 items`));
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -183,6 +183,9 @@ async function analyse() {
     const { result, ms } = await run('info', currentFiles);
     showSummary(result);
     $('select-card').hidden = false;
+    $('dup-card').hidden = !currentFiles.some((f) => f.role === 'items');
+    $('dup-table').hidden = true;
+    $('dup-summary').textContent = '';
     $('compare-card').hidden = false;
     $('select-result').hidden = true;
     $('compare-result').hidden = true;
@@ -409,7 +412,41 @@ function showComparison(evaluation) {
   );
 }
 
+async function runDuplicates(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const data = formValues(/** @type {HTMLFormElement} */ (event.target));
+  const threshold = Number(data.get('threshold'));
+  setError(null);
+  setStatus('Comparing every pair of item texts…');
+  document.body.dataset.job = 'busy';
+  try {
+    const { result, ms } = await run('similar', currentFiles.filter((f) => f.role === 'items'), { threshold });
+    $('dup-summary').textContent =
+      `${numberFormat.format(result.pairs.length)} pairs of ${numberFormat.format(result.items)} items have cosine ≥ ${threshold} ` +
+      `(${result.features === 'embeddings' ? 'your embeddings' : 'built-in word and character n-gram features'}; ${(ms / 1000).toFixed(1)} s).`;
+    const shown = result.pairs.slice(0, 500);
+    /** @type {HTMLTableElement} */ ($('dup-table')).tBodies[0].replaceChildren(
+      ...shown.map((/** @type {import('./lib/types.js').SimilarReport['pairs'][number]} */ p) => {
+        const tr = document.createElement('tr');
+        for (const value of [p.cosine.toFixed(3), p.a, p.a_text ?? '', p.b, p.b_text ?? '']) {
+          const td = document.createElement('td');
+          td.textContent = value.length > 240 ? `${value.slice(0, 240)}…` : value;
+          tr.append(td);
+        }
+        return tr;
+      }),
+    );
+    $('dup-table').hidden = shown.length === 0;
+    setStatus(result.pairs.length > shown.length ? `Showing the 500 most similar of ${result.pairs.length} pairs.` : '');
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    showFatal(e);
+    document.body.dataset.job = 'error';
+  }
+}
+
 function setUp() {
+  $('dup-form').addEventListener('submit', (e) => runDuplicates(/** @type {SubmitEvent} */ (e)));
   $('select-form').addEventListener('submit', (e) => runSelect(/** @type {SubmitEvent} */ (e)));
   $('compare-form').addEventListener('submit', (e) => runCompare(/** @type {SubmitEvent} */ (e)));
   $('cancel').addEventListener('click', cancelAll);

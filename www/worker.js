@@ -2,7 +2,7 @@
 // Messages in: {id, op, files: {name, role, data}[], options}.
 // Messages out: {id, ok: true, result, ms}, {id, ok: false, error}, and
 // {id, progress} while a long job runs.
-import { evaluate, fit, info, select, version } from './lib/browser.js';
+import { evaluate, fit, info, select, similar, version } from './lib/browser.js';
 
 /** @param {{name: string, role: string, data: ArrayBuffer}[]} files */
 function split(files) {
@@ -25,6 +25,9 @@ scope.onmessage = async (event) => {
     let result;
     if (op === 'version') {
       result = await version();
+    } else if (op === 'similar') {
+      const items = files.find((f) => f.role === 'items');
+      result = await similar({ ...options, items: items && { name: items.name, data: items.data } });
     } else if (op === 'info' || op === 'select' || op === 'evaluate' || op === 'fit') {
       const { responses, items, models } = split(files);
       const all = {

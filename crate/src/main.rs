@@ -224,34 +224,15 @@ fn run(cli: Cli) -> Result<(), String> {
             write_json(&subset, output.as_deref())
         }
         Command::Similar { embeddings, items, top_k, threshold, output } => {
-            let texts = match &items {
-                Some(path) => {
-                    let (name, bytes) = read_file(path)?;
-                    Some(benchsift::read::read_item_texts(&Input::new(&name, &bytes), u64::MAX).map_err(|e| e.to_string())?)
-                }
-                None => None,
-            };
-            let (ids, vectors, dims, features) = match &embeddings {
-                Some(path) => {
-                    let (name, bytes) = read_file(path)?;
-                    let e = benchsift::read::read_npy(&Input::new(&name, &bytes), u64::MAX).map_err(|e| e.to_string())?;
-                    let ids = match texts {
-                        Some((ids, _)) if ids.len() == e.rows => ids,
-                        Some((ids, _)) => return Err(format!("{} has {} rows but the items file has {} items", name, e.rows, ids.len())),
-                        None => (0..e.rows).map(|i| i.to_string()).collect(),
-                    };
-                    (ids, e.data, e.dims, "embeddings")
-                }
-                None => {
-                    let (ids, texts) = texts.ok_or("give --embeddings or --items")?;
-                    if texts.iter().all(|t| t.trim().is_empty()) {
-                        return Err("the items file has no text column to compare".into());
-                    }
-                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                    (ids, benchsift::similar::text::features(&refs), benchsift::similar::text::DIMS, "hashed-ngrams")
-                }
-            };
-            let report = benchsift::similar::similar(&ids, &vectors, dims, features, top_k, threshold).map_err(|e| e.to_string())?;
+            let items = items.as_deref().map(read_file).transpose()?;
+            let embeddings = embeddings.as_deref().map(read_file).transpose()?;
+            let settings = benchsift::similar::SimilarSettings { top_k: Some(top_k), threshold };
+            let report = benchsift::similar::similar_files(
+                items.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+                embeddings.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+                &settings,
+            )
+            .map_err(|e| e.to_string())?;
             write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),

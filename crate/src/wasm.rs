@@ -193,3 +193,23 @@ pub fn evaluate(
     let result = crate::evaluate::evaluate(&dataset.matrix, &options, &mut report).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&result)
 }
+
+/// `benchsift similar`: files with roles `items` (CSV) and/or `embeddings`
+/// (.npy); returns the pairs as JSON text.
+#[wasm_bindgen]
+pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {
+    let (mut items, mut embeddings) = (None, None);
+    let mut offset = 0usize;
+    for ((name, role), &len) in names.iter().zip(&roles).zip(lengths) {
+        let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
+        offset += len as usize;
+        match role.as_str() {
+            "items" => items = Some(Input::new(name, bytes)),
+            "embeddings" => embeddings = Some(Input::new(name, bytes)),
+            _ => {}
+        }
+    }
+    let settings: crate::similar::SimilarSettings = parse_options(options_json)?;
+    let report = crate::similar::similar_files(items.as_ref(), embeddings.as_ref(), &settings).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&report)
+}

@@ -14,6 +14,8 @@
 /** @typedef {import('./types.js').Estimates} Estimates */
 /** @typedef {import('./types.js').EvaluateOptions} EvaluateOptions */
 /** @typedef {import('./types.js').Evaluation} Evaluation */
+/** @typedef {import('./types.js').SimilarOptions} SimilarOptions */
+/** @typedef {import('./types.js').SimilarReport} SimilarReport */
 
 /**
  * @typedef {object} WasmModule
@@ -22,6 +24,7 @@
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, select: string) => string} select
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, subset: string, fit: string, estimator: string) => string} estimate
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} similar
  * @property {() => string} version
  */
 
@@ -73,6 +76,14 @@ async function packFiles(responses, options) {
   if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
   const truth = /** @type {{truth?: FileInput}} */ (options).truth;
   if (truth != null) files.push({ role: 'truth', ...(await toNamed(truth, 'truth.csv')) });
+  return concat(files);
+}
+
+/**
+ * One buffer for all files, plus names, roles and lengths.
+ * @param {{name: string, role: string, bytes: Uint8Array}[]} files
+ */
+function concat(files) {
   const total = files.reduce((n, f) => n + f.bytes.length, 0);
   const data = new Uint8Array(total);
   let offset = 0;
@@ -183,10 +194,25 @@ export async function evaluate(wasm, responses, options = {}) {
 }
 
 /**
+ * @param {WasmModule} wasm
+ * @param {SimilarOptions} options
+ * @returns {Promise<SimilarReport>}
+ */
+export async function similar(wasm, options) {
+  /** @type {{name: string, role: string, bytes: Uint8Array}[]} */
+  const files = [];
+  if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
+  if (options.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(options.embeddings, 'embeddings.npy')) });
+  const { names, roles, lengths, data } = concat(files);
+  const settings = JSON.stringify({ topK: options.topK, threshold: options.threshold });
+  return JSON.parse(rethrow(() => wasm.similar(names, roles, lengths, data, settings)));
+}
+
+/**
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
  * @param {() => Promise<WasmModule>} init
- * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'version'>}
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'version'>}
  */
 export function bind(init) {
   return {
@@ -195,6 +221,7 @@ export function bind(init) {
     select: async (responses, options) => select(await init(), responses, options),
     estimate: async (responses, options) => estimate(await init(), responses, options),
     evaluate: async (responses, options) => evaluate(await init(), responses, options),
+    similar: async (options) => similar(await init(), options),
     version: async () => (await init()).version(),
   };
 }

@@ -194,5 +194,29 @@ export function select(responses: FileInput | FileInput[], options: SelectOption
 export function estimate(responses: FileInput | FileInput[], options: EstimateOptions): Promise<Estimates>;
 export function evaluate(responses: FileInput | FileInput[], options?: EvaluateOptions): Promise<Evaluation>;
 
+export interface SimilarOptions {
+  /** Items CSV: ids, and texts for the built-in features. */
+  items?: FileInput;
+  /** `.npy` float32/float16 N × D, rows in items-file order. */
+  embeddings?: FileInput;
+  /** Neighbours per item when no threshold is given (default 10). */
+  topK?: number;
+  /** Every pair with at least this cosine instead. */
+  threshold?: number;
+}
+
+export interface SimilarReport {
+  items: number;
+  dims: number;
+  features: 'embeddings' | 'hashed-ngrams';
+  top_k: number;
+  threshold?: number;
+  backend: { device: 'cpu' | 'gpu'; threads: number; reason: string };
+  pairs: { a: string; b: string; cosine: number; a_text?: string; b_text?: string }[];
+}
+
+/** Similar and duplicate items by cosine similarity. */
+export function similar(options: SimilarOptions): Promise<SimilarReport>;
+
 /** The version of the wasm core. */
 export function version(): Promise<string>;

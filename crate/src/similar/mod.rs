@@ -223,12 +223,25 @@ pub struct NamedPair {
     pub a: String,
     pub b: String,
     pub cosine: f32,
+    /// The two items' texts, when known, so a person can judge the pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_text: Option<String>,
 }
 
 /// Pairs of `ids` rows: all with cosine ≥ `threshold` when given, else each
 /// row with its top-k neighbours (each unordered pair once), most similar
 /// first.
-pub fn similar(ids: &[String], vectors: &[f32], dims: usize, features: &'static str, top_k: usize, threshold: Option<f32>) -> Result<SimilarReport> {
+pub fn similar(
+    ids: &[String],
+    texts: Option<&[String]>,
+    vectors: &[f32],
+    dims: usize,
+    features: &'static str,
+    top_k: usize,
+    threshold: Option<f32>,
+) -> Result<SimilarReport> {
     if ids.len() * dims != vectors.len() {
         return Err(Error::invalid(format!("{} ids for {} vectors", ids.len(), vectors.len() / dims.max(1))));
     }
@@ -263,7 +276,46 @@ pub fn similar(ids: &[String], vectors: &[f32], dims: usize, features: &'static 
         backend: crate::irt::Backend { device: "cpu".into(), threads: parallel::threads(), reason: "no GPU backend in this build".into() },
         pairs: pairs
             .into_iter()
-            .map(|p| NamedPair { a: ids[p.a as usize].clone(), b: ids[p.b as usize].clone(), cosine: p.cosine })
+            .map(|p| {
+                let text = |i: u32| texts.and_then(|t| t.get(i as usize)).filter(|t| !t.trim().is_empty()).cloned();
+                NamedPair { a: ids[p.a as usize].clone(), b: ids[p.b as usize].clone(), cosine: p.cosine, a_text: text(p.a), b_text: text(p.b) }
+            })
             .collect(),
     })
+}
+
+/// Similarity settings as the JS API gives them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimilarSettings {
+    pub top_k: Option<usize>,
+    pub threshold: Option<f32>,
+}
+
+/// `similar` from an items CSV and optional `.npy` embeddings (rows in the
+/// items file's order): the one entry point of the CLI and the JS API.
+pub fn similar_files(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> Result<SimilarReport> {
+    let table = items.map(|i| crate::read::read_item_texts(i, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
+    let top_k = settings.top_k.unwrap_or(10);
+    match embeddings {
+        Some(input) => {
+            let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
+            let (ids, texts) = match table {
+                Some((ids, _)) if ids.len() != e.rows => {
+                    return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
+                }
+                Some((ids, texts)) => (ids, Some(texts)),
+                None => ((0..e.rows).map(|i| i.to_string()).collect(), None),
+            };
+            similar(&ids, texts.as_deref(), &e.data, e.dims, "embeddings", top_k, settings.threshold)
+        }
+        None => {
+            let (ids, texts) = table.ok_or_else(|| Error::invalid("give embeddings or an items file with texts"))?;
+            if texts.iter().all(|t| t.trim().is_empty()) {
+                return Err(Error::invalid("the items file has no text column to compare"));
+            }
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            similar(&ids, Some(&texts), &text::features(&refs), text::DIMS, "hashed-ngrams", top_k, settings.threshold)
+        }
+    }
 }
