@@ -249,3 +249,21 @@ test('near-duplicate items of the bundled AlpacaEval match the CLI', { skip }, a
     await context.close();
   }
 });
+
+test('the <benchsift-report> web component renders the CLI subset under a strict CSP', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}report-demo.html`);
+    await page.waitForFunction(() => document.querySelector('benchsift-report')?.shadowRoot?.querySelector('table'), null, { timeout: 60_000 });
+    const ids = await page.evaluate(() =>
+      [...(document.querySelector('benchsift-report')?.shadowRoot?.querySelectorAll('tbody tr') ?? [])].map((r) => r.children[1].textContent),
+    );
+    const cli = JSON.parse(execFileSync(CLI, ['select', 'www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--method', 'irt-info', '--budget', '5'], { cwd: ROOT, encoding: 'utf8' }));
+    assert.deepEqual(ids, cli.items);
+    await page.screenshot({ path: join(OUT, 'report-component.png') });
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

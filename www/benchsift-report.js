@@ -1,0 +1,142 @@
+// <benchsift-report src="responses.csv" items="items.csv" method="irt-cluster" budget="100">
+// A web component for docs sites: loads a response matrix from a URL, runs
+// the selection in benchsift's Web Worker, and shows the summary and the
+// chosen items. Attributes: src (required), items, models, method
+// (default irt-cluster), budget (default 100), seed (default 0).
+// Everything runs in the reader's browser; no request leaves the page's
+// origin except the files named in the attributes.
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+const STYLE = `
+:host { display: block; font: 14px/1.5 system-ui, sans-serif; border: 1px solid #dcdfe4; border-radius: 10px; padding: 12px 16px; }
+h3 { margin: 0 0 4px; font-size: 15px; }
+p { margin: 4px 0; color: #5d6470; }
+table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 3px 8px 3px 0; border-bottom: 1px solid #eceef1; vertical-align: top; }
+td.text { overflow-wrap: anywhere; }
+.error { color: #b3261e; font-family: ui-monospace, monospace; }
+`;
+
+class BenchsiftReport extends HTMLElement {
+  static get observedAttributes() {
+    return ['src', 'items', 'models', 'method', 'budget', 'seed'];
+  }
+
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: 'open' });
+    // A constructed stylesheet, not a <style> element: pages with a strict
+    // Content-Security-Policy (no 'unsafe-inline' styles) still style it.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLE);
+    this.root.adoptedStyleSheets = [sheet];
+    /** @type {Worker | null} */
+    this.worker = null;
+    this.runId = 0;
+  }
+
+  connectedCallback() {
+    this.render();
+  }
+
+  disconnectedCallback() {
+    this.worker?.terminate();
+    this.worker = null;
+  }
+
+  attributeChangedCallback() {
+    if (this.isConnected) this.render();
+  }
+
+  /**
+   * @param {string} op
+   * @param {{name: string, role: string, data: ArrayBuffer}[]} files
+   * @param {object} options
+   * @returns {Promise<any>}
+   */
+  call(op, files, options) {
+    this.worker ??= new Worker(WORKER_URL, { type: 'module' });
+    const worker = this.worker;
+    const id = ++this.runId;
+    return new Promise((resolve, reject) => {
+      /** @param {MessageEvent} event */
+      const onMessage = (event) => {
+        if (event.data.id !== id || event.data.progress !== undefined) return;
+        worker.removeEventListener('message', onMessage);
+        if (event.data.ok) resolve(event.data.result);
+        else reject(new Error(event.data.error));
+      };
+      worker.addEventListener('message', onMessage);
+      worker.postMessage({ id, op, files, options });
+    });
+  }
+
+  /** @param {string} url @param {string} role */
+  async fetchFile(url, role) {
+    const response = await fetch(new URL(url, document.baseURI));
+    if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
+    return { name: url.split('/').pop() ?? url, role, data: await response.arrayBuffer() };
+  }
+
+  async render() {
+    const src = this.getAttribute('src');
+    const status = document.createElement('p');
+    this.root.replaceChildren(status);
+    if (!src) {
+      status.className = 'error';
+      status.textContent = 'benchsift-report: set the src attribute to a response matrix URL.';
+      return;
+    }
+    status.textContent = 'Loading…';
+    const method = this.getAttribute('method') ?? 'irt-cluster';
+    const budget = Number(this.getAttribute('budget') ?? 100);
+    const seed = Number(this.getAttribute('seed') ?? 0);
+    try {
+      const files = [await this.fetchFile(src, 'responses')];
+      for (const role of ['items', 'models']) {
+        const url = this.getAttribute(role);
+        if (url) files.push(await this.fetchFile(url, role));
+      }
+      const info = await this.call('info', files, {});
+      status.textContent = 'Selecting…';
+      const subset = await this.call('select', files, { method, budget, seed });
+      this.show(info, subset);
+      this.dispatchEvent(new CustomEvent('benchsift-ready', { detail: { info, subset } }));
+    } catch (e) {
+      status.className = 'error';
+      status.textContent = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /**
+   * @param {import('./lib/types.js').Info} info
+   * @param {import('./lib/types.js').Subset} subset
+   */
+  show(info, subset) {
+    const title = document.createElement('h3');
+    title.textContent = `${subset.items.length} of ${info.items} items (${subset.method})`;
+    const summary = document.createElement('p');
+    summary.textContent = `${info.models} models × ${info.items} items, ${info.kind}, mean ${info.mean.toFixed(3)}. Weights sum to 1.`;
+    const table = document.createElement('table');
+    const head = table.createTHead().insertRow();
+    for (const label of ['#', 'Item', 'Weight', 'Text']) {
+      const th = document.createElement('th');
+      th.textContent = label;
+      head.append(th);
+    }
+    const body = table.createTBody();
+    subset.items.forEach((id, k) => {
+      const row = body.insertRow();
+      const text = subset.texts?.[k] ?? '';
+      for (const [value, cls] of [[String(k + 1), ''], [id, ''], [subset.weights[k].toFixed(4), ''], [text.length > 200 ? `${text.slice(0, 200)}…` : text, 'text']]) {
+        const td = row.insertCell();
+        td.textContent = value;
+        if (cls) td.className = cls;
+      }
+    });
+    this.root.replaceChildren(title, summary, table);
+  }
+}
+
+if (!customElements.get('benchsift-report')) customElements.define('benchsift-report', BenchsiftReport);
