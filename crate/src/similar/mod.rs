@@ -3,7 +3,7 @@
 //!
 //! Rows are L2-normalised once; the cosine is then a dot product. Rows are
 //! processed in blocks against column tiles (a block × tile slab of scores
-//! at a time, 1 MB), each row keeping its own top-k, so memory is
+//! at a time, 256 KB), each row keeping its own top-k, so memory is
 //! O(N·k + block·tile) whatever N is. Blocks run in parallel natively; the
 //! dot product is written for the autovectoriser (eight independent
 //! accumulators), which gives AVX natively and simd128 in wasm. This is the
