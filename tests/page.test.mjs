@@ -204,6 +204,16 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     const saved = join(OUT, 'subset.json');
     await download.saveAs(saved);
     assert.deepEqual(JSON.parse(readFileSync(saved, 'utf8')).items, cli.items);
+    // The URL now holds the settings; opening it restores the form.
+    const link = page.url();
+    assert.match(link, /method=irt-info/);
+    assert.match(link, /budget=5/);
+    const other = await context.newPage();
+    await other.goto(link);
+    await waitForState(other, 'ready');
+    assert.equal(await other.inputValue('#select-form select[name=method]'), 'irt-info');
+    assert.equal(await other.inputValue('#select-form input[name=budget]'), '5');
+    await other.close();
 
     // Compare: random vs IRT information at 3 and 5 tasks.
     await page.evaluate(() => document.body.removeAttribute('data-job'));

@@ -297,6 +297,14 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
     seed: Number(data.get('seed')),
     stratify: data.get('stratify') === 'on',
   };
+  // The link reproduces the run (the data itself never goes into the URL).
+  const url = new URL(location.href);
+  url.searchParams.set('method', options.method);
+  url.searchParams.set('budget', String(options.budget));
+  url.searchParams.set('seed', String(options.seed));
+  if (options.stratify) url.searchParams.set('stratify', '1');
+  else url.searchParams.delete('stratify');
+  history.replaceState(null, '', url);
   setError(null);
   setStatus(`Selecting ${options.budget} items with ${options.method}…`);
   document.body.dataset.job = 'busy';
@@ -482,10 +490,26 @@ function setUp() {
   });
   run('version').then(({ result }) => ($('version').textContent = result), showFatal);
   probeWebGPU();
+  restoreSelectSettings();
   const wanted = new URLSearchParams(location.search).get('data');
   const key = wanted && wanted in DATASETS ? /** @type {keyof typeof DATASETS} */ (wanted) : 'mmlu_pro';
   select.value = key;
   loadBundled(key).catch(showFatal);
+}
+
+/** Fills the selection form from the URL (a shared link). */
+function restoreSelectSettings() {
+  const params = new URLSearchParams(location.search);
+  const form = /** @type {HTMLFormElement} */ ($('select-form'));
+  const method = /** @type {HTMLSelectElement} */ (form.elements.namedItem('method'));
+  const wantedMethod = params.get('method');
+  if (wantedMethod && [...method.options].some((o) => o.value === wantedMethod)) method.value = wantedMethod;
+  for (const name of ['budget', 'seed']) {
+    const value = params.get(name);
+    const input = /** @type {HTMLInputElement} */ (form.elements.namedItem(name));
+    if (value && /^\d+$/.test(value)) input.value = value;
+  }
+  /** @type {HTMLInputElement} */ (form.elements.namedItem('stratify')).checked = params.get('stratify') === '1';
 }
 
 /** @param {unknown} e */
