@@ -61,7 +61,8 @@ Scoring (the same code for every tool, from its item parameters a, b only):
   instead of plugging in the EAP) and, for synthetic data, the generating parameters
   as a "truth" row and correlations with the truth.
 
-Writes bench-results/irt_vs_reference.json (and scratch files under bench-results/work/).
+Writes bench-results/irt_vs_reference.json (rewritten after each matrix; "complete": true at
+the end). Scratch files go to a temporary folder (--work DIR to keep them).
 """
 import argparse
 import csv
@@ -464,6 +465,13 @@ def versions():
     return out
 
 
+NOTES = ["benchsift seconds = whole CLI process including reading the CSV; girth/py-irt seconds = "
+         "fitting call only, Python tools pinned to 1 thread.",
+         "girth missing cells = INVALID_RESPONSE (-99999); py-irt: held-out responses omitted.",
+         "py-irt standardised: a' = disc*sigma, b' = (diff-mu)/sigma, mu/sigma over the models' abilities.",
+         "Shared 2-core machine: other work may have been running (see loadavg_before per row)."]
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--_worker":
         kind, inp, out = sys.argv[2:5]
@@ -477,13 +485,15 @@ def main():
     ap.add_argument("--no-benchsift-1core", action="store_true", help="skip the taskset -c 0 benchsift row")
     ap.add_argument("--benchsift", default=os.path.join(ROOT, "target", "release", "benchsift"))
     ap.add_argument("--out", default=os.path.join(RESULTS, "irt_vs_reference.json"))
+    ap.add_argument("--work", help="scratch folder to use and keep (default: a temporary folder, removed)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
     if not os.path.exists(args.benchsift):
         sys.exit(f"missing {args.benchsift}: run `cargo build --release` first")
     os.makedirs(RESULTS, exist_ok=True)
-    work = os.path.join(RESULTS, "work")
+    # scratch (CSVs, fits, the copied binary) lives outside the repo; removed at the end
+    work = args.work or tempfile.mkdtemp(prefix="benchsift-irt-bench-")
     os.makedirs(work, exist_ok=True)
     exe = os.path.join(work, "benchsift")
     shutil.copy2(args.benchsift, exe)
@@ -497,8 +507,26 @@ def main():
     log(f"benchsift {ver} ({bin_info['mtime_utc']}), {machine['nproc']} CPUs: {machine['cpu_model']}")
 
     matrices = []
+
+    def save(done):
+        out = {"generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "complete": done,
+               "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+               "total_seconds": time.perf_counter() - t_start, "machine": machine,
+               "benchsift": {"version": ver, **bin_info}, "versions": versions(),
+               "settings": {"synthetic_seed": SYNTH_SEED, "holdout_seed": HOLDOUT_SEED,
+                            "holdout_frac": HOLDOUT_FRAC, "subset_seed": SUBSET_SEED,
+                            "subset_items": SUBSET_ITEMS, "pyirt_seed": PYIRT_SEED,
+                            "grid": {"nodes": GRID_N, "lo": GRID_LO, "hi": GRID_HI, "prior": "N(0,1)"},
+                            "girth_timeout_s": args.girth_timeout, "quick": args.quick,
+                            "skip_girth_mmlu": args.skip_girth_mmlu},
+               "notes": NOTES, "matrices": matrices}
+        with open(args.out, "w") as f:
+            json.dump(out, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+            f.write("\n")
+
     models, items, M, truth = make_synthetic()
     bench_matrix("synthetic_2pl", models, items, M, truth, args, exe, work, matrices)
+    save(False)
     if not args.quick:
         src, (models, items, M) = load_mmlu()
         log(f"MMLU-Pro from {src}")
@@ -520,24 +548,9 @@ def main():
           "train marginal LL: sum over models on the same grid. iters: EM iterations (benchsift, girth; "
           "* = not converged), epochs (py-irt). py-irt parameters standardised (a*sd, (b-mu)/sd).")
     print(f"Total runtime {total:.0f} s.")
-    out = {"generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-           "total_seconds": total, "machine": machine, "benchsift": {"version": ver, **bin_info},
-           "versions": versions(),
-           "settings": {"synthetic_seed": SYNTH_SEED, "holdout_seed": HOLDOUT_SEED, "holdout_frac": HOLDOUT_FRAC,
-                        "subset_seed": SUBSET_SEED, "subset_items": SUBSET_ITEMS, "pyirt_seed": PYIRT_SEED,
-                        "grid": {"nodes": GRID_N, "lo": GRID_LO, "hi": GRID_HI, "prior": "N(0,1)"},
-                        "girth_timeout_s": args.girth_timeout, "quick": args.quick,
-                        "skip_girth_mmlu": args.skip_girth_mmlu},
-           "notes": ["benchsift seconds = whole CLI process including reading the CSV; girth/py-irt seconds = "
-                     "fitting call only, Python tools pinned to 1 thread.",
-                     "girth missing cells = INVALID_RESPONSE (-99999); py-irt: held-out responses omitted.",
-                     "py-irt standardised: a' = disc*sigma, b' = (diff-mu)/sigma, mu/sigma over the models' abilities.",
-                     "Shared 2-core machine: other work may have been running (see loadavg_before per row)."],
-           "matrices": matrices}
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-        f.write("\n")
+    save(True)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {os.path.relpath(args.out, ROOT)}")
 
 
