@@ -84,7 +84,12 @@ export async function startServer({ port = 8080, host = '127.0.0.1', root = ROOT
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return {
     url: `http://${host}:${actualPort}/`,
-    close: () => new Promise((ok) => server.close(() => ok(undefined))),
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok(undefined));
+        // Browsers keep connections alive; drop them so close() returns now.
+        server.closeAllConnections();
+      }),
   };
 }
 

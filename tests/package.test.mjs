@@ -148,3 +148,35 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(error, 'a budget of 99 items is more than the 27 items in the matrix');
 });
+
+test('lmEvalSamples: a real lm-eval --samples run logs the original ids, and estimate reads it', () => {
+  // The subset of the fixture run: the same ids the subset run was made with
+  // (scripts/fixtures/make_lm_eval_fixture.sh, SUBSET_SAMPLES).
+  const subset = {
+    method: 'random', seed: 0, benchmark_items: 20, train_models: 3,
+    items: ['bs_mc/10', 'bs_gen/5', 'bs_mc/1', 'bs_mc/7', 'bs_gen/2', 'bs_mc/4'],
+    weights: [1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6],
+  };
+  const runDir = join(ROOT, 'tests', 'fixtures', 'lm_eval_subset', 'dummy-subset');
+  writeFileSync(
+    join(project, 'lmeval.mjs'),
+    `import { lmEvalSamples, estimate } from 'benchsift';
+     import { readFileSync, readdirSync } from 'node:fs';
+     const subset = ${JSON.stringify(subset)};
+     const run = lmEvalSamples(subset, { model: 'dummy' });
+     const files = readdirSync(${JSON.stringify(runDir)}).filter((f) => f.endsWith('.jsonl')).sort()
+       .map((f) => ({ name: 'dummy-subset/' + f, data: readFileSync(${JSON.stringify(runDir)} + '/' + f) }));
+     const est = await estimate(files, { subset, estimator: 'mean' });
+     let error = null;
+     try { lmEvalSamples({ ...subset, items: ['q70', 'bs_mc/1'] }); } catch (e) { error = e.message; }
+     console.log(JSON.stringify({ run, est, error }));`,
+  );
+  const { run: lm, est, error } = JSON.parse(run('node', ['lmeval.mjs'], project));
+  // Exactly what the fixture run was given: ascending indices per task.
+  assert.deepEqual(lm.samples, { bs_gen: [2, 5], bs_mc: [1, 4, 7, 10] });
+  assert.match(lm.command, /^lm_eval --model dummy --tasks bs_gen,bs_mc --samples samples\.json --log_samples/);
+  // Every subset item is found in the subset run's logs.
+  assert.equal(est.models.length, 1);
+  assert.equal(est.models[0].answered, 6);
+  assert.match(error, /^1 of 2 item ids are not lm-evaluation-harness document indices \('q70'\)/);
+});

@@ -231,6 +231,18 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     const first = ev.results[0];
     assert.deepEqual(cells[0].slice(0, 4), [first.method, first.estimator, String(first.budget), `${first.mae.mean.toFixed(4)} [${first.mae.low.toFixed(4)}, ${first.mae.high.toFixed(4)}]`]);
     await page.screenshot({ path: join(OUT, 'page-compare.png'), fullPage: true });
+    // The compare settings travel in the URL too.
+    const compareLink = new URL(page.url());
+    assert.equal(compareLink.searchParams.get('compare'), 'irt-info');
+    assert.equal(compareLink.searchParams.get('budgets'), '3,5');
+    const again = await context.newPage();
+    await again.goto(compareLink.href);
+    await waitForState(again, 'ready');
+    assert.equal(await again.inputValue('#compare-form input[name=budgets]'), '3,5');
+    assert.equal(await again.inputValue('#compare-form input[name=folds]'), '3');
+    assert.equal(await again.isChecked('#compare-form input[value=irt-cluster]'), false);
+    assert.equal(await again.isChecked('#compare-form input[value=irt-info]'), true);
+    await again.close();
     assert.deepEqual(foreign, []);
     assert.deepEqual(consoleErrors, []);
   } finally {
@@ -273,6 +285,156 @@ test('the <benchsift-report> web component renders the CLI subset under a strict
     await page.screenshot({ path: join(OUT, 'report-component.png') });
     assert.deepEqual(foreign, []);
     assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('item map, characteristic curve, estimates and exports on BBH match the CLI', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    const data = ['www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv'];
+    const done = async () => {
+      await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+      await page.evaluate(() => document.body.removeAttribute('data-job'));
+    };
+    // A subset first, so the map highlights it.
+    await page.selectOption('#select-form select[name=method]', 'irt-info');
+    await page.fill('#select-form input[name=budget]', '5');
+    await page.click('#select-form button[type=submit]');
+    await done();
+    // BBH holds task accuracies, so "automatic" fits the Beta model.
+    await page.click('#map-form button[type=submit]');
+    await done();
+    assert.equal(await page.locator('#map-chart svg circle.picked').count(), 5);
+    const [fitDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-fit')]);
+    const fitPath = join(OUT, 'bbh-fit.json');
+    await fitDownload.saveAs(fitPath);
+    const pageFit = JSON.parse(readFileSync(fitPath, 'utf8'));
+    const cliFit = JSON.parse(execFileSync(CLI, ['fit', ...data, '--irt', 'beta'], { cwd: ROOT, encoding: 'utf8' }));
+    // Byte-identical numbers in wasm and natively (only the backend's thread count differs).
+    assert.deepEqual(pageFit.items, cliFit.items);
+    assert.deepEqual(pageFit.models, cliFit.models);
+    // A typed id shows that item's curve and text.
+    const item = cliFit.items[3];
+    await page.fill('#item-form input[name=item]', item.id);
+    await page.press('#item-form input[name=item]', 'Enter');
+    await page.waitForSelector('#item-detail:not([hidden]) #icc-chart svg polyline');
+    assert.match((await page.textContent('#item-title')) ?? '', new RegExp(`^${item.id}: a = ${item.a.toFixed(3)}, b = ${item.b.toFixed(3)}`));
+    await page.waitForFunction(() => (document.querySelector('#item-text')?.textContent ?? '').length > 0);
+    const itemsCsv = readFileSync(join(ROOT, 'www/data/bbh/items.csv'), 'utf8');
+    assert.ok(itemsCsv.includes((await page.textContent('#item-text')) ?? '\u0000'), 'the text comes from items.csv');
+    // Clicking a highlighted dot opens that item.
+    await page.locator('#map-chart svg circle.picked').first().click();
+    await page.waitForFunction(() => /in the subset/.test(document.querySelector('#item-title')?.textContent ?? ''));
+    // Charts export as SVG and PNG.
+    const [svgDownload] = await Promise.all([page.waitForEvent('download'), page.click('#map-svg')]);
+    await svgDownload.saveAs(join(OUT, 'item-map.svg'));
+    assert.match(readFileSync(join(OUT, 'item-map.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.click('#map-png')]);
+    await pngDownload.saveAs(join(OUT, 'item-map.png'));
+    assert.deepEqual([...readFileSync(join(OUT, 'item-map.png')).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // Task names are not lm-eval document indices: the page says so instead of writing a wrong run.
+    await page.click('#show-lm-eval');
+    assert.match((await page.textContent('#lm-eval-error')) ?? '', /not lm-evaluation-harness document indices/);
+    // Estimates of the loaded models from the subset, against the CLI.
+    const [subsetDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+    const subsetPath = join(OUT, 'bbh-subset.json');
+    await subsetDownload.saveAs(subsetPath);
+    for (const estimator of ['weighted', 'gpirt']) {
+      await page.selectOption('#estimate-form select[name=estimator]', estimator);
+      await page.click('#estimate-form button[type=submit]');
+      await done();
+      const cli = JSON.parse(execFileSync(CLI, ['estimate', 'www/data/bbh/responses.csv', '--subset', subsetPath, '--fit', fitPath, '--estimator', estimator], { cwd: ROOT, encoding: 'utf8' }));
+      const rows = await page.$$eval('#estimate-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent)));
+      assert.equal(rows.length, cli.models.length);
+      const best = [...cli.models].sort((a, b) => b.estimate - a.estimate)[0];
+      assert.deepEqual(rows[0].slice(0, 4), [best.id, best.estimate.toFixed(4), `${best.low.toFixed(4)} – ${best.high.toFixed(4)}`, best.full_mean.toFixed(4)]);
+      assert.match((await page.textContent('#estimate-summary')) ?? '', /Kendall τ of the ranking -?\d\.\d{3}/);
+    }
+    await page.screenshot({ path: join(OUT, 'page-item-map.png'), fullPage: true });
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a subset of lm-eval logs becomes an lm-eval --samples run', { skip }, async () => {
+  const { context, page } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#folder', join(ROOT, 'tests', 'fixtures', 'lm_eval'));
+    await waitForState(page, 'ready');
+    await page.selectOption('#select-form select[name=method]', 'random');
+    await page.fill('#select-form input[name=budget]', '6');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const ids = await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent ?? ''));
+    await page.click('#show-lm-eval');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-samples')]);
+    await download.saveAs(join(OUT, 'samples.json'));
+    const samples = JSON.parse(readFileSync(join(OUT, 'samples.json'), 'utf8'));
+    /** @type {Record<string, number[]>} */
+    const expected = {};
+    for (const id of ids) {
+      const [task, doc] = id.split('/');
+      (expected[task] ??= []).push(Number(doc));
+    }
+    for (const list of Object.values(expected)) list.sort((a, b) => a - b);
+    assert.deepEqual(samples, expected);
+    assert.match((await page.textContent('#lm-eval-command')) ?? '', /^lm_eval --model .* --samples samples\.json --log_samples/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('works offline after the first visit (service worker)', { skip }, async () => {
+  // Its own server, so stopping it leaves the other tests alone.
+  const own = await startServer({ port: 0, quiet: true });
+  const { context, page, foreign } = await open({ webgpu: false });
+  try {
+    await page.goto(`${own.url}?data=mmlu_pro`);
+    const origin = new URL(own.url).origin;
+    await waitForState(page, 'ready');
+    await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+    await own.close();
+    await page.reload();
+    await waitForState(page, 'ready');
+    assert.equal(await page.textContent('#s-models'), '29');
+    assert.equal(await page.textContent('#s-items'), '12,032');
+    assert.deepEqual(foreign.filter((url) => !url.startsWith(origin)), []);
+  } finally {
+    await context.close();
+    await own.close().catch(() => {});
+  }
+});
+
+test('a phone-width screen has no sideways scrolling, and the keyboard alone can select', { skip }, async () => {
+  const { context, page } = await open({ webgpu: false });
+  try {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}?data=bbh&method=irt-info&budget=8`);
+    await waitForState(page, 'ready');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'page wider than the screen');
+    // Tab to the Select button and press Enter.
+    let reached = false;
+    for (let k = 0; k < 60 && !reached; k++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.matches('#select-form button[type=submit]') ?? false);
+    }
+    assert.ok(reached, 'the Select button is reachable with Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'results made the page wider than the screen');
+    await page.screenshot({ path: join(OUT, 'page-phone-select.png'), fullPage: true });
   } finally {
     await context.close();
   }

@@ -1,7 +1,8 @@
 // The page: picks data (bundled or the user's files), runs the wasm core in a
 // Web Worker, and shows the results. All user text goes through textContent.
 
-import { lineChart } from './plot.js';
+import { lmEvalSamples } from './lib/lm_eval.js';
+import { curveChart, lineChart, pngBlob, scatterChart, svgDocument } from './plot.js';
 
 /** @typedef {import('./lib/types.js').Info} Info */
 /** @typedef {{name: string, role: 'responses' | 'items' | 'models', data: ArrayBuffer}} PageFile */
@@ -127,8 +128,14 @@ function setError(message) {
 
 const numberFormat = new Intl.NumberFormat('en');
 
+/** @type {Info | null} */
+let lastInfo = null;
+/** @type {import('./lib/types.js').FitResult | null} */
+let lastFit = null;
+
 /** @param {Info} info */
 function showSummary(info) {
+  lastInfo = info;
   $('summary').hidden = false;
   $('s-models').textContent = numberFormat.format(info.models);
   $('s-items').textContent = numberFormat.format(info.items);
@@ -187,8 +194,15 @@ async function analyse() {
     $('dup-table').hidden = true;
     $('dup-summary').textContent = '';
     $('compare-card').hidden = false;
+    $('map-card').hidden = false;
+    $('estimate-card').hidden = false;
     $('select-result').hidden = true;
     $('compare-result').hidden = true;
+    $('map-result').hidden = true;
+    $('estimate-result').hidden = true;
+    $('estimate-summary').textContent = '';
+    lastFit = null;
+    lastSubset = null;
     setStatus(`Read ${currentFiles.map((f) => f.name).join(', ')} in ${ms.toFixed(0)} ms.`);
     document.body.dataset.state = 'ready';
   } catch (e) {
@@ -339,6 +353,24 @@ function showSubset(subset) {
       return tr;
     }),
   );
+  $('lm-eval').hidden = true;
+  $('lm-eval-error').hidden = true;
+  if (lastFit) showItemMap(lastFit);
+}
+
+function showLmEvalRun() {
+  if (!lastSubset) return;
+  try {
+    const run = lmEvalSamples(lastSubset);
+    $('lm-eval-command').textContent = run.command;
+    $('lm-eval').hidden = false;
+    $('lm-eval-error').hidden = true;
+    return run;
+  } catch (e) {
+    $('lm-eval').hidden = true;
+    $('lm-eval-error').hidden = false;
+    $('lm-eval-error').textContent = e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** @param {string} name @param {string} text @param {string} type */
@@ -366,6 +398,13 @@ async function runCompare(/** @type {SubmitEvent} */ event) {
     folds: Number(data.get('folds')),
     seeds: Number(data.get('seeds')),
   };
+  const url = new URL(location.href);
+  url.searchParams.set('compare', options.methods.join(','));
+  if (options.budgets) url.searchParams.set('budgets', options.budgets.join(','));
+  else url.searchParams.delete('budgets');
+  url.searchParams.set('folds', String(options.folds));
+  url.searchParams.set('seeds', String(options.seeds));
+  history.replaceState(null, '', url);
   const progress = /** @type {HTMLProgressElement} */ ($('progress'));
   progress.hidden = false;
   progress.value = 0;
@@ -453,11 +492,278 @@ async function runDuplicates(/** @type {SubmitEvent} */ event) {
   }
 }
 
+/** @type {{svg: SVGSVGElement, nearest: (x: number, y: number) => number} | null} */
+let itemMap = null;
+/** Item id → index into `lastFit.items`. */
+let itemIndex = new Map();
+
+async function runFit(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const data = formValues(/** @type {HTMLFormElement} */ (event.target));
+  let irt = String(data.get('irt'));
+  if (irt === 'auto') irt = lastInfo?.kind === 'binary' ? '2pl' : 'beta';
+  const progress = /** @type {HTMLProgressElement} */ ($('map-progress'));
+  progress.hidden = false;
+  progress.value = 0;
+  $('map-cancel').hidden = false;
+  setError(null);
+  setStatus(`Fitting a ${irt} model…`);
+  document.body.dataset.job = 'busy';
+  try {
+    const { result, ms } = await run('fit', currentFiles, { irt }, (p) => {
+      progress.value = p.iteration / p.maxIterations;
+      setStatus(`Fitting a ${irt} model: iteration ${p.iteration}, log-likelihood ${p.logLikelihood.toFixed(1)}…`);
+    });
+    lastFit = result;
+    showItemMap(result);
+    setStatus(`Fitted ${result.irt} to ${numberFormat.format(result.items.length)} items in ${(ms / 1000).toFixed(1)} s (${result.iterations} iterations${result.converged ? '' : ', not converged'}).`);
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    if (e instanceof Error && e.message === 'cancelled') setStatus('Cancelled.');
+    else showFatal(e);
+    document.body.dataset.job = 'error';
+  } finally {
+    progress.hidden = true;
+    $('map-cancel').hidden = true;
+  }
+}
+
+/** @param {import('./lib/types.js').FitResult} fit */
+function showItemMap(fit) {
+  $('map-result').hidden = false;
+  itemIndex = new Map(fit.items.map((item, i) => [item.id, i]));
+  const picked = new Set((lastSubset?.items ?? []).map((id) => itemIndex.get(id)).filter((i) => i !== undefined));
+  $('map-summary').textContent =
+    `${fit.irt} fit of ${numberFormat.format(fit.items.length)} items and ${numberFormat.format(fit.models.length)} models; ` +
+    `log-likelihood ${fit.log_likelihood.toFixed(1)}; computed on the ${fit.backend.device.toUpperCase()} (${fit.backend.reason}).` +
+    (picked.size > 0 ? ` ${picked.size} selected items highlighted.` : '');
+  itemMap = scatterChart(fit.items.map((item) => ({ x: item.b, y: item.a })), /** @type {Set<number>} */ (picked), {
+    xLabel: 'difficulty b',
+    yLabel: 'discrimination a',
+    title: 'Item map: difficulty against discrimination',
+  });
+  itemMap.svg.classList.add('pickable');
+  const map = itemMap;
+  map.svg.addEventListener('click', (e) => {
+    const i = map.nearest(e.clientX, e.clientY);
+    if (i >= 0) showItem(i);
+  });
+  const figure = $('map-chart');
+  figure.querySelector('svg')?.remove();
+  figure.prepend(itemMap.svg);
+}
+
+/** @param {number} i index into `lastFit.items` */
+async function showItem(i) {
+  if (!lastFit) return;
+  const item = lastFit.items[i];
+  const c = item.c ?? 0;
+  const d = item.d ?? 1;
+  const thetas = lastFit.models.map((m) => m.theta);
+  const lo = Math.min(-4, ...thetas.map((t) => t - 0.5));
+  const hi = Math.max(4, ...thetas.map((t) => t + 0.5));
+  const points = Array.from({ length: 121 }, (_, k) => {
+    const theta = lo + ((hi - lo) * k) / 120;
+    return { x: theta, y: c + (d - c) / (1 + Math.exp(-item.a * (theta - item.b))) };
+  });
+  $('item-detail').hidden = false;
+  $('item-title').textContent =
+    `${item.id}: a = ${item.a.toFixed(3)}, b = ${item.b.toFixed(3)}` +
+    (item.c != null ? `, c = ${item.c.toFixed(3)}` : '') + (item.d != null ? `, d = ${item.d.toFixed(3)}` : '') +
+    (lastSubset?.items.includes(item.id) ? ' (in the subset)' : '');
+  const chart = curveChart([{ label: item.id, points }], thetas, { xLabel: 'ability θ', yLabel: 'expected score', title: `Characteristic curve of ${item.id}` });
+  const figure = $('icc-chart');
+  figure.querySelector('svg')?.remove();
+  figure.prepend(chart);
+  const input = /** @type {HTMLInputElement} */ (/** @type {HTMLFormElement} */ ($('item-form')).elements.namedItem('item'));
+  input.value = item.id;
+  $('item-text').textContent = '';
+  if (currentFiles.some((f) => f.role === 'items')) {
+    try {
+      const { result } = await run('itemText', currentFiles, { id: item.id });
+      $('item-text').textContent = result ?? '(this item has no text in the items file)';
+    } catch (e) {
+      $('item-text').textContent = `(could not read the item's text: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+}
+
+function findItem(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const id = String(formValues(/** @type {HTMLFormElement} */ (event.target)).get('item')).trim();
+  const i = itemIndex.get(id);
+  if (i === undefined) {
+    setError(`No item '${id}' in the fitted model.`);
+    return;
+  }
+  setError(null);
+  showItem(i);
+}
+
+/** @param {File | null} file @param {string} what */
+async function readJsonFile(file, what) {
+  if (!file || file.size === 0) return null;
+  try {
+    return JSON.parse(await file.text());
+  } catch (e) {
+    throw new Error(`${file.name}: not a ${what} JSON file (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** @type {import('./lib/types.js').Estimates | null} */
+let lastEstimates = null;
+
+async function runEstimate(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ (event.target);
+  const data = formValues(form);
+  const estimator = String(data.get('estimator'));
+  setError(null);
+  document.body.dataset.job = 'busy';
+  try {
+    const subset = (await readJsonFile(/** @type {File | null} */ (data.get('subset')), 'subset')) ?? lastSubset;
+    if (!subset) throw new Error('Select a subset first (or load a subset JSON file).');
+    const answers = /** @type {File | null} */ (data.get('answers'));
+    /** @type {PageFile[]} */
+    const responses =
+      answers && answers.size > 0
+        ? [{ name: answers.name, role: 'responses', data: await answers.arrayBuffer() }]
+        : currentFiles.filter((f) => f.role === 'responses');
+    let fit = await readJsonFile(/** @type {File | null} */ (data.get('fit')), 'fitted model');
+    if (!fit && ['irt', 'pirt', 'gpirt'].includes(estimator)) {
+      if (!lastFit) {
+        setStatus('Fitting the IRT model the estimator needs…');
+        const irt = lastInfo?.kind === 'binary' ? '2pl' : 'beta';
+        lastFit = (await run('fit', currentFiles, { irt })).result;
+        showItemMap(/** @type {import('./lib/types.js').FitResult} */ (lastFit));
+      }
+      fit = lastFit;
+    }
+    setStatus('Estimating…');
+    const { result, ms } = await run('estimate', responses, { subset, fit, estimator });
+    lastEstimates = result;
+    showEstimates(result, subset);
+    setStatus(`Estimated ${result.models.length} models in ${ms.toFixed(0)} ms.`);
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    showFatal(e);
+    document.body.dataset.job = 'error';
+  }
+}
+
+/** Ranks (1 = best), ties sharing the mean rank. @param {number[]} values */
+function ranks(values) {
+  const order = values.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
+  const out = new Array(values.length);
+  for (let k = 0; k < order.length; ) {
+    let j = k;
+    while (j + 1 < order.length && order[j + 1][0] === order[k][0]) j++;
+    for (let t = k; t <= j; t++) out[order[t][1]] = (k + j) / 2 + 1;
+    k = j + 1;
+  }
+  return out;
+}
+
+/** Kendall's τ-b. @param {number[]} x @param {number[]} y */
+function kendallTau(x, y) {
+  let concordant = 0;
+  let discordant = 0;
+  let tiesX = 0;
+  let tiesY = 0;
+  for (let i = 0; i < x.length; i++) {
+    for (let j = i + 1; j < x.length; j++) {
+      const dx = Math.sign(x[i] - x[j]);
+      const dy = Math.sign(y[i] - y[j]);
+      if (dx === 0 && dy === 0) continue;
+      if (dx === 0) tiesX++;
+      else if (dy === 0) tiesY++;
+      else if (dx === dy) concordant++;
+      else discordant++;
+    }
+  }
+  const n0 = concordant + discordant;
+  return (concordant - discordant) / Math.sqrt((n0 + tiesX) * (n0 + tiesY));
+}
+
+/**
+ * @param {import('./lib/types.js').Estimates} estimates
+ * @param {import('./lib/types.js').Subset} subset
+ */
+function showEstimates(estimates, subset) {
+  const models = estimates.models;
+  const haveFull = models.length > 0 && models.every((m) => m.full_mean != null);
+  const rankEstimate = ranks(models.map((m) => m.estimate));
+  const rankFull = haveFull ? ranks(models.map((m) => /** @type {number} */ (m.full_mean))) : [];
+  let summary = `${estimates.estimator} estimates from ${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items; ${estimates.interval} intervals.`;
+  if (haveFull && models.length > 1) {
+    const mae = models.reduce((sum, m) => sum + Math.abs(m.estimate - /** @type {number} */ (m.full_mean)), 0) / models.length;
+    const tau = kendallTau(models.map((m) => m.estimate), models.map((m) => /** @type {number} */ (m.full_mean)));
+    const covered = models.filter((m) => /** @type {number} */ (m.full_mean) >= m.low && /** @type {number} */ (m.full_mean) <= m.high).length;
+    summary +=
+      ` Against the full scores: mean absolute error ${mae.toFixed(4)}, Kendall τ of the ranking ${tau.toFixed(3)}, ` +
+      `${covered} of ${models.length} intervals contain the full score. (These models helped choose the subset, so this is optimistic: “Compare methods” holds models out.)`;
+  }
+  $('estimate-summary').textContent = summary;
+  $('estimate-result').hidden = false;
+  const order = models.map((_, i) => i).sort((a, b) => rankEstimate[a] - rankEstimate[b]);
+  /** @type {HTMLTableElement} */ ($('estimate-table')).tBodies[0].replaceChildren(
+    ...order.map((i) => {
+      const m = models[i];
+      const tr = document.createElement('tr');
+      const cells = [m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])];
+      for (const value of cells) {
+        const td = document.createElement('td');
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+/** @param {string} id of a figure holding an SVG chart @param {string} name */
+function saveSvg(id, name) {
+  const svg = /** @type {SVGSVGElement | null} */ ($(id).querySelector('svg'));
+  if (svg) download(`${name}.svg`, svgDocument(svg), 'image/svg+xml');
+}
+
+/** @param {string} id @param {string} name */
+async function savePng(id, name) {
+  const svg = /** @type {SVGSVGElement | null} */ ($(id).querySelector('svg'));
+  if (!svg) return;
+  const blob = await pngBlob(svg);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${name}.png`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 function setUp() {
   $('dup-form').addEventListener('submit', (e) => runDuplicates(/** @type {SubmitEvent} */ (e)));
   $('select-form').addEventListener('submit', (e) => runSelect(/** @type {SubmitEvent} */ (e)));
   $('compare-form').addEventListener('submit', (e) => runCompare(/** @type {SubmitEvent} */ (e)));
   $('cancel').addEventListener('click', cancelAll);
+  $('map-form').addEventListener('submit', (e) => runFit(/** @type {SubmitEvent} */ (e)));
+  $('map-cancel').addEventListener('click', cancelAll);
+  $('item-form').addEventListener('submit', (e) => findItem(/** @type {SubmitEvent} */ (e)));
+  $('estimate-form').addEventListener('submit', (e) => runEstimate(/** @type {SubmitEvent} */ (e)));
+  $('map-svg').addEventListener('click', () => saveSvg('map-chart', 'item-map'));
+  $('map-png').addEventListener('click', () => savePng('map-chart', 'item-map').catch(showFatal));
+  $('chart-svg').addEventListener('click', () => saveSvg('chart', 'error-vs-budget'));
+  $('chart-png').addEventListener('click', () => savePng('chart', 'error-vs-budget').catch(showFatal));
+  $('download-fit').addEventListener('click', () => lastFit && download('model.json', JSON.stringify(lastFit, null, 2), 'application/json'));
+  $('download-estimates').addEventListener('click', () => {
+    if (!lastEstimates) return;
+    const rows = lastEstimates.models.map((m) => [m.id, String(m.estimate), String(m.low), String(m.high), m.full_mean != null ? String(m.full_mean) : ''].map(csvField).join(','));
+    download('estimates.csv', ['model,estimate,low,high,full_mean', ...rows].join('\n') + '\n', 'text/csv');
+  });
+  $('show-lm-eval').addEventListener('click', showLmEvalRun);
+  $('download-samples').addEventListener('click', () => {
+    const run = showLmEvalRun();
+    if (run) download('samples.json', JSON.stringify(run.samples) + '\n', 'application/json');
+  });
   $('download-json').addEventListener('click', () => lastSubset && download('subset.json', JSON.stringify(lastSubset, null, 2), 'application/json'));
   $('download-csv').addEventListener('click', () => {
     if (!lastSubset) return;
@@ -489,6 +795,10 @@ function setUp() {
     }
   });
   run('version').then(({ result }) => ($('version').textContent = result), showFatal);
+  // Offline after the first visit (sw.js); file:// pages cannot have one.
+  if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {
+    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('no offline copy:', e));
+  }
   probeWebGPU();
   restoreSelectSettings();
   const wanted = new URLSearchParams(location.search).get('data');
@@ -510,6 +820,20 @@ function restoreSelectSettings() {
     if (value && /^\d+$/.test(value)) input.value = value;
   }
   /** @type {HTMLInputElement} */ (form.elements.namedItem('stratify')).checked = params.get('stratify') === '1';
+  const compare = /** @type {HTMLFormElement} */ ($('compare-form'));
+  const methods = params.get('compare');
+  if (methods != null) {
+    const wanted = new Set(methods.split(','));
+    for (const box of compare.querySelectorAll('input[name="methods"]')) {
+      /** @type {HTMLInputElement} */ (box).checked = wanted.has(/** @type {HTMLInputElement} */ (box).value);
+    }
+  }
+  const budgets = params.get('budgets');
+  if (budgets && /^[0-9, ]+$/.test(budgets)) /** @type {HTMLInputElement} */ (compare.elements.namedItem('budgets')).value = budgets;
+  for (const name of ['folds', 'seeds']) {
+    const value = params.get(name);
+    if (value && /^\d+$/.test(value)) /** @type {HTMLInputElement} */ (compare.elements.namedItem(name)).value = value;
+  }
 }
 
 /** @param {unknown} e */

@@ -74,3 +74,168 @@ export function lineChart(series, labels) {
   });
   return svg;
 }
+
+/**
+ * Linear axes with ticks; returns scale functions. Shared by the scatter and
+ * curve charts.
+ * @param {SVGSVGElement} svg
+ * @param {{x0: number, x1: number, y0: number, y1: number}} domain
+ * @param {{width: number, height: number, left: number, right: number, top: number, bottom: number}} box
+ * @param {{xLabel: string, yLabel: string}} labels
+ */
+function linearAxes(svg, domain, box, labels) {
+  const { x0, x1, y0, y1 } = domain;
+  const sx = (/** @type {number} */ x) => box.left + ((x - x0) / (x1 - x0 || 1)) * (box.width - box.left - box.right);
+  const sy = (/** @type {number} */ y) => box.height - box.bottom - ((y - y0) / (y1 - y0 || 1)) * (box.height - box.top - box.bottom);
+  svg.append(el('line', { x1: box.left, y1: sy(y0), x2: box.width - box.right, y2: sy(y0), class: 'axis' }));
+  svg.append(el('line', { x1: box.left, y1: box.top, x2: box.left, y2: sy(y0), class: 'axis' }));
+  for (let k = 0; k <= 4; k++) {
+    const x = x0 + ((x1 - x0) * k) / 4;
+    const t = el('text', { x: sx(x), y: box.height - box.bottom + 18, 'text-anchor': 'middle', class: 'tick' });
+    t.textContent = x.toFixed(Math.abs(x1 - x0) < 4 ? 2 : 1);
+    const y = y0 + ((y1 - y0) * k) / 4;
+    const u = el('text', { x: box.left - 8, y: sy(y) + 4, 'text-anchor': 'end', class: 'tick' });
+    u.textContent = y.toFixed(2);
+    svg.append(t, u, el('line', { x1: box.left, y1: sy(y), x2: box.width - box.right, y2: sy(y), class: 'grid' }));
+  }
+  const xl = el('text', { x: (box.left + box.width - box.right) / 2, y: box.height - 8, 'text-anchor': 'middle', class: 'label' });
+  xl.textContent = labels.xLabel;
+  const mid = (box.top + box.height - box.bottom) / 2;
+  const yl = el('text', { x: 14, y: mid, transform: `rotate(-90 14 ${mid})`, 'text-anchor': 'middle', class: 'label' });
+  yl.textContent = labels.yLabel;
+  svg.append(xl, yl);
+  return { sx, sy };
+}
+
+/** @param {number[]} values @param {number} q */
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+}
+
+/**
+ * A scatter of many points (one `<path>` of round dots, so 30,000 items stay
+ * cheap) with highlighted points drawn on top as circles. Axes span the
+ * 0.5–99.5% quantiles so a few extreme items do not squash the rest.
+ * @param {{x: number, y: number}[]} points
+ * @param {Set<number>} highlighted indices into `points`
+ * @param {{xLabel: string, yLabel: string, title: string}} labels
+ * @returns {{svg: SVGSVGElement, nearest: (clientX: number, clientY: number) => number}}
+ */
+export function scatterChart(points, highlighted, labels) {
+  const box = { width: 640, height: 380, left: 56, right: 16, top: 16, bottom: 48 };
+  const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${box.width} ${box.height}`, role: 'img', class: 'chart' }));
+  const title = el('title', {});
+  title.textContent = labels.title;
+  svg.append(title);
+  const finite = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  if (finite.length === 0) return { svg, nearest: () => -1 };
+  const xs = finite.map((p) => p.x);
+  const ys = finite.map((p) => p.y);
+  const domain = { x0: quantile(xs, 0.005), x1: quantile(xs, 0.995), y0: Math.min(0, quantile(ys, 0.005)), y1: quantile(ys, 0.995) };
+  if (domain.x1 <= domain.x0) [domain.x0, domain.x1] = [domain.x0 - 1, domain.x0 + 1];
+  if (domain.y1 <= domain.y0) domain.y1 = domain.y0 + 1;
+  const { sx, sy } = linearAxes(svg, domain, box, labels);
+  const clampX = (/** @type {number} */ x) => Math.min(box.width - box.right, Math.max(box.left, sx(x)));
+  const clampY = (/** @type {number} */ y) => Math.min(box.height - box.bottom, Math.max(box.top, sy(y)));
+  let d = '';
+  points.forEach((p, i) => {
+    if (!highlighted.has(i) && Number.isFinite(p.x) && Number.isFinite(p.y)) d += `M${clampX(p.x).toFixed(1)} ${clampY(p.y).toFixed(1)}h0`;
+  });
+  svg.append(el('path', { d, class: 'dots' }));
+  for (const i of highlighted) {
+    const p = points[i];
+    if (p && Number.isFinite(p.x) && Number.isFinite(p.y)) svg.append(el('circle', { cx: clampX(p.x), cy: clampY(p.y), r: 3.5, class: 'picked' }));
+  }
+  const nearest = (/** @type {number} */ clientX, /** @type {number} */ clientY) => {
+    const ctm = svg.getScreenCTM();
+    if (!ctm) return -1;
+    const at = new DOMPoint(clientX, clientY).matrixTransform(ctm.inverse());
+    let best = -1;
+    let bestDistance = 12 * 12; // within 12 viewBox units of a dot
+    points.forEach((p, i) => {
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
+      const dx = clampX(p.x) - at.x;
+      const dy = clampY(p.y) - at.y;
+      if (dx * dx + dy * dy < bestDistance) [best, bestDistance] = [i, dx * dx + dy * dy];
+    });
+    return best;
+  };
+  return { svg, nearest };
+}
+
+/**
+ * Curves over a linear x axis (an item characteristic curve), with optional
+ * tick marks along the x axis (the models' abilities).
+ * @param {{label: string, points: {x: number, y: number}[]}[]} curves
+ * @param {number[]} rug
+ * @param {{xLabel: string, yLabel: string, title: string}} labels
+ * @returns {SVGSVGElement}
+ */
+export function curveChart(curves, rug, labels) {
+  const box = { width: 640, height: 300, left: 56, right: 16, top: 16, bottom: 48 };
+  const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${box.width} ${box.height}`, role: 'img', class: 'chart' }));
+  const title = el('title', {});
+  title.textContent = labels.title;
+  svg.append(title);
+  const xs = curves.flatMap((c) => c.points.map((p) => p.x));
+  if (xs.length === 0) return svg;
+  const { sx, sy } = linearAxes(svg, { x0: Math.min(...xs), x1: Math.max(...xs), y0: 0, y1: 1 }, box, labels);
+  for (const x of rug) {
+    if (x < Math.min(...xs) || x > Math.max(...xs)) continue;
+    svg.append(el('line', { x1: sx(x), x2: sx(x), y1: sy(0), y2: sy(0) - 8, class: 'rug' }));
+  }
+  curves.forEach((c, i) => {
+    const colour = PALETTE[(i + 1) % PALETTE.length];
+    svg.append(el('polyline', { points: c.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' '), fill: 'none', stroke: colour, 'stroke-width': 2.5 }));
+  });
+  return svg;
+}
+
+/** Colours for a chart saved outside the page (the page's CSS is not there). */
+const EXPORT_STYLE =
+  'text{font:12px system-ui,sans-serif;fill:#1d1f23}.axis{stroke:#5d6470}.grid{stroke:#dcdfe4;stroke-dasharray:2 3}' +
+  '.legend{font-size:12px}.dots{stroke:#8a94a6;stroke-width:3;stroke-linecap:round;stroke-opacity:.55}' +
+  '.picked{fill:#d9480f;stroke:#fff;stroke-width:1}.rug{stroke:#2f6fdf;stroke-opacity:.6}';
+
+/**
+ * A chart as a standalone SVG document (white background, inline styles).
+ * @param {SVGSVGElement} svg
+ * @returns {string}
+ */
+export function svgDocument(svg) {
+  const copy = /** @type {SVGSVGElement} */ (svg.cloneNode(true));
+  copy.setAttribute('xmlns', NS);
+  const [, , w, h] = (copy.getAttribute('viewBox') ?? '0 0 640 360').split(/\s+/).map(Number);
+  copy.setAttribute('width', String(w));
+  copy.setAttribute('height', String(h));
+  const style = el('style', {});
+  style.textContent = EXPORT_STYLE;
+  copy.prepend(style, el('rect', { x: 0, y: 0, width: w, height: h, fill: '#ffffff' }));
+  return new XMLSerializer().serializeToString(copy);
+}
+
+/**
+ * Renders a chart to PNG at twice its size.
+ * @param {SVGSVGElement} svg
+ * @returns {Promise<Blob>}
+ */
+export async function pngBlob(svg) {
+  const text = svgDocument(svg);
+  const [, , w, h] = (svg.getAttribute('viewBox') ?? '0 0 640 360').split(/\s+/).map(Number);
+  const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = w * 2;
+    canvas.height = h * 2;
+    const context = canvas.getContext('2d');
+    if (!context) throw new Error('this browser cannot draw on a canvas');
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    return await new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'));
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}

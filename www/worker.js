@@ -2,7 +2,10 @@
 // Messages in: {id, op, files: {name, role, data}[], options}.
 // Messages out: {id, ok: true, result, ms}, {id, ok: false, error}, and
 // {id, progress} while a long job runs.
-import { evaluate, fit, info, select, similar, version } from './lib/browser.js';
+import { estimate, evaluate, fit, info, itemTexts, select, similar, version } from './lib/browser.js';
+
+/** Texts of the last items file asked about, by item id. */
+let textCache = { name: '', bytes: 0, texts: /** @type {Map<string, string>} */ (new Map()) };
 
 /** @param {{name: string, role: string, data: ArrayBuffer}[]} files */
 function split(files) {
@@ -28,6 +31,20 @@ scope.onmessage = async (event) => {
     } else if (op === 'similar') {
       const items = files.find((f) => f.role === 'items');
       result = await similar({ ...options, items: items && { name: items.name, data: items.data } });
+    } else if (op === 'itemText') {
+      const items = files.find((f) => f.role === 'items');
+      if (!items) {
+        result = null;
+      } else {
+        if (textCache.name !== items.name || textCache.bytes !== items.data.byteLength) {
+          const { ids, texts } = await itemTexts({ name: items.name, data: items.data });
+          textCache = { name: items.name, bytes: items.data.byteLength, texts: new Map(ids.map((id, k) => [id, texts[k]])) };
+        }
+        result = textCache.texts.get(options.id) ?? null;
+      }
+    } else if (op === 'estimate') {
+      const { responses, models } = split(files);
+      result = await estimate(responses, { ...options, models: models && { name: models.name, data: models.data } });
     } else if (op === 'info' || op === 'select' || op === 'evaluate' || op === 'fit') {
       const { responses, items, models } = split(files);
       const all = {

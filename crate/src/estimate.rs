@@ -240,6 +240,10 @@ pub struct ModelEstimate {
     pub high: f64,
     /// How many of the subset's items the model answered.
     pub answered: usize,
+    /// The model's observed mean over all items, when the responses hold the
+    /// whole benchmark: the number the estimate tries to recover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_mean: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,16 +285,24 @@ pub fn estimate_matrix(
         return Err(Error::invalid(format!("none of the subset's {} items is among the responses' items", subset.items.len())));
     }
     let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda };
+    let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
     let models = (0..responses.n_models())
         .map(|j| {
             let r: Vec<(usize, f64)> =
                 columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
             let id = &responses.model_ids()[j];
             let e = estimate(&setup, estimator, &r).map_err(|e| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40))))?;
-            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len() })
+            let full_mean = if whole_benchmark { observed_mean(responses, j) } else { None };
+            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
         })
         .collect::<Result<_>>()?;
     Ok(Estimates { estimator, interval: "95% normal", models })
+}
+
+/// A model's mean over the cells it answered (None when it answered none).
+fn observed_mean(responses: &crate::matrix::ResponseMatrix, model: usize) -> Option<f64> {
+    let (sum, n) = (0..responses.n_items()).filter_map(|i| responses.get(model, i)).fold((0.0, 0usize), |(s, n), x| (s + x as f64, n + 1));
+    (n > 0).then(|| sum / n as f64)
 }
 
 #[cfg(test)]
@@ -348,6 +360,37 @@ mod tests {
         for (e, c) in covered.iter().enumerate() {
             assert!(*c >= 42, "estimator {e}: coverage {c}/50");
         }
+    }
+
+    #[test]
+    fn full_mean_is_reported_only_for_whole_benchmark_responses() {
+        let mut b = MatrixBuilder::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
+        b.push_row_unchecked("m0".into(), &[Some(1.0), Some(0.0), None, Some(1.0)]);
+        b.push_row_unchecked("m1".into(), &[Some(0.0), Some(0.0), Some(1.0), Some(0.0)]);
+        let whole = b.into_matrix();
+        let subset = crate::select::SubsetJson {
+            method: crate::select::Method::Random,
+            budget: Some(2),
+            cost_budget: None,
+            seed: 0,
+            benchmark_items: 4,
+            train_models: 2,
+            items: vec!["a".into(), "c".into()],
+            weights: vec![0.5, 0.5],
+            cost: None,
+            gpirt_lambda: None,
+            groups: None,
+            texts: None,
+        };
+        let e = estimate_matrix(&subset, None, &whole, Estimator::Mean).unwrap();
+        // m0 answered a, b, d: 2 of 3; the missing cell is not a zero.
+        assert_eq!(e.models[0].full_mean, Some(2.0 / 3.0));
+        assert_eq!(e.models[1].full_mean, Some(0.25));
+        assert_eq!(e.models[0].answered, 1);
+        // Responses on the subset only: nothing to compare with.
+        let part = whole.select(&[0, 1], &[0, 2]);
+        let e = estimate_matrix(&subset, None, &part, Estimator::Mean).unwrap();
+        assert!(e.models.iter().all(|m| m.full_mean.is_none()));
     }
 
     #[test]

@@ -213,3 +213,11 @@ pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[
     let report = crate::similar::similar_files(items.as_ref(), embeddings.as_ref(), &settings).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&report)
 }
+
+/// Item ids and texts of an items CSV, in file order, so the page can show
+/// any item (not only the chosen ones). Returns `{"ids": [...], "texts": [...]}`.
+#[wasm_bindgen(js_name = itemTexts)]
+pub fn item_texts(name: &str, data: &[u8]) -> Result<String, JsError> {
+    let (ids, texts) = crate::read::read_item_texts(&Input::new(name, data), crate::read::DEFAULT_MAX_BYTES).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&serde_json::json!({ "ids": ids, "texts": texts }))
+}

@@ -25,6 +25,7 @@
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, subset: string, fit: string, estimator: string) => string} estimate
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} similar
+ * @property {(name: string, data: Uint8Array) => string} itemTexts
  * @property {() => string} version
  */
 
@@ -209,10 +210,21 @@ export async function similar(wasm, options) {
 }
 
 /**
+ * Every item's id and text from an items CSV, in file order.
+ * @param {WasmModule} wasm
+ * @param {FileInput} items
+ * @returns {Promise<import('./types.js').ItemTexts>}
+ */
+export async function itemTexts(wasm, items) {
+  const { name, bytes } = await toNamed(items, 'items.csv');
+  return JSON.parse(rethrow(() => wasm.itemTexts(name, bytes)));
+}
+
+/**
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
  * @param {() => Promise<WasmModule>} init
- * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'version'>}
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'version'>}
  */
 export function bind(init) {
   return {
@@ -222,6 +234,7 @@ export function bind(init) {
     estimate: async (responses, options) => estimate(await init(), responses, options),
     evaluate: async (responses, options) => evaluate(await init(), responses, options),
     similar: async (options) => similar(await init(), options),
+    itemTexts: async (items) => itemTexts(await init(), items),
     version: async () => (await init()).version(),
   };
 }

@@ -147,7 +147,8 @@ export interface EstimateOptions extends LoadOptions {
 export interface Estimates {
   estimator: EstimatorName;
   interval: string;
-  models: { id: string; estimate: number; low: number; high: number; answered: number }[];
+  /** `full_mean`: the model's observed mean over all items, when the responses hold the whole benchmark. */
+  models: { id: string; estimate: number; low: number; high: number; answered: number; full_mean?: number }[];
 }
 
 export interface EvaluateOptions extends LoadOptions {
@@ -217,6 +218,29 @@ export interface SimilarReport {
 
 /** Similar and duplicate items by cosine similarity. */
 export function similar(options: SimilarOptions): Promise<SimilarReport>;
+
+export interface ItemTexts {
+  ids: string[];
+  texts: string[];
+}
+
+/** Every item's id and text from an items CSV, in file order. */
+export function itemTexts(items: FileInput): Promise<ItemTexts>;
+
+/** An lm-evaluation-harness run restricted to a subset. */
+export interface LmEvalRun {
+  /** Task → ascending document indices: save as `samples.json` for `lm_eval --samples`. */
+  samples: Record<string, number[]>;
+  /** The commands: run the subset, then estimate the full score from its logs. */
+  command: string;
+}
+
+/**
+ * The `--samples` mapping and command that make lm-evaluation-harness run only
+ * a subset's items. Item ids must be `<task>/<doc_id>` (as read from
+ * `samples_*.jsonl` logs), or plain indices with `options.task`. Throws otherwise.
+ */
+export function lmEvalSamples(subset: Subset, options?: { task?: string; model?: string }): LmEvalRun;
 
 /** The version of the wasm core. */
 export function version(): Promise<string>;
