@@ -308,7 +308,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     let total = folds.len();
     for (done, (split_seed, train, test)) in folds.iter().enumerate() {
         let fit = if needs_irt {
-            let fit_options = FitOptions { model: options.irt, ..FitOptions::default() };
+            let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
             Some(irt::fit(&m.select(train, &all_items), &fit_options, &mut |_| true)?)
         } else {
             None
