@@ -339,3 +339,35 @@ fn similar_finds_duplicates_from_embeddings_and_from_texts() {
     let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", few.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("has 4 rows but the items file has 2 items"));
 }
+
+#[test]
+fn limits_are_refused_before_large_allocations_with_a_clear_message() {
+    // A long file naming 40,000 models and 40,000 items (1.6 × 10⁹ cells) in
+    // 40,000 lines: refused while reading, not after allocating the matrix.
+    let mut long = String::from("model,item,score\n");
+    for k in 0..40_000 {
+        long += &format!("m{k},q{k},1\n");
+    }
+    let stderr = refused("diagonal.csv", long.as_bytes(), &[]);
+    assert!(stderr.contains("diagonal.csv, line 32769: by this line the file already names 32768 models × 32768 items"), "{stderr}");
+    assert!(stderr.contains("more than the limit of 1000000000 cells"), "{stderr}");
+    // Budgets, folds and neighbours beyond what the data holds.
+    let bbh = repo().join("www/data/bbh/responses.csv");
+    let bbh = bbh.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["select", bbh, "--method", "random", "--budget", "28"], "a budget of 28 items is more than the 27 items in the matrix"),
+        (vec!["select", bbh, "--method", "anchor-points", "--budget", "0"], "the budget must be at least 1 item"),
+        (vec!["evaluate", bbh, "--methods", "random", "--budgets", "5", "--folds", "500"], "500 folds for 107 models: use between 2 and 107"),
+    ] {
+        let out = benchsift(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // k larger than N is not an error: every item gets all the others.
+    let items = temp_file("items.csv", b"item_id,text\na,x y\nb,x y z\nc,q\n");
+    let out = benchsift(&["similar", "--items", items.to_str().unwrap(), "--top-k", "1000"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["pairs"].as_array().unwrap().len() <= 3);
+}

@@ -218,7 +218,17 @@ pub(crate) fn read_long(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
         }
         // Refuse early: a long file can describe a huge sparse matrix.
         if cells.len() % 4096 == 0 {
-            check_cells(name, model_ids.len() as u64, item_ids.len() as u64, options)?;
+            let (models, items) = (model_ids.len() as u64, item_ids.len() as u64);
+            if models.saturating_mul(items) > options.max_cells {
+                return Err(Error::input(
+                    Location::line(name, line),
+                    format!(
+                        "by this line the file already names {models} models × {items} items = {} cells, more than the limit of {} cells",
+                        models.saturating_mul(items),
+                        options.max_cells
+                    ),
+                ));
+            }
         }
     }
     if model_ids.is_empty() {
