@@ -2,7 +2,11 @@
 // reading MMLU-Pro's CSV (target ≤ 300 ms) and a 2PL fit, and loads a
 // 6,000 × 30,000 binary matrix to report the wasm memory it takes.
 // Run: node scripts/bench/wasm.mjs   (after npm run build)
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 import { fit, info } from '../../www/lib/node.js';
@@ -30,6 +34,18 @@ console.log(`read MMLU-Pro CSV (${(csv.length / 1024).toFixed(0)} KB) in wasm: $
 
 const fitMs = await best(() => fit({ name: 'responses.csv', data: csv }, { irt: '2pl' }), 1);
 console.log(`2PL fit of MMLU-Pro 29 × 12,032 in wasm (1 thread): ${(fitMs / 1000).toFixed(2)} s`);
+
+// The same fit by the native CLI on one core (taskset: the CLI then uses one
+// thread), in the same run, for the wasm/native ratio (target ≤ 3).
+const cli = fileURLToPath(new URL('target/release/benchsift', root));
+if (existsSync(cli)) {
+  const file = join(mkdtempSync(join(tmpdir(), 'benchsift-bench-')), 'responses.csv');
+  writeFileSync(file, csv);
+  const nativeMs = await best(async () => execFileSync('taskset', ['-c', '0', cli, 'fit', file, '--irt', '2pl', '-o', `${file}.fit.json`]), 1);
+  console.log(`the same fit natively on one core (CLI process, incl. reading): ${(nativeMs / 1000).toFixed(2)} s; wasm/native = ${(fitMs / nativeMs).toFixed(2)}`);
+} else {
+  console.log(`(no native CLI at ${cli}: run cargo build --release for the wasm/native ratio)`);
+}
 
 // 6,000 × 30,000 binary: 180 M cells, as a wide CSV built in memory.
 const models = 6000;
