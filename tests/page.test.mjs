@@ -3,7 +3,7 @@
 // request outside the page's own origin.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -435,6 +435,49 @@ test('a phone-width screen has no sideways scrolling, and the keyboard alone can
     assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'results made the page wider than the screen');
     await page.screenshot({ path: join(OUT, 'page-phone-select.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+/** A float32 `.npy` file of `rows`. @param {number[][]} rows */
+function npy(rows) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows.length}, ${rows[0].length}), }`;
+  header += ' '.repeat(63 - (header.length % 64)) + '\n';
+  const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.from(Uint16Array.of(header.length).buffer), Buffer.from(header)]);
+  return Buffer.concat([head, Buffer.from(Float32Array.from(rows.flat()).buffer)]);
+}
+
+test('dropped embeddings (.npy) find near-duplicates by the user’s vectors, as the CLI does', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    const responses = 'model,a,b,c,d\nA,1,0,1,0\nB,0,1,1,0\nC,1,1,0,1\n';
+    const items = 'item_id,text\na,first question\nb,second question\nc,third question\nd,fourth question\n';
+    const vectors = npy([[1, 0, 0], [0.99, 0.1, 0], [0, 1, 0], [0, 0, 1]]);
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'responses.csv', mimeType: 'text/csv', buffer: Buffer.from(responses) },
+      { name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(items) },
+      { name: 'embeddings.npy', mimeType: 'application/octet-stream', buffer: vectors },
+    ]);
+    await waitForState(page, 'ready');
+    assert.deepEqual(await page.$$eval('#file-list select', (s) => s.map((x) => /** @type {HTMLSelectElement} */ (x).value)), ['responses', 'items', 'embeddings']);
+    await page.fill('#dup-form input[name=threshold]', '0.95');
+    await page.click('#dup-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const dir = tempDir('npy');
+    writeFileSync(join(dir, 'e.npy'), vectors);
+    writeFileSync(join(dir, 'items.csv'), items);
+    const cli = JSON.parse(execFileSync(CLI, ['similar', '--embeddings', join(dir, 'e.npy'), '--items', join(dir, 'items.csv'), '--threshold', '0.95'], { cwd: ROOT, encoding: 'utf8' }));
+    assert.equal(cli.pairs.length, 1);
+    const rows = await page.$$eval('#dup-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.deepEqual(rows, [[cli.pairs[0].cosine.toFixed(3), 'a', 'first question', 'b', 'second question']]);
+    assert.match((await page.textContent('#dup-summary')) ?? '', /your embeddings/);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
   } finally {
     await context.close();
   }

@@ -5,7 +5,7 @@ import { lmEvalSamples } from './lib/lm_eval.js';
 import { curveChart, lineChart, pngBlob, scatterChart, svgDocument } from './plot.js';
 
 /** @typedef {import('./lib/types.js').Info} Info */
-/** @typedef {{name: string, role: 'responses' | 'items' | 'models', data: ArrayBuffer}} PageFile */
+/** @typedef {{name: string, role: 'responses' | 'items' | 'models' | 'embeddings', data: ArrayBuffer}} PageFile */
 
 /** Bundled datasets: files under data/<key>/. */
 const DATASETS = /** @type {const} */ ({
@@ -73,6 +73,7 @@ let currentFiles = [];
 function guessRole(name) {
   const base = name.split('/').pop()?.toLowerCase() ?? '';
   if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
+  if (base.endsWith('.npy') || base.endsWith('.npy.gz')) return 'embeddings';
   if (/^items?[._-]|[._-]items?\.|^questions?[._-]/.test(base)) return 'items';
   if (/^models?[._-]|[._-]models?\.|^systems?[._-]/.test(base)) return 'models';
   return 'responses';
@@ -88,7 +89,7 @@ function renderFileList() {
     name.textContent = file.name;
     const select = document.createElement('select');
     select.setAttribute('aria-label', `Role of ${file.name}`);
-    for (const role of ['responses', 'items', 'models']) {
+    for (const role of ['responses', 'items', 'models', 'embeddings']) {
       const option = document.createElement('option');
       option.value = role;
       option.textContent = role;
@@ -190,7 +191,7 @@ async function analyse() {
     const { result, ms } = await run('info', currentFiles);
     showSummary(result);
     $('select-card').hidden = false;
-    $('dup-card').hidden = !currentFiles.some((f) => f.role === 'items');
+    $('dup-card').hidden = !currentFiles.some((f) => f.role === 'items' || f.role === 'embeddings');
     $('dup-table').hidden = true;
     $('dup-summary').textContent = '';
     $('compare-card').hidden = false;
@@ -467,7 +468,7 @@ async function runDuplicates(/** @type {SubmitEvent} */ event) {
   setStatus('Comparing every pair of item texts…');
   document.body.dataset.job = 'busy';
   try {
-    const { result, ms } = await run('similar', currentFiles.filter((f) => f.role === 'items'), { threshold });
+    const { result, ms } = await run('similar', currentFiles.filter((f) => f.role === 'items' || f.role === 'embeddings'), { threshold });
     $('dup-summary').textContent =
       `${numberFormat.format(result.pairs.length)} pairs of ${numberFormat.format(result.items)} items have cosine ≥ ${threshold} ` +
       `(${result.features === 'embeddings' ? 'your embeddings' : 'built-in word and character n-gram features'}; ${(ms / 1000).toFixed(1)} s).`;

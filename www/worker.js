@@ -30,7 +30,12 @@ scope.onmessage = async (event) => {
       result = await version();
     } else if (op === 'similar') {
       const items = files.find((f) => f.role === 'items');
-      result = await similar({ ...options, items: items && { name: items.name, data: items.data } });
+      const embeddings = files.find((f) => f.role === 'embeddings');
+      result = await similar({
+        ...options,
+        items: items && { name: items.name, data: items.data },
+        embeddings: embeddings && { name: embeddings.name, data: embeddings.data },
+      });
     } else if (op === 'itemText') {
       const items = files.find((f) => f.role === 'items');
       if (!items) {
