@@ -2,13 +2,16 @@
 //!
 //! The statistical core is plain Rust over slices: it imports neither wgpu nor
 //! wasm-bindgen, so it is the CPU fallback and the test oracle for every GPU
-//! kernel, and it runs unchanged natively and in WebAssembly. The wasm exports
+//! kernel, and it runs unchanged natively and in WebAssembly. The wgpu path
+//! (feature `gpu`, on by default) lives in `gpu/` and calls into the core. The wasm exports
 //! live in `wasm.rs` (thin conversions only); the CLI lives in `main.rs`.
 
 pub mod dataset;
 pub mod error;
 pub mod estimate;
 pub mod evaluate;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod info;
 pub mod irt;
 pub mod math;

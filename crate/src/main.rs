@@ -138,6 +138,10 @@ enum Command {
         /// Report every pair with at least this cosine instead.
         #[arg(long)]
         threshold: Option<f32>,
+        /// auto: a real GPU for large inputs, else the CPU (the output's
+        /// `backend` says which and why); cpu or gpu force one.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
+        backend: String,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -223,17 +227,18 @@ fn run(cli: Cli) -> Result<(), String> {
             let subset = select::select_subset(m, &train, &options, irt).map_err(|e| e.to_string())?;
             write_json(&subset, output.as_deref())
         }
-        Command::Similar { embeddings, items, top_k, threshold, output } => {
+        Command::Similar { embeddings, items, top_k, threshold, backend, output } => {
             let items = items.as_deref().map(read_file).transpose()?;
             let embeddings = embeddings.as_deref().map(read_file).transpose()?;
-            let settings = benchsift::similar::SimilarSettings { top_k: Some(top_k), threshold };
-            let report = benchsift::similar::similar_files(
-                items.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
-                embeddings.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
-                &settings,
-            )
-            .map_err(|e| e.to_string())?;
-            write_json(&report, output.as_deref())
+            let backend = benchsift::irt::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
+            let settings = benchsift::similar::SimilarSettings { top_k: Some(top_k), threshold, backend: Some(backend) };
+            let items = items.as_ref().map(|(n, b)| Input::new(n, b));
+            let embeddings = embeddings.as_ref().map(|(n, b)| Input::new(n, b));
+            #[cfg(feature = "gpu")]
+            let report = benchsift::gpu::similar_files_blocking(items.as_ref(), embeddings.as_ref(), &settings);
+            #[cfg(not(feature = "gpu"))]
+            let report = benchsift::similar::similar_files(items.as_ref(), embeddings.as_ref(), &settings);
+            write_json(&report.map_err(|e| e.to_string())?, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
         Command::Evaluate { data, truth, methods, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {

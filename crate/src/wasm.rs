@@ -194,13 +194,12 @@ pub fn evaluate(
     to_json(&result)
 }
 
-/// `benchsift similar`: files with roles `items` (CSV) and/or `embeddings`
-/// (.npy); returns the pairs as JSON text.
-#[wasm_bindgen]
-pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {
+type SimilarFiles<'a> = (Option<Input<'a>>, Option<Input<'a>>);
+
+fn similar_files<'a>(names: &'a [String], roles: &[String], lengths: &[u32], data: &'a [u8]) -> Result<SimilarFiles<'a>, JsError> {
     let (mut items, mut embeddings) = (None, None);
     let mut offset = 0usize;
-    for ((name, role), &len) in names.iter().zip(&roles).zip(lengths) {
+    for ((name, role), &len) in names.iter().zip(roles).zip(lengths) {
         let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
         offset += len as usize;
         match role.as_str() {
@@ -209,6 +208,14 @@ pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[
             _ => {}
         }
     }
+    Ok((items, embeddings))
+}
+
+/// `benchsift similar` on the CPU: files with roles `items` (CSV) and/or
+/// `embeddings` (.npy); returns the pairs as JSON text.
+#[wasm_bindgen]
+pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {
+    let (items, embeddings) = similar_files(&names, &roles, lengths, data)?;
     let settings: crate::similar::SimilarSettings = parse_options(options_json)?;
     let report = crate::similar::similar_files(items.as_ref(), embeddings.as_ref(), &settings).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&report)
@@ -220,4 +227,18 @@ pub fn similar(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[
 pub fn item_texts(name: &str, data: &[u8]) -> Result<String, JsError> {
     let (ids, texts) = crate::read::read_item_texts(&Input::new(name, data), crate::read::DEFAULT_MAX_BYTES).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&serde_json::json!({ "ids": ids, "texts": texts }))
+}
+
+/// `benchsift similar` with the backend option honoured (`auto`, `cpu`,
+/// `gpu`): WebGPU through wgpu where the browser offers a real adapter and
+/// the job is large, else the CPU; the result's `backend` says which and
+/// why. Resolves to JSON text. In Node (no WebGPU) `auto` runs on the CPU.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_name = similarGpu)]
+pub async fn similar_gpu(names: Vec<String>, roles: Vec<String>, lengths: Vec<u32>, data: Vec<u8>, options_json: String) -> Result<String, JsError> {
+    let (items, embeddings) = similar_files(&names, &roles, &lengths, &data)?;
+    let settings: crate::similar::SimilarSettings = parse_options(&options_json)?;
+    let input = crate::similar::SimilarInput::read(items.as_ref(), embeddings.as_ref()).map_err(|e| JsError::new(&e.to_string()))?;
+    let report = crate::gpu::similar(&input, &settings, None).await.map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&report)
 }

@@ -371,3 +371,39 @@ fn limits_are_refused_before_large_allocations_with_a_clear_message() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["pairs"].as_array().unwrap().len() <= 3);
 }
+
+#[test]
+fn similar_reports_its_backend_and_gpu_agrees_with_cpu() {
+    let items = temp_file("items_backend.csv", b"item_id,text
+a,What is the capital of France?
+b,Integrate x squared.
+c,What is the capital of France?
+d,Name a prime number.
+");
+    let run = |backend: &str| benchsift(&["similar", "--items", items.to_str().unwrap(), "--top-k", "2", "--backend", backend]);
+    let cpu = run("cpu");
+    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let cpu: Value = serde_json::from_slice(&cpu.stdout).unwrap();
+    assert_eq!(cpu["backend"]["device"], "cpu");
+    assert_eq!(cpu["backend"]["reason"], "the CPU was asked for");
+    // Auto: four items never pay for a GPU, whatever the machine has.
+    let auto: Value = serde_json::from_slice(&run("auto").stdout).unwrap();
+    assert_eq!(auto["backend"]["device"], "cpu");
+    assert!(auto["backend"]["reason"].as_str().unwrap().contains("below"), "{}", auto["backend"]);
+    assert_eq!(auto["pairs"], cpu["pairs"]);
+    let out = run("gpu");
+    if !out.status.success() {
+        // Only a missing adapter (or a build without wgpu) may skip this.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no GPU adapter") || err.contains("no gpu feature"), "{err}");
+        eprintln!("\n!!! SKIPPED the --backend gpu half: {} !!!\n", err.trim());
+        return;
+    }
+    let gpu: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gpu["backend"]["device"], "gpu");
+    assert!(gpu["backend"]["reason"].as_str().unwrap().contains("asked for"), "{}", gpu["backend"]);
+    let ids = |v: &Value| v["pairs"].as_array().unwrap().iter().map(|p| (p["a"].clone(), p["b"].clone())).collect::<Vec<_>>();
+    assert_eq!(ids(&gpu), ids(&cpu));
+    let out = benchsift(&["similar", "--items", items.to_str().unwrap(), "--backend", "tpu"]);
+    assert!(!out.status.success());
+}

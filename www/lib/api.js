@@ -26,6 +26,8 @@
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} similar
  * @property {(name: string, data: Uint8Array) => string} itemTexts
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => Promise<string>} [similarGpu]
+ *   present when the wasm was built with the `gpu` feature
  * @property {() => string} version
  */
 
@@ -205,7 +207,18 @@ export async function similar(wasm, options) {
   if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
   if (options.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(options.embeddings, 'embeddings.npy')) });
   const { names, roles, lengths, data } = concat(files);
-  const settings = JSON.stringify({ topK: options.topK, threshold: options.threshold });
+  const backend = options.backend ?? 'auto';
+  const settings = JSON.stringify({ topK: options.topK, threshold: options.threshold, backend });
+  // The GPU entry is async (WebGPU is); it decides between GPU and CPU itself
+  // and says why in `backend`. `cpu` skips it: no adapter is even probed.
+  if (backend !== 'cpu' && typeof wasm.similarGpu === 'function') {
+    const gpu = wasm.similarGpu;
+    try {
+      return JSON.parse(await gpu(names, roles, lengths, data, settings));
+    } catch (e) {
+      throw new Error(e instanceof Error ? e.message : String(e));
+    }
+  }
   return JSON.parse(rethrow(() => wasm.similar(names, roles, lengths, data, settings)));
 }
 

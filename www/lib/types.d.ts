@@ -204,6 +204,12 @@ export interface SimilarOptions {
   topK?: number;
   /** Every pair with at least this cosine instead. */
   threshold?: number;
+  /**
+   * `auto` (default): WebGPU when the browser offers a real (non-fallback)
+   * adapter and the job is large, else the CPU (WebAssembly SIMD); `cpu` or
+   * `gpu` force one. The result's `backend` says which ran and why.
+   */
+  backend?: 'auto' | 'cpu' | 'gpu';
 }
 
 export interface SimilarReport {

@@ -129,7 +129,7 @@ fn for_each_bit(words: &[u64], mut f: impl FnMut(usize)) {
 }
 
 /// Log-likelihood of one model's responses at grid nodes [lo, hi) (without the prior).
-fn model_log_likelihood_window(obs: &Observations, t: &Tables, model: usize, lo: usize, hi: usize, ll: &mut [f64]) {
+pub(crate) fn model_log_likelihood_window(obs: &Observations, t: &Tables, model: usize, lo: usize, hi: usize, ll: &mut [f64]) {
     let q = t.q;
     ll.fill(0.0);
     let m = obs.matrix();

@@ -24,7 +24,7 @@
 //! Continuous scores on other ranges are mapped into [0, 1] first (see
 //! [`Scale`]); the Bernoulli models then treat them as fractional outcomes.
 
-mod estep;
+pub(crate) mod estep;
 pub mod item;
 pub mod quadrature;
 pub mod scoring;
@@ -321,8 +321,35 @@ pub struct Backend {
 }
 
 impl Backend {
-    fn cpu(reason: &str) -> Backend {
+    pub fn cpu(reason: &str) -> Backend {
         Backend { device: "cpu".into(), threads: parallel::threads(), reason: reason.into() }
+    }
+
+    /// Work done on a GPU, driven from one host thread.
+    pub fn gpu(reason: &str) -> Backend {
+        Backend { device: "gpu".into(), threads: 1, reason: reason.into() }
+    }
+}
+
+/// Where the user asks a computation to run: `auto` lets benchsift decide
+/// (and say why), `cpu` and `gpu` force one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl BackendChoice {
+    pub fn parse(s: &str) -> crate::error::Result<BackendChoice> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(BackendChoice::Auto),
+            "cpu" => Ok(BackendChoice::Cpu),
+            "gpu" => Ok(BackendChoice::Gpu),
+            other => Err(crate::error::Error::invalid(format!("unknown backend '{other}': use auto, cpu or gpu"))),
+        }
     }
 }
 
@@ -473,7 +500,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         converged,
         scale,
         quadrature_points: quad.len(),
-        backend: Backend::cpu("no GPU backend in this build"),
+        backend: Backend::cpu("the IRT fit has no GPU path yet (its E- and M-step kernels are tested but not wired in)"),
     })
 }
 

@@ -87,6 +87,11 @@ fn insert(scores: &mut [f32], index: &mut [u32], score: f32, j: u32) {
     index[pos] = j;
 }
 
+/// The error every backend gives when the threshold lets too many pairs in.
+pub fn too_many_pairs(total: usize, threshold: Option<f32>, max_pairs: usize) -> Error {
+    Error::invalid(format!("{total} pairs have cosine ≥ {}: more than the {max_pairs} allowed; raise the threshold", threshold.unwrap_or(0.0)))
+}
+
 /// Top-k neighbours of every row of `unit` (normalised, n × dims), and — when
 /// `threshold` is given — every pair with cosine ≥ threshold (at most
 /// `max_pairs`, else an error that says to raise the threshold).
@@ -141,10 +146,7 @@ pub fn search(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, max_p
     }
     let total: usize = pairs_per_block.iter().map(Vec::len).sum();
     if total > max_pairs {
-        return Err(Error::invalid(format!(
-            "{total} pairs have cosine ≥ {}: more than the {max_pairs} allowed; raise the threshold",
-            threshold.unwrap_or(0.0)
-        )));
+        return Err(too_many_pairs(total, threshold, max_pairs));
     }
     if k == 0 {
         index.clear();
@@ -230,9 +232,148 @@ pub struct NamedPair {
     pub b_text: Option<String>,
 }
 
+/// At most this many threshold pairs are reported (else: raise the threshold).
+pub const MAX_PAIRS: usize = 5_000_000;
+
+/// What a similarity search needs, validated: the normalised rows and how
+/// many neighbours or which pairs to find. Every backend (this CPU search or
+/// a GPU kernel) answers the same query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// n × dims, rows L2-normalised.
+    pub unit: Vec<f32>,
+    pub dims: usize,
+    pub n: usize,
+    /// Neighbours per row to keep (0 when only threshold pairs are wanted).
+    pub k: usize,
+    pub threshold: Option<f32>,
+    pub max_pairs: usize,
+}
+
+impl Query {
+    /// `top_k` neighbours of each row, or — with a threshold — every pair at
+    /// or above it.
+    pub fn new(n_ids: usize, vectors: &[f32], dims: usize, top_k: usize, threshold: Option<f32>) -> Result<Query> {
+        if dims == 0 {
+            return Err(Error::invalid("vectors have 0 dimensions"));
+        }
+        if n_ids * dims != vectors.len() {
+            return Err(Error::invalid(format!("{n_ids} ids for {} vectors", vectors.len() / dims)));
+        }
+        if n_ids < 2 {
+            return Err(Error::invalid("similarity needs at least 2 items"));
+        }
+        let k = if threshold.is_some() { 0 } else { top_k.max(1) };
+        Ok(Query { unit: normalize(vectors, dims), dims, n: n_ids, k, threshold, max_pairs: MAX_PAIRS })
+    }
+
+    /// Multiply-adds of the full N × N product: what decides whether a GPU
+    /// pays for its start-up and transfers.
+    pub fn work(&self) -> f64 {
+        self.n as f64 * self.n as f64 * self.dims as f64
+    }
+
+    /// The CPU search (multi-threaded natively).
+    pub fn search_cpu(&self) -> Result<(Neighbours, Vec<Pair>)> {
+        search(&self.unit, self.dims, self.k, self.threshold, self.max_pairs)
+    }
+}
+
+/// The ids, texts and vectors a similarity report is about.
+#[derive(Debug, Clone)]
+pub struct SimilarInput {
+    pub ids: Vec<String>,
+    pub texts: Option<Vec<String>>,
+    /// n × dims, as given (not normalised).
+    pub vectors: Vec<f32>,
+    pub dims: usize,
+    /// `embeddings` (the user's vectors) or `hashed-ngrams` (built in).
+    pub features: &'static str,
+}
+
+impl SimilarInput {
+    /// From an items CSV and optional `.npy` embeddings (rows in the items
+    /// file's order); without embeddings the texts become hashed n-grams.
+    pub fn read(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>) -> Result<SimilarInput> {
+        let table = items.map(|i| crate::read::read_item_texts(i, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
+        match embeddings {
+            Some(input) => {
+                let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
+                let (ids, texts) = match table {
+                    Some((ids, _)) if ids.len() != e.rows => {
+                        return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
+                    }
+                    Some((ids, texts)) => (ids, Some(texts)),
+                    None => ((0..e.rows).map(|i| i.to_string()).collect(), None),
+                };
+                Ok(SimilarInput { ids, texts, vectors: e.data, dims: e.dims, features: "embeddings" })
+            }
+            None => {
+                let (ids, texts) = table.ok_or_else(|| Error::invalid("give embeddings or an items file with texts"))?;
+                if texts.iter().all(|t| t.trim().is_empty()) {
+                    return Err(Error::invalid("the items file has no text column to compare"));
+                }
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let vectors = text::features(&refs);
+                Ok(SimilarInput { ids, texts: Some(texts), vectors, dims: text::DIMS, features: "hashed-ngrams" })
+            }
+        }
+    }
+
+    pub fn query(&self, settings: &SimilarSettings) -> Result<Query> {
+        Query::new(self.ids.len(), &self.vectors, self.dims, settings.top_k.unwrap_or(10), settings.threshold)
+    }
+
+    /// The report from a search's answer to `query`, whichever backend
+    /// computed it: threshold pairs, or each row with its top-k neighbours
+    /// (each unordered pair once), most similar first.
+    pub fn report(&self, query: &Query, neighbours: &Neighbours, mut pairs: Vec<Pair>, backend: crate::irt::Backend) -> SimilarReport {
+        let ids = &self.ids;
+        if query.threshold.is_none() {
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..ids.len() {
+                for r in 0..neighbours.k {
+                    let j = neighbours.index[i * neighbours.k + r];
+                    if j == u32::MAX {
+                        continue;
+                    }
+                    let (a, b) = if (i as u32) < j { (i as u32, j) } else { (j, i as u32) };
+                    if seen.insert((a, b)) {
+                        pairs.push(Pair { a, b, cosine: neighbours.cosine[i * neighbours.k + r] });
+                    }
+                }
+            }
+        }
+        pairs.sort_by(|x, y| y.cosine.total_cmp(&x.cosine).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+        let texts = self.texts.as_deref();
+        SimilarReport {
+            items: ids.len(),
+            dims: self.dims,
+            features: self.features,
+            top_k: query.k,
+            threshold: query.threshold,
+            backend,
+            pairs: pairs
+                .into_iter()
+                .map(|p| {
+                    let text = |i: u32| texts.and_then(|t| t.get(i as usize)).filter(|t| !t.trim().is_empty()).cloned();
+                    NamedPair { a: ids[p.a as usize].clone(), b: ids[p.b as usize].clone(), cosine: p.cosine, a_text: text(p.a), b_text: text(p.b) }
+                })
+                .collect(),
+        }
+    }
+
+    /// The whole search on the CPU.
+    pub fn similar_cpu(&self, settings: &SimilarSettings, reason: &str) -> Result<SimilarReport> {
+        let query = self.query(settings)?;
+        let (nb, pairs) = query.search_cpu()?;
+        Ok(self.report(&query, &nb, pairs, crate::irt::Backend::cpu(reason)))
+    }
+}
+
 /// Pairs of `ids` rows: all with cosine ≥ `threshold` when given, else each
 /// row with its top-k neighbours (each unordered pair once), most similar
-/// first.
+/// first. CPU only.
 pub fn similar(
     ids: &[String],
     texts: Option<&[String]>,
@@ -242,46 +383,8 @@ pub fn similar(
     top_k: usize,
     threshold: Option<f32>,
 ) -> Result<SimilarReport> {
-    if ids.len() * dims != vectors.len() {
-        return Err(Error::invalid(format!("{} ids for {} vectors", ids.len(), vectors.len() / dims.max(1))));
-    }
-    if ids.len() < 2 {
-        return Err(Error::invalid("similarity needs at least 2 items"));
-    }
-    let unit = normalize(vectors, dims);
-    let k = if threshold.is_some() { 0 } else { top_k.max(1) };
-    let (nb, mut pairs) = search(&unit, dims, k, threshold, 5_000_000)?;
-    if threshold.is_none() {
-        let mut seen = std::collections::HashSet::new();
-        for i in 0..ids.len() {
-            for r in 0..nb.k {
-                let j = nb.index[i * nb.k + r];
-                if j == u32::MAX {
-                    continue;
-                }
-                let (a, b) = if (i as u32) < j { (i as u32, j) } else { (j, i as u32) };
-                if seen.insert((a, b)) {
-                    pairs.push(Pair { a, b, cosine: nb.cosine[i * nb.k + r] });
-                }
-            }
-        }
-    }
-    pairs.sort_by(|x, y| y.cosine.total_cmp(&x.cosine).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-    Ok(SimilarReport {
-        items: ids.len(),
-        dims,
-        features,
-        top_k: if threshold.is_some() { 0 } else { top_k.max(1) },
-        threshold,
-        backend: crate::irt::Backend { device: "cpu".into(), threads: parallel::threads(), reason: "no GPU backend in this build".into() },
-        pairs: pairs
-            .into_iter()
-            .map(|p| {
-                let text = |i: u32| texts.and_then(|t| t.get(i as usize)).filter(|t| !t.trim().is_empty()).cloned();
-                NamedPair { a: ids[p.a as usize].clone(), b: ids[p.b as usize].clone(), cosine: p.cosine, a_text: text(p.a), b_text: text(p.b) }
-            })
-            .collect(),
-    })
+    let input = SimilarInput { ids: ids.to_vec(), texts: texts.map(<[String]>::to_vec), vectors: vectors.to_vec(), dims, features };
+    input.similar_cpu(&SimilarSettings { top_k: Some(top_k), threshold, backend: None }, "the CPU search was asked for")
 }
 
 /// Similarity settings as the JS API gives them.
@@ -290,32 +393,19 @@ pub fn similar(
 pub struct SimilarSettings {
     pub top_k: Option<usize>,
     pub threshold: Option<f32>,
+    /// `auto` (default), `cpu` or `gpu`; the GPU path lives in `crate::gpu`.
+    pub backend: Option<crate::irt::BackendChoice>,
 }
 
 /// `similar` from an items CSV and optional `.npy` embeddings (rows in the
-/// items file's order): the one entry point of the CLI and the JS API.
+/// items file's order), on the CPU: the synchronous entry point. With the
+/// `gpu` feature, `crate::gpu::similar_files` chooses the device.
 pub fn similar_files(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> Result<SimilarReport> {
-    let table = items.map(|i| crate::read::read_item_texts(i, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
-    let top_k = settings.top_k.unwrap_or(10);
-    match embeddings {
-        Some(input) => {
-            let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
-            let (ids, texts) = match table {
-                Some((ids, _)) if ids.len() != e.rows => {
-                    return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
-                }
-                Some((ids, texts)) => (ids, Some(texts)),
-                None => ((0..e.rows).map(|i| i.to_string()).collect(), None),
-            };
-            similar(&ids, texts.as_deref(), &e.data, e.dims, "embeddings", top_k, settings.threshold)
-        }
-        None => {
-            let (ids, texts) = table.ok_or_else(|| Error::invalid("give embeddings or an items file with texts"))?;
-            if texts.iter().all(|t| t.trim().is_empty()) {
-                return Err(Error::invalid("the items file has no text column to compare"));
-            }
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            similar(&ids, Some(&texts), &text::features(&refs), text::DIMS, "hashed-ngrams", top_k, settings.threshold)
-        }
-    }
+    let input = SimilarInput::read(items, embeddings)?;
+    let reason = match settings.backend {
+        Some(crate::irt::BackendChoice::Gpu) => return Err(Error::invalid("the GPU backend is not available on this path: this build has no gpu feature, or the call is synchronous (use the async GPU entry point)")),
+        Some(crate::irt::BackendChoice::Cpu) => "the CPU was asked for",
+        _ => "no GPU path on this entry point",
+    };
+    input.similar_cpu(settings, reason)
 }
