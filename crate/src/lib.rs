@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod error;
 pub mod estimate;
 pub mod evaluate;
+pub mod filter;
 pub mod info;
 pub mod irt;
 pub mod math;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod read;
 pub mod rng;
 pub mod select;
+pub mod tasks;
 pub mod similar;
 
 #[cfg(target_arch = "wasm32")]

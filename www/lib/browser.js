@@ -10,4 +10,4 @@ function init() {
   return ready;
 }
 
-export const { info, fit, select, estimate, evaluate, similar, version } = bind(init);
+export const { info, fit, select, estimate, evaluate, similar, filter, selectTasks, version } = bind(init);
