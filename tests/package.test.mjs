@@ -180,3 +180,33 @@ test('lmEvalSamples: a real lm-eval --samples run logs the original ids, and est
   assert.equal(est.models[0].answered, 6);
   assert.match(error, /^1 of 2 item ids are not lm-evaluation-harness document indices \('q70'\)/);
 });
+
+test('filter and selectTasks through the package match the CLI', () => {
+  const slice = join(ROOT, 'tests', 'fixtures', 'irt', 'mmlu_pro_slice.csv');
+  const items = join(ROOT, 'www', 'data', 'mmlu_pro', 'items.csv.gz');
+  const bbh = join(ROOT, 'www', 'data', 'bbh', 'responses.csv');
+  const dir = tempDir('filter');
+  const models = readFileSync(slice, 'utf8').split('\n').slice(1).filter((l) => l).map((l) => l.split(',')[0]);
+  const ranking = join(dir, 'ranking.csv');
+  writeFileSync(ranking, `model,rank\n${models.map((m, i) => `${m},${i + 1}`).join('\n')}\n`);
+  writeFileSync(
+    join(project, 'filter.mjs'),
+    `import { filter, selectTasks } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const read = (p, name) => ({ name, data: readFileSync(p) });
+     const filtered = await filter(read(${JSON.stringify(slice)}, 'mmlu_pro_slice.csv'),
+       { items: read(${JSON.stringify(items)}, 'items.csv.gz'), referenceRanking: read(${JSON.stringify(ranking)}, 'ranking.csv'), easyTopK: 10, easyMinFraction: 0.9 });
+     const tasks = await selectTasks(read(${JSON.stringify(bbh)}, 'responses.csv'), { k: 3, method: 'beam' });
+     let error = null;
+     try { await selectTasks(read(${JSON.stringify(bbh)}, 'responses.csv'), { k: 27 }); } catch (e) { error = e.message; }
+     console.log(JSON.stringify({ filtered, tasks, error }));`,
+  );
+  const { filtered, tasks, error } = JSON.parse(run('node', ['filter.mjs'], project));
+  const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
+  const expected = cli(['filter', slice, '--items', items, '--reference-ranking', ranking, '--easy-top-k', '10', '--easy-min-fraction', '0.9']);
+  // Only the files' names in the warnings differ (paths on the CLI).
+  assert.deepEqual({ ...filtered, warnings: null }, { ...expected, warnings: null });
+  assert.ok(filtered.reference.models === models.length && filtered.stages.length === 3);
+  assert.deepEqual(tasks, cli(['select-tasks', bbh, '--k', '3', '--method', 'beam']));
+  assert.equal(error, 'k = 27 must be between 1 and 26 (one less than the 27 tasks)');
+});

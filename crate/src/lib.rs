@@ -12,6 +12,7 @@ pub mod estimate;
 pub mod evaluate;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod filter;
 pub mod info;
 pub mod irt;
 pub mod math;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod read;
 pub mod rng;
 pub mod select;
+pub mod tasks;
 pub mod similar;
 
 #[cfg(target_arch = "wasm32")]

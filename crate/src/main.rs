@@ -145,6 +145,86 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// SMART filtering: remove easy, likely contaminated and near-duplicate items.
+    Filter {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Item embeddings (.npy, rows in items-file order) for the duplicate
+        /// stage; without them the item texts' hashed n-grams are used.
+        #[arg(long)]
+        embeddings: Option<PathBuf>,
+        /// External ranking (model,score or model,rank) to correlate with.
+        #[arg(long)]
+        reference_ranking: Option<PathBuf>,
+        /// Skip the easy-item stage.
+        #[arg(long)]
+        no_easy: bool,
+        /// Look at the K strongest models (by mean score; default all).
+        #[arg(long)]
+        easy_top_k: Option<usize>,
+        /// Fraction of those models that must answer correctly.
+        #[arg(long, default_value_t = 1.0)]
+        easy_min_fraction: f64,
+        /// IRT rule instead: predicted P(correct) at least this for each of them.
+        #[arg(long)]
+        easy_probability: Option<f64>,
+        /// Fraction of the easy items to keep (the least easy ones).
+        #[arg(long, default_value_t = 0.0)]
+        easy_keep: f64,
+        /// Skip the contamination stage.
+        #[arg(long)]
+        no_contamination: bool,
+        /// Residual-correlation (Q3) threshold (default: from shuffled residuals).
+        #[arg(long)]
+        contamination_q3: Option<f64>,
+        /// Items an item must share its residual pattern with.
+        #[arg(long, default_value_t = 3)]
+        contamination_neighbours: usize,
+        /// Flag items whose items-file 'contamination' score is at least this.
+        #[arg(long)]
+        contamination_score_threshold: Option<f64>,
+        /// Skip the near-duplicate stage.
+        #[arg(long)]
+        no_duplicates: bool,
+        /// Cosine at or above which items are duplicates (default: from the data).
+        #[arg(long)]
+        duplicate_threshold: Option<f32>,
+        /// IRT model fitted for the easy rule, the residuals and representatives.
+        #[arg(long, default_value = "2pl")]
+        irt: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Choose k tasks of a models × tasks matrix from which the suite average
+    /// is best recovered (small-bench), cross-validated against random tasks.
+    SelectTasks {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Number of tasks to choose.
+        #[arg(long)]
+        k: usize,
+        /// greedy, beam, cluster or random.
+        #[arg(long, default_value = "greedy")]
+        method: String,
+        /// Leave-models-out folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Cross-validation seeds (at least 20).
+        #[arg(long, default_value_t = 20)]
+        seeds: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Ridge penalty on the standardised chosen-task scores.
+        #[arg(long, default_value_t = 1.0)]
+        alpha: f64,
+        /// Subsets kept per step by --method beam.
+        #[arg(long, default_value_t = 5)]
+        beam_width: usize,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Fit an item response theory model: item parameters and model abilities.
     Fit {
         #[command(flatten)]
@@ -239,6 +319,66 @@ fn run(cli: Cli) -> Result<(), String> {
             #[cfg(not(feature = "gpu"))]
             let report = benchsift::similar::similar_files(items.as_ref(), embeddings.as_ref(), &settings);
             write_json(&report.map_err(|e| e.to_string())?, output.as_deref())
+        }
+        Command::Filter {
+            data,
+            embeddings,
+            reference_ranking,
+            no_easy,
+            easy_top_k,
+            easy_min_fraction,
+            easy_probability,
+            easy_keep,
+            no_contamination,
+            contamination_q3,
+            contamination_neighbours,
+            contamination_score_threshold,
+            no_duplicates,
+            duplicate_threshold,
+            irt,
+            seed,
+            output,
+        } => {
+            let settings = benchsift::filter::FilterSettings {
+                easy: Some(!no_easy),
+                easy_top_k,
+                easy_min_fraction: Some(easy_min_fraction),
+                easy_probability,
+                easy_keep: Some(easy_keep),
+                contamination: Some(!no_contamination),
+                contamination_q3,
+                contamination_neighbours: Some(contamination_neighbours),
+                contamination_score_threshold,
+                seed: Some(seed),
+                duplicates: Some(!no_duplicates),
+                duplicate_threshold,
+                irt: Some(irt),
+            };
+            let files = read_data(&data)?;
+            let embeddings = embeddings.as_deref().map(read_file).transpose()?;
+            let reference = reference_ranking.as_deref().map(read_file).transpose()?;
+            let extra = benchsift::filter::FilterFiles {
+                embeddings: embeddings.as_ref().map(|(n, b)| Input::new(n, b)),
+                reference: reference.as_ref().map(|(n, b)| Input::new(n, b)),
+            };
+            let report = benchsift::filter::filter_files(&files.as_files(), &load_options(&data), &extra, &settings).map_err(|e| e.to_string())?;
+            warn_all(&report.warnings);
+            write_json(&report, output.as_deref())
+        }
+        Command::SelectTasks { data, k, method, folds, seeds, seed, alpha, beam_width, output } => {
+            let settings = benchsift::tasks::TaskSettings {
+                k: Some(k),
+                method: Some(method),
+                folds: Some(folds),
+                seeds: Some(seeds),
+                seed: Some(seed),
+                alpha: Some(alpha),
+                beam_width: Some(beam_width),
+            };
+            let files = read_data(&data)?;
+            let report = benchsift::tasks::select_tasks_files(&files.as_files(), &load_options(&data), &settings).map_err(|e| e.to_string())?;
+            warn_all(&report.warnings);
+            write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
         Command::Evaluate { data, truth, methods, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {
@@ -362,26 +502,47 @@ fn read_file(path: &Path) -> Result<(String, Vec<u8>), String> {
     Ok((path.display().to_string(), bytes))
 }
 
-fn load(data: &DataArgs) -> Result<Dataset, String> {
+/// The bytes of a dataset's files, read once.
+struct DataBytes {
+    responses: Vec<(String, Vec<u8>)>,
+    items: Option<(String, Vec<u8>)>,
+    models: Option<(String, Vec<u8>)>,
+}
+
+impl DataBytes {
+    fn as_files(&self) -> DatasetFiles<'_> {
+        DatasetFiles {
+            responses: self.responses.iter().map(|(n, b)| Input::new(n, b)).collect(),
+            items: self.items.as_ref().map(|(n, b)| Input::new(n, b)),
+            models: self.models.as_ref().map(|(n, b)| Input::new(n, b)),
+        }
+    }
+}
+
+fn read_data(data: &DataArgs) -> Result<DataBytes, String> {
     let mut paths = Vec::new();
     for p in &data.responses {
         expand(p, &mut paths)?;
     }
-    let responses: Vec<(String, Vec<u8>)> = paths.iter().map(|p| read_file(p)).collect::<Result<_, _>>()?;
-    let items = data.items.as_deref().map(read_file).transpose()?;
-    let models = data.models.as_deref().map(read_file).transpose()?;
-    let files = DatasetFiles {
-        responses: responses.iter().map(|(n, b)| Input::new(n, b)).collect(),
-        items: items.as_ref().map(|(n, b)| Input::new(n, b)),
-        models: models.as_ref().map(|(n, b)| Input::new(n, b)),
-    };
-    let options = LoadOptions {
+    Ok(DataBytes {
+        responses: paths.iter().map(|p| read_file(p)).collect::<Result<_, _>>()?,
+        items: data.items.as_deref().map(read_file).transpose()?,
+        models: data.models.as_deref().map(read_file).transpose()?,
+    })
+}
+
+fn load_options(data: &DataArgs) -> LoadOptions {
+    LoadOptions {
         format: data.format.clone(),
         metric: data.metric.clone(),
         filter: data.filter.clone(),
         ..LoadOptions::default()
-    };
-    Dataset::load(&files, &options).map_err(|e| e.to_string())
+    }
+}
+
+fn load(data: &DataArgs) -> Result<Dataset, String> {
+    let bytes = read_data(data)?;
+    Dataset::load(&bytes.as_files(), &load_options(data)).map_err(|e| e.to_string())
 }
 
 fn warn_all(warnings: &[String]) {

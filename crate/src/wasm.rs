@@ -242,3 +242,46 @@ pub async fn similar_gpu(names: Vec<String>, roles: Vec<String>, lengths: Vec<u3
     let report = crate::gpu::similar(&input, &settings, None).await.map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&report)
 }
+
+/// `benchsift filter`: files with roles `responses`, `items`, `models`,
+/// `embeddings` (.npy, rows in items-file order) and `reference` (model,score
+/// or model,rank); returns the filter report as JSON text.
+#[wasm_bindgen]
+pub fn filter(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, filter_options_json: &str) -> Result<String, JsError> {
+    // Embeddings and the reference travel with the others; split them off.
+    let (mut keep_names, mut keep_roles, mut keep_lengths) = (Vec::new(), Vec::new(), Vec::new());
+    let mut keep_data = Vec::new();
+    let (mut embeddings, mut reference) = (None, None);
+    let mut offset = 0usize;
+    for ((name, role), &len) in names.iter().zip(&roles).zip(lengths) {
+        let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
+        offset += len as usize;
+        match role.as_str() {
+            "embeddings" => embeddings = Some(Input::new(name, bytes)),
+            "reference" => reference = Some(Input::new(name, bytes)),
+            _ => {
+                keep_names.push(name.clone());
+                keep_roles.push(role.clone());
+                keep_lengths.push(len);
+                keep_data.extend_from_slice(bytes);
+            }
+        }
+    }
+    let files = split_files(&keep_names, &keep_roles, &keep_lengths, &keep_data)?;
+    let load: LoadOptions = parse_options(load_options_json)?;
+    let settings: crate::filter::FilterSettings = parse_options(filter_options_json)?;
+    let extra = crate::filter::FilterFiles { embeddings, reference };
+    let report = crate::filter::filter_files(&files, &load, &extra, &settings).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&report)
+}
+
+/// `benchsift select-tasks` on a models × tasks matrix; returns the chosen
+/// tasks and cross-validation scores as JSON text.
+#[wasm_bindgen(js_name = selectTasks)]
+pub fn select_tasks(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, task_options_json: &str) -> Result<String, JsError> {
+    let files = split_files(&names, &roles, lengths, data)?;
+    let load: LoadOptions = parse_options(load_options_json)?;
+    let settings: crate::tasks::TaskSettings = parse_options(task_options_json)?;
+    let report = crate::tasks::select_tasks_files(&files, &load, &settings).map_err(|e| JsError::new(&e.to_string()))?;
+    to_json(&report)
+}

@@ -407,3 +407,76 @@ d,Name a prime number.
     let out = benchsift(&["similar", "--items", items.to_str().unwrap(), "--backend", "tpu"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn filter_on_a_real_mmlu_pro_slice_finds_planted_items_and_keeps_the_ranking() {
+    use benchsift::read::{Input, read_item_texts};
+    let slice = "tests/fixtures/irt/mmlu_pro_slice.csv";
+    let header = std::fs::read_to_string(repo().join(slice)).unwrap();
+    let wanted: Vec<&str> = header.lines().next().unwrap().split(',').skip(1).collect();
+    let gz = std::fs::read(repo().join("www/data/mmlu_pro/items.csv.gz")).unwrap();
+    let (ids, texts) = read_item_texts(&Input::new("items.csv.gz", &gz), benchsift::read::DEFAULT_MAX_BYTES).unwrap();
+    let text_of = |id: &str| texts[ids.iter().position(|x| x == id).unwrap()].clone();
+    // Plant: q71 becomes a copy of q70; q72 carries a high user contamination score.
+    let mut csv = String::from("item_id,text,contamination\n");
+    for id in &wanted {
+        let text = if *id == "q71" { text_of("q70") } else { text_of(id) };
+        let score = if *id == "q72" { "0.97" } else { "0.01" };
+        csv.push_str(&format!("{id},\"{}\",{score}\n", text.replace('"', "\"\"")));
+    }
+    let items = temp_file("slice_items.csv", csv.as_bytes());
+    let models: Vec<&str> = header.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(',').next().unwrap()).collect();
+    let ranking: String = std::iter::once("model,score".to_string()).chain(models.iter().enumerate().map(|(i, m)| format!("{m},{i}"))).collect::<Vec<_>>().join("\n");
+    let ranking = temp_file("ranking.csv", ranking.as_bytes());
+    let out = benchsift(&[
+        "filter", slice, "--items", items.to_str().unwrap(), "--contamination-score-threshold", "0.5",
+        "--reference-ranking", ranking.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let removed = r["removed"].as_array().unwrap();
+    let find = |id: &str| removed.iter().find(|x| x["id"] == id);
+    let copy = find("q71").or_else(|| find("q70")).expect("the planted copy is removed");
+    assert_eq!(copy["reason"], "duplicate");
+    assert!(copy["duplicate_of"] == "q70" || copy["duplicate_of"] == "q71");
+    assert!(r["duplicate_pairs"].as_array().unwrap().iter().any(|p| p["a"] == "q70" && p["b"] == "q71" && p["cosine"].as_f64().unwrap() > 0.999));
+    let planted = find("q72").expect("the item with a high user score is removed");
+    assert_eq!((planted["reason"].as_str(), planted["score"].as_f64()), (Some("contamination"), Some(0.97)));
+    // Little else: a real benchmark loses few items, and the ranking holds.
+    assert!(removed.len() < 30, "{} removed", removed.len());
+    assert_eq!(r["kept"].as_array().unwrap().len() + removed.len(), 600);
+    assert!(r["kendall_tau_vs_full"].as_f64().unwrap() > 0.95);
+    assert_eq!(r["reference"]["models"], models.len());
+    assert_eq!(r["duplicate_features"], "hashed-ngrams");
+    let stages: Vec<&str> = r["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["easy", "contamination", "duplicates"]);
+    // Stages turn off; bad settings are refused with a message.
+    let out = benchsift(&["filter", slice, "--no-easy", "--no-contamination", "--no-duplicates"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["kept"].as_array().unwrap().len(), 600);
+    assert!(r["kendall_tau_vs_full"].as_f64().unwrap() > 1.0 - 1e-12);
+    let out = benchsift(&["filter", slice, "--easy-min-fraction", "1.5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("easy min fraction 1.5 must be in (0, 1]"));
+    let out = benchsift(&["filter", slice, "--contamination-score-threshold", "0.5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a 'contamination' column"));
+}
+
+#[test]
+fn select_tasks_on_bbh_beats_random_tasks() {
+    let out = benchsift(&["select-tasks", "www/data/bbh/responses.csv", "--k", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!((r["models"].as_u64(), r["n_tasks"].as_u64(), r["cv"]["seeds"].as_u64()), (Some(107), Some(27), Some(20)));
+    let (m, rnd) = (&r["cv"], &r["random"]);
+    assert!(m["r2"]["mean"].as_f64().unwrap() > rnd["r2"]["high"].as_f64().unwrap(), "{m} vs {rnd}");
+    assert!(m["rmse"]["mean"].as_f64().unwrap() < rnd["rmse"]["low"].as_f64().unwrap(), "{m} vs {rnd}");
+    for method in ["beam", "cluster"] {
+        let out = benchsift(&["select-tasks", "www/data/bbh/responses.csv", "--k", "3", "--method", method, "--seeds", "20"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = benchsift(&["select-tasks", "www/data/bbh/responses.csv", "--k", "0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("k = 0 must be between 1 and 26"));
+    let out = benchsift(&["select-tasks", "www/data/bbh/responses.csv", "--k", "2", "--method", "best"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown task selection method 'best'"));
+}

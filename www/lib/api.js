@@ -16,6 +16,10 @@
 /** @typedef {import('./types.js').Evaluation} Evaluation */
 /** @typedef {import('./types.js').SimilarOptions} SimilarOptions */
 /** @typedef {import('./types.js').SimilarReport} SimilarReport */
+/** @typedef {import('./types.js').FilterOptions} FilterOptions */
+/** @typedef {import('./types.js').FilterReport} FilterReport */
+/** @typedef {import('./types.js').SelectTasksOptions} SelectTasksOptions */
+/** @typedef {import('./types.js').TaskSelection} TaskSelection */
 
 /**
  * @typedef {object} WasmModule
@@ -28,6 +32,8 @@
  * @property {(name: string, data: Uint8Array) => string} itemTexts
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => Promise<string>} [similarGpu]
  *   present when the wasm was built with the `gpu` feature
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, filter: string) => string} filter
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, tasks: string) => string} selectTasks
  * @property {() => string} version
  */
 
@@ -79,6 +85,9 @@ async function packFiles(responses, options) {
   if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
   const truth = /** @type {{truth?: FileInput}} */ (options).truth;
   if (truth != null) files.push({ role: 'truth', ...(await toNamed(truth, 'truth.csv')) });
+  const { embeddings, referenceRanking } = /** @type {{embeddings?: FileInput, referenceRanking?: FileInput}} */ (options);
+  if (embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(embeddings, 'embeddings.npy')) });
+  if (referenceRanking != null) files.push({ role: 'reference', ...(await toNamed(referenceRanking, 'ranking.csv')) });
   return concat(files);
 }
 
@@ -234,10 +243,36 @@ export async function itemTexts(wasm, items) {
 }
 
 /**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} responses
+ * @param {FilterOptions} [options]
+ * @returns {Promise<FilterReport>}
+ */
+export async function filter(wasm, responses, options = {}) {
+  const { names, roles, lengths, data } = await packFiles(responses, options);
+  const { easy, easyTopK, easyMinFraction, easyProbability, easyKeep, contamination, contaminationQ3, contaminationNeighbours, contaminationScoreThreshold, duplicates, duplicateThreshold, irt, seed } = options;
+  const settings = JSON.stringify({ easy, easyTopK, easyMinFraction, easyProbability, easyKeep, contamination, contaminationQ3, contaminationNeighbours, contaminationScoreThreshold, duplicates, duplicateThreshold, irt, seed });
+  return JSON.parse(rethrow(() => wasm.filter(names, roles, lengths, data, loadOptions(options), settings)));
+}
+
+/**
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[]} matrix
+ * @param {SelectTasksOptions} options
+ * @returns {Promise<TaskSelection>}
+ */
+export async function selectTasks(wasm, matrix, options) {
+  const { names, roles, lengths, data } = await packFiles(matrix, options);
+  const { k, method, folds, seeds, seed, alpha, beamWidth } = options;
+  const settings = JSON.stringify({ k, method, folds, seeds, seed, alpha, beamWidth });
+  return JSON.parse(rethrow(() => wasm.selectTasks(names, roles, lengths, data, loadOptions(options), settings)));
+}
+
+/**
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
  * @param {() => Promise<WasmModule>} init
- * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'version'>}
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'version'>}
  */
 export function bind(init) {
   return {
@@ -248,6 +283,8 @@ export function bind(init) {
     evaluate: async (responses, options) => evaluate(await init(), responses, options),
     similar: async (options) => similar(await init(), options),
     itemTexts: async (items) => itemTexts(await init(), items),
+    filter: async (responses, options) => filter(await init(), responses, options),
+    selectTasks: async (matrix, options) => selectTasks(await init(), matrix, options),
     version: async () => (await init()).version(),
   };
 }

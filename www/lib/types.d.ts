@@ -248,5 +248,111 @@ export interface LmEvalRun {
  */
 export function lmEvalSamples(subset: Subset, options?: { task?: string; model?: string }): LmEvalRun;
 
+export interface FilterOptions extends LoadOptions {
+  /** Embeddings (.npy, rows in items-file order) for the duplicate stage; else the items' texts. */
+  embeddings?: FileInput;
+  /** External ranking, `model,score` or `model,rank`, to correlate with. */
+  referenceRanking?: FileInput;
+  /** `false` turns a stage off (all run by default). */
+  easy?: boolean;
+  /** The strongest models to look at (default all). */
+  easyTopK?: number;
+  /** Fraction of them that must answer correctly (default 1). */
+  easyMinFraction?: number;
+  /** IRT rule instead: predicted P(correct) at least this for each of them. */
+  easyProbability?: number;
+  /** Fraction of the easy items to keep, the least easy ones (default 0). */
+  easyKeep?: number;
+  contamination?: boolean;
+  /** Residual-correlation (Yen's Q3) threshold; default from shuffled residuals. */
+  contaminationQ3?: number;
+  /** Items an item must share its residual pattern with (default 3). */
+  contaminationNeighbours?: number;
+  /** Flag items whose items-file `contamination` score is at least this. */
+  contaminationScoreThreshold?: number;
+  duplicates?: boolean;
+  /** Cosine at or above which items are duplicates; default from the data. */
+  duplicateThreshold?: number;
+  irt?: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl';
+  seed?: number;
+}
+
+export interface FilterRemoved {
+  id: string;
+  reason: 'easy' | 'contamination' | 'duplicate';
+  top_fraction_correct?: number;
+  min_probability?: number;
+  q3?: number;
+  correlated_with?: string[];
+  score?: number;
+  duplicate_of?: string;
+  cosine?: number;
+}
+
+export interface FilterReport {
+  items: number;
+  models: number;
+  kept: string[];
+  removed: FilterRemoved[];
+  stages: {
+    stage: 'easy' | 'contamination' | 'duplicates';
+    ran: boolean;
+    considered: number;
+    removed: number;
+    rule: string;
+    threshold?: number;
+    flagged?: number;
+    pairs?: number;
+    groups?: number;
+  }[];
+  kendall_tau_vs_full: number;
+  reference?: { models: number; kendall_tau_full: number; kendall_tau_filtered: number; spearman_full: number; spearman_filtered: number };
+  duplicate_pairs: { a: string; b: string; cosine: number; a_text?: string; b_text?: string }[];
+  duplicate_features?: 'embeddings' | 'hashed-ngrams';
+  irt: string;
+  warnings: string[];
+}
+
+/** SMART filtering: remove easy, likely contaminated and near-duplicate items. */
+export function filter(responses: FileInput | FileInput[], options?: FilterOptions): Promise<FilterReport>;
+
+export interface SelectTasksOptions extends LoadOptions {
+  /** Number of tasks to choose. */
+  k: number;
+  method?: 'greedy' | 'beam' | 'cluster' | 'random';
+  folds?: number;
+  /** Cross-validation seeds (at least 20 are run). */
+  seeds?: number;
+  seed?: number;
+  /** Ridge penalty on the standardised chosen-task scores (default 1). */
+  alpha?: number;
+  beamWidth?: number;
+}
+
+export interface TaskCvScores {
+  r2: MeanInterval;
+  rmse: MeanInterval;
+  task_rmse: MeanInterval;
+  seeds: number;
+}
+
+export interface TaskSelection {
+  method: 'greedy' | 'beam' | 'cluster' | 'random';
+  k: number;
+  tasks: string[];
+  models: number;
+  n_tasks: number;
+  regression: string;
+  loo_rmse: number;
+  folds: number;
+  cv: TaskCvScores;
+  random: TaskCvScores;
+  chosen_frequency: { task: string; fraction: number }[];
+  warnings: string[];
+}
+
+/** Task-level selection (small-bench) on a models × tasks matrix. */
+export function selectTasks(matrix: FileInput | FileInput[], options: SelectTasksOptions): Promise<TaskSelection>;
+
 /** The version of the wasm core. */
 export function version(): Promise<string>;

@@ -181,6 +181,71 @@ pub fn read_item_texts(input: &Input, max_bytes: u64) -> Result<(Vec<String>, Ve
         .unzip())
 }
 
+/// Item ids in file order and one value per id.
+pub type ItemColumn = (Vec<String>, Vec<Option<f64>>);
+
+/// One numeric column of an items CSV (the first header of `names` present,
+/// case-insensitive), keyed by item id in file order; `None` when the file has
+/// no such column. Empty cells are `None`; anything else must be a finite number.
+pub fn read_item_column(input: &Input, names: &[&str], max_bytes: u64) -> Result<Option<ItemColumn>> {
+    let table = read_table(input, max_bytes)?;
+    let (id_col, _) = table.ids(&["item_id", "item", "id", "question_id", "doc_id"])?;
+    let Some(col) = table.column(names) else { return Ok(None) };
+    let mut ids = Vec::with_capacity(table.rows.len());
+    let mut values = Vec::with_capacity(table.rows.len());
+    for (line, fields) in &table.rows {
+        ids.push(fields[id_col].trim().to_string());
+        let text = fields[col].trim();
+        if text.is_empty() || ["na", "nan", "null", "none"].contains(&text.to_ascii_lowercase().as_str()) {
+            values.push(None);
+            continue;
+        }
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => values.push(Some(v)),
+            _ => {
+                return Err(Error::input(
+                    Location::cell(&table.name, *line, col as u64 + 1, &table.header[col]),
+                    format!("'{}' is not a number", truncate(text, 30)),
+                ));
+            }
+        }
+    }
+    Ok(Some((ids, values)))
+}
+
+/// A reference ranking of models (`model,score` or `model,rank`): one value
+/// per model of `model_ids` (None where the file does not list it), oriented
+/// so that higher is better (ranks are negated).
+pub fn read_reference_ranking(input: &Input, model_ids: &[String], max_bytes: u64) -> Result<Vec<Option<f64>>> {
+    let table = read_table(input, max_bytes)?;
+    let (_, index) = table.ids(&["model", "model_id", "id", "name", "system"])?;
+    let (col, sign) = match table.column(&["rank", "ranking", "position"]) {
+        Some(c) => (c, -1.0),
+        None => (
+            table
+                .column(&["score", "elo", "rating", "arena_score", "value", "mean"])
+                .or_else(|| (table.header.len() >= 2).then_some(1))
+                .ok_or_else(|| Error::input(Location::line(&table.name, 1), "expected a header 'model,score' or 'model,rank'"))?,
+            1.0,
+        ),
+    };
+    model_ids
+        .iter()
+        .map(|id| {
+            let Some(&r) = index.get(id.as_str()) else { return Ok(None) };
+            let (line, fields) = &table.rows[r];
+            let text = fields[col].trim();
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Some(sign * v)),
+                _ => Err(Error::input(
+                    Location::cell(&table.name, *line, col as u64 + 1, &table.header[col]),
+                    format!("'{}' is not a number", truncate(text, 30)),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Reads true full-benchmark scores (`model,score`), one per model of
 /// `matrix`, for matrices that hold only part of a benchmark.
 pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<Vec<f64>> {

@@ -21,7 +21,7 @@ use crate::error::{Error, Location, Result, truncate};
 use crate::matrix::ResponseMatrix;
 
 pub use lm_eval::{LmEvalFile, split_samples_file_name};
-pub use meta::{read_item_texts, read_items, read_models, read_truth};
+pub use meta::{read_item_column, read_item_texts, read_items, read_models, read_reference_ranking, read_truth};
 pub use npy::{Embeddings, read_npy};
 
 /// One input file: its name (a path, or a browser `File.name`) and its bytes.

@@ -20,7 +20,7 @@
 //!   1 − corr(xᵢ, xⱼ) between items' response vectors across training models,
 //!   weight = the cluster's share of items.
 
-mod cluster;
+pub(crate) mod cluster;
 
 use serde::{Deserialize, Serialize};
 

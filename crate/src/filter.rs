@@ -1,0 +1,1020 @@
+//! SMART filtering: remove items that cannot tell models apart, so a smaller
+//! benchmark ranks models the same way (Gupta et al. 2024, "Improving Model
+//! Evaluation using SMART Filtering of Benchmark Datasets", arXiv:2410.20245).
+//!
+//! Three stages run in order, each optional, each on the items the previous
+//! ones kept, and each reported with the items it removed and why:
+//!
+//! 1. **Easy items.** An item is easy when at least a fraction `p` (default
+//!    1: all) of the `k` strongest models (by mean score; default all models)
+//!    answer it correctly — continuous scores count as correct at ≥ 0.5 after
+//!    mapping into [0, 1] — or, with `easy_probability = t`, when the IRT fit
+//!    predicts P(correct) ≥ t for every one of those `k` models. A fraction of
+//!    the easy items may be kept: the least easy ones (fewest of the top
+//!    models correct, or lowest predicted probability), so a filtered
+//!    benchmark still has a floor.
+//! 2. **Likely contamination.** A leaked test set is memorised by the models
+//!    trained on it, so its items are answered correctly by the same models
+//!    whatever their ability: the items' residuals under the IRT fit,
+//!    rᵢⱼ = (xᵢⱼ − Pᵢⱼ)/√(Pᵢⱼ(1 − Pᵢⱼ)) (Pᵢⱼ clamped into [0.01, 0.99]),
+//!    correlate with each other across models: local dependence, measured
+//!    by Yen's Q3 (the correlation of two items' residuals; Yen 1984,
+//!    *Applied Psychological Measurement* 8:125). A single item cannot show
+//!    contamination — the fit absorbs an item that a random part of the
+//!    models memorised by flattening its curve — so groups are compared. An
+//!    item's statistic is its `neighbours`-th largest Q3 with another item
+//!    (default 3: it shares its surprises with at least three others). The
+//!    threshold is the largest value of the same statistic on responses
+//!    simulated from the fit itself (seeded) — locally independent by
+//!    construction, with the fit's own structure — and an item must exceed
+//!    it by more than rounding (10⁻⁴). Shuffling residuals across models
+//!    instead destroys that structure and flagged 2,103 of MMLU-Pro's 12,032
+//!    items. With few models the test has no power, and says so: with 29
+//!    models, items of similar difficulty share a response pattern exactly,
+//!    by chance, and the simulated matrix already reaches Q3 = 1. A
+//!    user-supplied per-item score
+//!    (a `contamination` column in the items file, e.g. the answer-only
+//!    accuracy SMART uses) flags items too.
+//! 3. **Near-duplicates.** Cosine similarity of the user's embeddings (rows in
+//!    items-file order) or of the built-in hashed n-gram features of the item
+//!    texts ([`crate::similar::text`]). Pairs at or above the threshold join
+//!    items into groups (connected components); each group keeps one item —
+//!    the most informative under the IRT fit (largest Fisher information
+//!    summed over the models' abilities), ties to the first in matrix order —
+//!    and the rest are removed, with every pair and its texts listed. Without
+//!    a threshold it is read from the data: the far-out fence Q3 + 3·IQR of
+//!    the items' nearest-neighbour cosines (Tukey), clamped into
+//!    [0.8, 0.95], so only pairs far more similar than items usually are to
+//!    their nearest neighbour count as duplicates.
+//!
+//! The report gives the Kendall τ between the models' ranking by mean score
+//! on the kept items and on all items, and, with a reference ranking (e.g.
+//! Chatbot Arena, as SMART reports), Kendall τ and Spearman ρ of both with it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::irt::{FitOptions, IrtFit, IrtModel, Scale};
+use crate::matrix::{Kind, ResponseMatrix};
+use crate::metrics;
+use crate::rng::Rng;
+use crate::similar::{self, NamedPair};
+
+/// Stage 1 settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EasyOptions {
+    /// The strongest models to look at (None: all).
+    pub top_k: Option<usize>,
+    /// Fraction of those models that must answer correctly.
+    pub min_fraction: f64,
+    /// Use the IRT rule instead: predicted P(correct) ≥ this for each of them.
+    pub probability: Option<f64>,
+    /// Fraction of the easy items to keep (the least easy ones).
+    pub keep_fraction: f64,
+}
+
+impl Default for EasyOptions {
+    fn default() -> Self {
+        EasyOptions { top_k: None, min_fraction: 1.0, probability: None, keep_fraction: 0.0 }
+    }
+}
+
+/// Stage 2 settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContaminationOptions {
+    /// Flag items whose `neighbours`-th largest residual correlation is at
+    /// least this (default: from responses simulated from the fit).
+    pub q3: Option<f64>,
+    pub neighbours: usize,
+    /// Seed of the simulation that sets the default threshold.
+    pub seed: u64,
+    /// Flag items whose user-supplied contamination score is at least this.
+    pub score_threshold: Option<f64>,
+}
+
+impl Default for ContaminationOptions {
+    fn default() -> Self {
+        ContaminationOptions { q3: None, neighbours: 3, seed: 0, score_threshold: None }
+    }
+}
+
+/// Stage 3 settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DuplicateOptions {
+    /// Cosine at or above which two items are duplicates (default: from the data).
+    pub threshold: Option<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterOptions {
+    pub easy: Option<EasyOptions>,
+    pub contamination: Option<ContaminationOptions>,
+    pub duplicates: Option<DuplicateOptions>,
+    /// IRT model fitted once on the whole matrix (easy rule, contamination,
+    /// representatives of duplicate groups).
+    pub irt: IrtModel,
+}
+
+impl Default for FilterOptions {
+    fn default() -> Self {
+        FilterOptions {
+            easy: Some(EasyOptions::default()),
+            contamination: Some(ContaminationOptions::default()),
+            duplicates: Some(DuplicateOptions::default()),
+            irt: IrtModel::TwoPl,
+        }
+    }
+}
+
+impl FilterOptions {
+    pub fn validate(&self) -> Result<()> {
+        if let Some(e) = &self.easy {
+            if !(e.min_fraction > 0.0 && e.min_fraction <= 1.0) {
+                return Err(Error::invalid(format!("easy min fraction {} must be in (0, 1]", e.min_fraction)));
+            }
+            if let Some(p) = e.probability {
+                if !(p > 0.0 && p < 1.0) {
+                    return Err(Error::invalid(format!("easy probability {p} must be between 0 and 1")));
+                }
+            }
+            if !(0.0..=1.0).contains(&e.keep_fraction) {
+                return Err(Error::invalid(format!("easy keep fraction {} must be in [0, 1]", e.keep_fraction)));
+            }
+            if e.top_k == Some(0) {
+                return Err(Error::invalid("easy top-k must be at least 1"));
+            }
+        }
+        if let Some(c) = &self.contamination {
+            if c.q3.is_some_and(|z| !z.is_finite()) || c.score_threshold.is_some_and(|t| !t.is_finite()) {
+                return Err(Error::invalid("contamination thresholds must be finite numbers"));
+            }
+            if c.neighbours == 0 {
+                return Err(Error::invalid("contamination neighbours must be at least 1"));
+            }
+        }
+        if let Some(d) = &self.duplicates {
+            if let Some(t) = d.threshold {
+                if !(t > 0.0 && t <= 1.0) {
+                    return Err(Error::invalid(format!("duplicate threshold {t} must be in (0, 1]")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the filter sees besides the matrix, aligned with the matrix's items
+/// (and models for the reference).
+#[derive(Debug, Clone, Default)]
+pub struct FilterInputs {
+    /// A user-supplied contamination score per item (higher = more likely).
+    pub contamination_scores: Option<Vec<Option<f64>>>,
+    /// Vectors for the duplicate stage: `dims` floats per item; items without
+    /// a vector (`has_vector[i] == false`) take no part.
+    pub vectors: Option<Vectors>,
+    /// A reference score per model (higher = better).
+    pub reference: Option<Vec<Option<f64>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Vectors {
+    pub data: Vec<f32>,
+    pub dims: usize,
+    pub has_vector: Vec<bool>,
+    /// `embeddings` or `hashed-ngrams`.
+    pub features: &'static str,
+}
+
+/// One removed item and the evidence.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Removed {
+    pub id: String,
+    /// `easy`, `contamination` or `duplicate`.
+    pub reason: &'static str,
+    /// Easy: fraction of the top models that answered correctly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_fraction_correct: Option<f64>,
+    /// Easy (IRT rule): the smallest predicted P(correct) among the top models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_probability: Option<f64>,
+    /// Contamination: the item's k-th largest residual correlation (Q3) and
+    /// the items it correlates with most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q3: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlated_with: Option<Vec<String>>,
+    /// Contamination: the user-supplied score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Duplicate: the item kept for its group, and their cosine (when the two
+    /// are a listed pair; else the group's largest cosine to this item).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<f32>,
+}
+
+impl Removed {
+    fn new(id: &str, reason: &'static str) -> Removed {
+        Removed { id: id.to_string(), reason, top_fraction_correct: None, min_probability: None, q3: None, correlated_with: None, score: None, duplicate_of: None, cosine: None }
+    }
+}
+
+/// One stage's summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stage {
+    pub stage: &'static str,
+    /// Whether the stage ran (false: turned off, or nothing to run on).
+    pub ran: bool,
+    /// Items it looked at (those the earlier stages kept).
+    pub considered: usize,
+    pub removed: usize,
+    /// The rule in words, with the numbers used.
+    pub rule: String,
+    /// The threshold actually applied, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Easy: items that met the rule (removed + kept on purpose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flagged: Option<usize>,
+    /// Duplicates: pairs found and groups formed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<usize>,
+}
+
+/// Correlations with an external ranking, over the models it lists.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReferenceCorrelation {
+    pub models: usize,
+    pub kendall_tau_full: f64,
+    pub kendall_tau_filtered: f64,
+    pub spearman_full: f64,
+    pub spearman_filtered: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterReport {
+    pub items: usize,
+    pub models: usize,
+    pub kept: Vec<String>,
+    pub removed: Vec<Removed>,
+    pub stages: Vec<Stage>,
+    /// Kendall τ-b between the models' mean scores on the kept and on all items.
+    pub kendall_tau_vs_full: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceCorrelation>,
+    /// Every near-duplicate pair among the items the duplicate stage saw.
+    pub duplicate_pairs: Vec<NamedPair>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_features: Option<&'static str>,
+    pub irt: IrtModel,
+    pub warnings: Vec<String>,
+}
+
+/// Scores mapped into [0, 1], model-major, NaN where missing (f32: the
+/// matrix's own precision, half the memory).
+fn unit_scores(m: &ResponseMatrix) -> Vec<f32> {
+    let scale = match m.kind() {
+        Kind::Binary => Scale::Identity,
+        Kind::Continuous => Scale::detect(m),
+    };
+    let n = m.n_items();
+    let mut x = vec![f32::NAN; m.n_models() * n];
+    for j in 0..m.n_models() {
+        for (i, v) in m.row(j) {
+            x[j * n + i] = scale.apply(v as f64) as f32;
+        }
+    }
+    x
+}
+
+/// Standardised residuals of `items` under `fit`, one vector per item over
+/// the models, centred and scaled to unit length (missing cells 0), so a dot
+/// product of two is their correlation over the models.
+fn residual_vectors(fit: &IrtFit, items: &[usize], mut value: impl FnMut(usize, usize) -> f64) -> Vec<f32> {
+    let n_models = fit.theta.len();
+    let mut out = vec![0.0f32; items.len() * n_models];
+    let mut res = vec![f64::NAN; n_models];
+    for (r, &i) in items.iter().enumerate() {
+        let row = &mut out[r * n_models..(r + 1) * n_models];
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        let (mut first, mut varies) = (f64::NAN, false);
+        for j in 0..n_models {
+            res[j] = f64::NAN;
+            let v = value(j, i);
+            if v.is_nan() {
+                continue;
+            }
+            if first.is_nan() {
+                first = v;
+            } else if v != first {
+                varies = true;
+            }
+            let p = fit.items[i].expected(fit.theta[j]).clamp(0.01, 0.99);
+            res[j] = (v - p) / (p * (1.0 - p)).sqrt();
+            sum += res[j];
+            count += 1;
+        }
+        // An item everyone answered the same way has residuals that are a
+        // smooth function of θ alone: identical for all such items, and no
+        // evidence of anything. It stays a zero row (correlation 0).
+        if !varies {
+            continue;
+        }
+        let mean = if count == 0 { 0.0 } else { sum / count as f64 };
+        for j in 0..n_models {
+            row[j] = if res[j].is_nan() { 0.0 } else { (res[j] - mean) as f32 };
+        }
+    }
+    similar::normalize(&out, n_models)
+}
+
+/// Each row's `k`-th largest correlation with another row, and its `k` most
+/// correlated rows.
+fn kth_correlation(unit: &[f32], dims: usize, k: usize) -> Result<(Vec<f64>, Vec<Vec<u32>>)> {
+    let (nb, _) = similar::search(unit, dims, k, None, 0)?;
+    let n = unit.len() / dims.max(1);
+    if nb.k < k {
+        return Ok((vec![f64::NAN; n], vec![Vec::new(); n]));
+    }
+    Ok((
+        (0..n).map(|r| nb.cosine[r * k + k - 1] as f64).collect(),
+        (0..n).map(|r| nb.index[r * k..(r + 1) * k].to_vec()).collect(),
+    ))
+}
+
+/// Item indices sorted into groups (connected components of `pairs`), each
+/// group in ascending order, groups by their first member.
+fn components(n: usize, pairs: &[(usize, usize)]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(a, b) in pairs {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    let touched: std::collections::BTreeSet<usize> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    for i in touched {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    groups.into_values().collect()
+}
+
+/// Q3 + 3·IQR of the values, clamped into [0.8, 0.95].
+fn fence(values: &mut [f32]) -> f32 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| -> f64 {
+        let pos = p * (values.len() - 1) as f64;
+        let lo = pos.floor() as usize;
+        let hi = (lo + 1).min(values.len() - 1);
+        values[lo] as f64 + (pos - lo as f64) * (values[hi] as f64 - values[lo] as f64)
+    };
+    let (q1, q3) = (q(0.25), q(0.75));
+    ((q3 + 3.0 * (q3 - q1)) as f32).clamp(0.8, 0.95)
+}
+
+fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> Vec<f64> {
+    (0..n_models)
+        .map(|j| {
+            let (mut s, mut c) = (0.0, 0usize);
+            for &i in items {
+                let v = x[j * n_items + i];
+                if !v.is_nan() {
+                    s += v as f64;
+                    c += 1;
+                }
+            }
+            if c == 0 { f64::NAN } else { s / c as f64 }
+        })
+        .collect()
+}
+
+/// Items² × models above which the contamination stage refuses to run
+/// (≈ a minute natively): MMLU-Pro's 12,032 items × 29 models are 4·10⁹.
+const MAX_RESIDUAL_WORK: f64 = 4e11;
+
+/// Runs the filter on `m`.
+pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions) -> Result<FilterReport> {
+    options.validate()?;
+    let (n_models, n_items) = (m.n_models(), m.n_items());
+    if n_models < 2 || n_items < 2 {
+        return Err(Error::invalid(format!("filtering needs at least 2 models and 2 items; the matrix has {n_models} × {n_items}")));
+    }
+    let x = unit_scores(m);
+    let ids = m.item_ids();
+    let texts = &m.items().text;
+    let mut warnings = Vec::new();
+    let fit_options = FitOptions { model: options.irt, ..Default::default() };
+    let fit = crate::irt::fit(m, &fit_options, &mut |_| true)?;
+    if !fit.converged {
+        warnings.push(format!("the {} fit stopped after {} iterations without converging", options.irt.as_str(), fit.iterations));
+    }
+    let family = options.irt.family();
+    let mut alive = vec![true; n_items];
+    let mut removed: Vec<Removed> = Vec::new();
+    let mut stages = Vec::new();
+
+    // Models from strongest to weakest by mean score (ties: matrix order).
+    let all: Vec<usize> = (0..n_items).collect();
+    let means_all = model_means(&x, n_models, n_items, &all);
+    let mut strongest: Vec<usize> = (0..n_models).collect();
+    strongest.sort_by(|&a, &b| means_all[b].total_cmp(&means_all[a]).then(a.cmp(&b)));
+
+    // Stage 1: easy items.
+    match &options.easy {
+        None => stages.push(off("easy")),
+        Some(e) => {
+            let k = e.top_k.unwrap_or(n_models).min(n_models);
+            let top = &strongest[..k];
+            // (easiness for ordering, evidence) of every easy item.
+            let mut easy: Vec<(usize, f64, Removed)> = Vec::new();
+            for i in 0..n_items {
+                let mut r = Removed::new(&ids[i], "easy");
+                let easiness = match e.probability {
+                    None => {
+                        let (mut correct, mut seen) = (0usize, 0usize);
+                        for &j in top {
+                            let v = x[j * n_items + i];
+                            if !v.is_nan() {
+                                seen += 1;
+                                correct += (v >= 0.5) as usize;
+                            }
+                        }
+                        if seen == 0 {
+                            continue;
+                        }
+                        let f = correct as f64 / seen as f64;
+                        if f < e.min_fraction {
+                            continue;
+                        }
+                        r.top_fraction_correct = Some(f);
+                        f
+                    }
+                    Some(t) => {
+                        let p = top.iter().map(|&j| fit.items[i].expected(fit.theta[j])).fold(f64::INFINITY, f64::min);
+                        if p < t {
+                            continue;
+                        }
+                        r.min_probability = Some(p);
+                        p
+                    }
+                };
+                easy.push((i, easiness, r));
+            }
+            // Keep the least easy ones: most easy first, removed first.
+            easy.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let flagged = easy.len();
+            let keep = (e.keep_fraction * flagged as f64).round() as usize;
+            let n_remove = flagged - keep.min(flagged);
+            let mut out: Vec<(usize, Removed)> = easy.into_iter().take(n_remove).map(|(i, _, r)| (i, r)).collect();
+            out.sort_by_key(|(i, _)| *i);
+            for (i, r) in out {
+                alive[i] = false;
+                removed.push(r);
+            }
+            let rule = match e.probability {
+                None => format!(
+                    "{} of the {k} strongest models (by mean score) answer correctly; {} of the easy items kept",
+                    if e.min_fraction == 1.0 { "all".to_string() } else { format!("at least {}", fraction_words(e.min_fraction)) },
+                    fraction_words(e.keep_fraction)
+                ),
+                Some(t) => format!(
+                    "{} predicts P(correct) ≥ {t} for each of the {k} strongest models; {} of the easy items kept",
+                    options.irt.as_str(),
+                    fraction_words(e.keep_fraction)
+                ),
+            };
+            stages.push(Stage {
+                stage: "easy",
+                ran: true,
+                considered: n_items,
+                removed: n_remove,
+                rule,
+                threshold: Some(e.probability.unwrap_or(e.min_fraction)),
+                flagged: Some(flagged),
+                pairs: None,
+                groups: None,
+            });
+        }
+    }
+
+    // Stage 2: contamination.
+    match &options.contamination {
+        None => stages.push(off("contamination")),
+        Some(c) => {
+            let considered: Vec<usize> = (0..n_items).filter(|&i| alive[i]).collect();
+            let scores = inputs.contamination_scores.as_ref();
+            if c.score_threshold.is_some() && scores.is_none() {
+                return Err(Error::invalid("a contamination score threshold needs a 'contamination' column in the items file"));
+            }
+            let binary = m.kind() == Kind::Binary;
+            let cost = if binary { (considered.len() as f64).powi(2) * n_models as f64 } else { 0.0 };
+            if cost > MAX_RESIDUAL_WORK {
+                return Err(Error::invalid(format!(
+                    "the contamination test would compare {} items' residuals over {n_models} models ({cost:.1e} multiply-adds, twice): too slow; turn the stage off or filter a sample of the models",
+                    considered.len()
+                )));
+            }
+            let observed = |j: usize, i: usize| x[j * n_items + i] as f64;
+            let threshold = if !binary {
+                warnings.push("the contamination test on residuals is for binary responses; on continuous scores only the items file's contamination scores flag items".into());
+                f64::INFINITY
+            } else {
+                match c.q3 {
+                    Some(t) => t,
+                    None => {
+                        // The same statistic on responses simulated from the fit:
+                        // locally independent by construction, with the fit's own
+                        // structure (items of similar difficulty share response
+                        // patterns when there are few models). Cells are drawn
+                        // item by item, model by model: a fixed order.
+                        let mut rng = Rng::new(c.seed ^ 0x5155_4133);
+                        let null_unit = residual_vectors(&fit, &considered, |j, i| {
+                            if x[j * n_items + i].is_nan() { f64::NAN } else { (rng.uniform() < fit.items[i].expected(fit.theta[j])) as u8 as f64 }
+                        });
+                        let (null, _) = kth_correlation(&null_unit, n_models, c.neighbours)?;
+                        null.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max)
+                    }
+                }
+            };
+            let (q3, partners) = if binary {
+                kth_correlation(&residual_vectors(&fit, &considered, observed), n_models, c.neighbours)?
+            } else {
+                (vec![f64::NAN; considered.len()], vec![Vec::new(); considered.len()])
+            };
+            if binary && c.q3.is_none() && threshold > 0.999 {
+                warnings.push(format!(
+                    "the contamination test has no power here: responses simulated from the fit already reach a residual correlation of {threshold:.4} (with {n_models} models, items share response patterns by chance); only the items file's contamination scores can flag items"
+                ));
+            }
+            let mut n_removed = 0;
+            for (r, &i) in considered.iter().enumerate() {
+                // A simulated threshold must be beaten by more than float rounding.
+                let margin = if c.q3.is_some() { 0.0 } else { 1e-4 };
+                let by_fit = q3[r].is_finite() && q3[r] >= threshold + margin;
+                let score = scores.and_then(|s| s[i]);
+                let by_score = matches!((c.score_threshold, score), (Some(t), Some(s)) if s >= t);
+                if by_fit || by_score {
+                    let mut rem = Removed::new(&ids[i], "contamination");
+                    if q3[r].is_finite() {
+                        rem.q3 = Some(q3[r]);
+                        rem.correlated_with = Some(partners[r].iter().map(|&p| ids[considered[p as usize]].clone()).collect());
+                    }
+                    rem.score = score;
+                    alive[i] = false;
+                    removed.push(rem);
+                    n_removed += 1;
+                }
+            }
+            let mut rule = if !binary {
+                "residual test skipped: it is for binary responses".to_string()
+            } else {
+                format!(
+                "the item's IRT residuals correlate (Yen's Q3) with those of each of its {} most correlated items at {threshold:.4} or more under the {} fit ({})",
+                c.neighbours,
+                options.irt.as_str(),
+                if c.q3.is_some() { "given" } else { "beyond the largest value on responses simulated from the fit" }
+            )
+            };
+            if let Some(t) = c.score_threshold {
+                rule.push_str(&format!(", or the items file's contamination score ≥ {t}"));
+            }
+            stages.push(Stage {
+                stage: "contamination",
+                ran: true,
+                considered: considered.len(),
+                removed: n_removed,
+                rule,
+                threshold: threshold.is_finite().then_some(threshold),
+                flagged: None,
+                pairs: None,
+                groups: None,
+            });
+        }
+    }
+
+    // Stage 3: near-duplicates.
+    let mut duplicate_pairs = Vec::new();
+    let mut duplicate_features = None;
+    match (&options.duplicates, &inputs.vectors) {
+        (None, _) => stages.push(off("duplicates")),
+        (Some(_), None) => {
+            let mut s = off("duplicates");
+            s.rule = "skipped: no embeddings and no item texts".into();
+            warnings.push("the duplicate stage was skipped: give --embeddings or an items file with texts".into());
+            stages.push(s);
+        }
+        (Some(d), Some(v)) => {
+            if v.has_vector.len() != n_items || v.data.len() != n_items * v.dims {
+                return Err(Error::invalid("internal: vectors do not match the items"));
+            }
+            let rows: Vec<usize> = (0..n_items).filter(|&i| alive[i] && v.has_vector[i]).collect();
+            let mut data = Vec::with_capacity(rows.len() * v.dims);
+            for &i in &rows {
+                data.extend_from_slice(&v.data[i * v.dims..(i + 1) * v.dims]);
+            }
+            let unit = similar::normalize(&data, v.dims);
+            let (threshold, given) = match d.threshold {
+                Some(t) => (t, true),
+                None if rows.len() >= 2 => {
+                    let (nb, _) = similar::search(&unit, v.dims, 1, None, 0)?;
+                    let mut nearest: Vec<f32> = nb.cosine.iter().copied().filter(|c| c.is_finite()).collect();
+                    (if nearest.is_empty() { 0.95 } else { fence(&mut nearest) }, false)
+                }
+                None => (0.95, false),
+            };
+            let pairs = if rows.len() >= 2 { similar::search(&unit, v.dims, 0, Some(threshold), 5_000_000)?.1 } else { Vec::new() };
+            let local: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a as usize, p.b as usize)).collect();
+            let groups = components(rows.len(), &local);
+            // Fisher information over the models' abilities: the group's most useful item stays.
+            let info = |i: usize| -> f64 { fit.theta.iter().map(|&t| fit.items[i].information(t, family)).sum() };
+            let best_cos = |a: usize, b: usize| -> Option<f32> {
+                pairs.iter().find(|p| (p.a as usize, p.b as usize) == (a.min(b), a.max(b))).map(|p| p.cosine)
+            };
+            let mut n_removed = 0;
+            let mut out: Vec<(usize, Removed)> = Vec::new();
+            for g in &groups {
+                let keep = g
+                    .iter()
+                    .copied()
+                    .max_by(|&a, &b| info(rows[a]).total_cmp(&info(rows[b])).then(b.cmp(&a)))
+                    .unwrap_or(g[0]);
+                for &member in g {
+                    if member == keep {
+                        continue;
+                    }
+                    let i = rows[member];
+                    let mut r = Removed::new(&ids[i], "duplicate");
+                    r.duplicate_of = Some(ids[rows[keep]].clone());
+                    r.cosine = best_cos(member, keep).or_else(|| {
+                        pairs.iter().filter(|p| p.a as usize == member || p.b as usize == member).map(|p| p.cosine).reduce(f32::max)
+                    });
+                    alive[i] = false;
+                    out.push((i, r));
+                    n_removed += 1;
+                }
+            }
+            out.sort_by_key(|(i, _)| *i);
+            removed.extend(out.into_iter().map(|(_, r)| r));
+            let text = |i: usize| texts.get(i).cloned().flatten().filter(|t| !t.trim().is_empty());
+            let mut sorted = pairs.clone();
+            sorted.sort_by(|x, y| y.cosine.total_cmp(&x.cosine).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+            duplicate_pairs = sorted
+                .iter()
+                .map(|p| {
+                    let (a, b) = (rows[p.a as usize], rows[p.b as usize]);
+                    NamedPair { a: ids[a].clone(), b: ids[b].clone(), cosine: p.cosine, a_text: text(a), b_text: text(b) }
+                })
+                .collect();
+            duplicate_features = Some(v.features);
+            stages.push(Stage {
+                stage: "duplicates",
+                ran: true,
+                considered: rows.len(),
+                removed: n_removed,
+                rule: format!(
+                    "cosine ≥ {threshold} of {} ({}); one item kept per connected group, the most informative under the {} fit",
+                    v.features,
+                    if given { "given" } else { "Q3 + 3·IQR of the nearest-neighbour cosines, clamped into [0.8, 0.95]" },
+                    options.irt.as_str()
+                ),
+                threshold: Some(threshold as f64),
+                flagged: None,
+                pairs: Some(pairs.len()),
+                groups: Some(groups.len()),
+            });
+        }
+    }
+
+    let kept_idx: Vec<usize> = (0..n_items).filter(|&i| alive[i]).collect();
+    if kept_idx.is_empty() {
+        return Err(Error::invalid("every item was removed; loosen the stage settings"));
+    }
+    let means_kept = model_means(&x, n_models, n_items, &kept_idx);
+    let kendall_tau_vs_full = metrics::kendall_tau_b(&means_kept, &means_all);
+    let reference = match &inputs.reference {
+        None => None,
+        Some(r) => {
+            let listed: Vec<usize> = (0..n_models).filter(|&j| r[j].is_some() && means_kept[j].is_finite()).collect();
+            if listed.len() < 2 {
+                return Err(Error::invalid(format!("the reference ranking lists {} of the matrix's models; at least 2 are needed", listed.len())));
+            }
+            let refv: Vec<f64> = listed.iter().map(|&j| r[j].unwrap_or(f64::NAN)).collect();
+            let full: Vec<f64> = listed.iter().map(|&j| means_all[j]).collect();
+            let kept: Vec<f64> = listed.iter().map(|&j| means_kept[j]).collect();
+            if listed.len() < n_models {
+                warnings.push(format!("the reference ranking lists {} of the {n_models} models; correlations use those", listed.len()));
+            }
+            Some(ReferenceCorrelation {
+                models: listed.len(),
+                kendall_tau_full: metrics::kendall_tau_b(&full, &refv),
+                kendall_tau_filtered: metrics::kendall_tau_b(&kept, &refv),
+                spearman_full: metrics::spearman(&full, &refv),
+                spearman_filtered: metrics::spearman(&kept, &refv),
+            })
+        }
+    };
+    Ok(FilterReport {
+        items: n_items,
+        models: n_models,
+        kept: kept_idx.iter().map(|&i| ids[i].clone()).collect(),
+        removed,
+        stages,
+        kendall_tau_vs_full,
+        reference,
+        duplicate_pairs,
+        duplicate_features,
+        irt: options.irt,
+        warnings,
+    })
+}
+
+fn off(stage: &'static str) -> Stage {
+    Stage { stage, ran: false, considered: 0, removed: 0, rule: "turned off".into(), threshold: None, flagged: None, pairs: None, groups: None }
+}
+
+fn fraction_words(f: f64) -> String {
+    if f == 1.0 {
+        "all".into()
+    } else if f == 0.0 {
+        "none".into()
+    } else {
+        format!("{:.0}%", f * 100.0)
+    }
+}
+
+/// Filter settings as users give them (CLI flags, JS option objects).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterSettings {
+    /// Turn a stage off with `false` (all run by default).
+    pub easy: Option<bool>,
+    pub easy_top_k: Option<usize>,
+    pub easy_min_fraction: Option<f64>,
+    pub easy_probability: Option<f64>,
+    pub easy_keep: Option<f64>,
+    pub contamination: Option<bool>,
+    pub contamination_q3: Option<f64>,
+    pub contamination_neighbours: Option<usize>,
+    pub seed: Option<u64>,
+    pub contamination_score_threshold: Option<f64>,
+    pub duplicates: Option<bool>,
+    pub duplicate_threshold: Option<f32>,
+    pub irt: Option<String>,
+}
+
+impl FilterSettings {
+    pub fn to_options(&self) -> Result<FilterOptions> {
+        let options = FilterOptions {
+            easy: (self.easy != Some(false)).then(|| EasyOptions {
+                top_k: self.easy_top_k,
+                min_fraction: self.easy_min_fraction.unwrap_or(1.0),
+                probability: self.easy_probability,
+                keep_fraction: self.easy_keep.unwrap_or(0.0),
+            }),
+            contamination: (self.contamination != Some(false))
+                .then(|| ContaminationOptions {
+                q3: self.contamination_q3,
+                neighbours: self.contamination_neighbours.unwrap_or(3),
+                seed: self.seed.unwrap_or(0),
+                score_threshold: self.contamination_score_threshold,
+            }),
+            duplicates: (self.duplicates != Some(false)).then_some(DuplicateOptions { threshold: self.duplicate_threshold }),
+            irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
+        };
+        if options.irt == IrtModel::Beta {
+            return Err(Error::invalid("the filter's residuals need a Bernoulli model: use rasch, 1pl, 2pl, 3pl or 4pl"));
+        }
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+/// The files `filter` reads besides the response matrix.
+#[derive(Debug, Clone, Default)]
+pub struct FilterFiles<'a> {
+    pub embeddings: Option<crate::read::Input<'a>>,
+    pub reference: Option<crate::read::Input<'a>>,
+}
+
+/// `filter` from files: the one entry point of the CLI and the JS API. The
+/// items file (in `data.items`) gives texts, the optional `contamination`
+/// column, and the row order of the embeddings.
+pub fn filter_files(data: &crate::DatasetFiles, load: &crate::LoadOptions, extra: &FilterFiles, settings: &FilterSettings) -> Result<FilterReport> {
+    let options = settings.to_options()?;
+    let dataset = crate::Dataset::load(data, load)?;
+    let m = &dataset.matrix;
+    let max = crate::read::DEFAULT_MAX_BYTES;
+    let position: std::collections::HashMap<&str, usize> = m.item_ids().iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut inputs = FilterInputs::default();
+    let mut warnings = dataset.warnings.clone();
+    if let Some(items) = &data.items {
+        if let Some((ids, values)) = crate::read::read_item_column(items, &["contamination", "contamination_score", "contaminated"], max)? {
+            let mut scores = vec![None; m.n_items()];
+            for (id, v) in ids.iter().zip(values) {
+                if let Some(&i) = position.get(id.as_str()) {
+                    scores[i] = v;
+                }
+            }
+            inputs.contamination_scores = Some(scores);
+        }
+    }
+    if options.duplicates.is_some() {
+        match &extra.embeddings {
+            Some(input) => {
+                let e = crate::read::read_npy(input, max)?;
+                let items = data.items.as_ref().ok_or_else(|| Error::invalid("embeddings need the items file: its rows give the embeddings' order"))?;
+                let (ids, _) = crate::read::read_item_texts(items, max)?;
+                if ids.len() != e.rows {
+                    return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
+                }
+                let mut v = Vectors { data: vec![0.0; m.n_items() * e.dims], dims: e.dims, has_vector: vec![false; m.n_items()], features: "embeddings" };
+                for (r, id) in ids.iter().enumerate() {
+                    if let Some(&i) = position.get(id.as_str()) {
+                        v.data[i * e.dims..(i + 1) * e.dims].copy_from_slice(e.row(r));
+                        v.has_vector[i] = true;
+                    }
+                }
+                let missing = v.has_vector.iter().filter(|h| !**h).count();
+                if missing > 0 {
+                    warnings.push(format!("{missing} item(s) have no embedding row and take no part in the duplicate stage"));
+                }
+                inputs.vectors = Some(v);
+            }
+            None => {
+                let texts = &m.items().text;
+                if texts.iter().any(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty())) {
+                    let refs: Vec<&str> = (0..m.n_items()).map(|i| texts.get(i).and_then(|t| t.as_deref()).unwrap_or("")).collect();
+                    let has_vector = refs.iter().map(|t| !t.trim().is_empty()).collect();
+                    inputs.vectors = Some(Vectors { data: similar::text::features(&refs), dims: similar::text::DIMS, has_vector, features: "hashed-ngrams" });
+                }
+            }
+        }
+    }
+    if let Some(r) = &extra.reference {
+        inputs.reference = Some(crate::read::read_reference_ranking(r, m.model_ids(), max)?);
+    }
+    let mut report = filter(m, &inputs, &options)?;
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::MatrixBuilder;
+    use crate::rng::Rng;
+
+    /// A 2PL matrix with planted easy, contaminated and duplicate items.
+    struct Planted {
+        m: ResponseMatrix,
+        easy: Vec<usize>,
+        contaminated: Vec<usize>,
+        /// (original, copy) pairs; vectors for the duplicate stage.
+        duplicates: Vec<(usize, usize)>,
+        vectors: Vectors,
+    }
+
+    fn planted(seed: u64) -> Planted {
+        let (n_models, n_items, dims) = (60, 400, 16);
+        let mut rng = Rng::new(seed);
+        let theta: Vec<f64> = (0..n_models).map(|_| rng.normal()).collect();
+        let mut a: Vec<f64> = (0..n_items).map(|_| rng.log_normal(0.2, 0.3)).collect();
+        let mut b: Vec<f64> = (0..n_items).map(|_| rng.normal()).collect();
+        // Easy: every model answers; contaminated: hard items that the weaker
+        // half of a leaked set of models answers anyway.
+        let easy: Vec<usize> = (0..10).map(|k| 7 + 37 * k).collect();
+        let contaminated: Vec<usize> = (0..8).map(|k| 11 + 41 * k).collect();
+        for &i in &contaminated {
+            a[i] = 1.5;
+            b[i] = 2.0;
+        }
+        let leaked: Vec<bool> = (0..n_models).map(|_| rng.uniform() < 0.4).collect();
+        let mut builder = MatrixBuilder::new((0..n_items).map(|i| format!("q{i}")).collect());
+        let mut x = vec![vec![None; n_items]; n_models];
+        for j in 0..n_models {
+            for i in 0..n_items {
+                let p = crate::irt::item::sigmoid(a[i] * (theta[j] - b[i]));
+                let mut v = (rng.uniform() < p) as u8 as f32;
+                if easy.contains(&i) || (contaminated.contains(&i) && leaked[j]) {
+                    v = 1.0;
+                }
+                x[j][i] = Some(v);
+            }
+        }
+        for (j, row) in x.iter().enumerate() {
+            builder.push_row_unchecked(format!("m{j}"), row);
+        }
+        let m = builder.into_matrix();
+        // Random vectors; three items copy another's vector with a little noise.
+        let mut data: Vec<f32> = (0..n_items * dims).map(|_| rng.normal() as f32).collect();
+        let duplicates = vec![(3usize, 203usize), (50, 250), (50, 350)];
+        for &(src, dst) in &duplicates {
+            for d in 0..dims {
+                data[dst * dims + d] = data[src * dims + d] + 0.01 * rng.normal() as f32;
+            }
+        }
+        Planted { m, easy, contaminated, duplicates, vectors: Vectors { data, dims, has_vector: vec![true; n_items], features: "embeddings" } }
+    }
+
+    #[test]
+    fn finds_planted_easy_contaminated_and_duplicate_items_and_little_else() {
+        let p = planted(3);
+        let inputs = FilterInputs { vectors: Some(p.vectors.clone()), ..Default::default() };
+        let r = filter(&p.m, &inputs, &FilterOptions::default()).unwrap();
+        let reason = |id: usize| r.removed.iter().find(|x| x.id == format!("q{id}")).map(|x| x.reason);
+        for &i in &p.easy {
+            assert_eq!(reason(i), Some("easy"), "easy item q{i}");
+        }
+        let found = p.contaminated.iter().filter(|&&i| reason(i) == Some("contamination")).count();
+        eprintln!("contamination: found {found} of {}, stage {:?}", p.contaminated.len(), r.stages[1]);
+        assert!(found >= 7, "found {found} of {} contaminated items: {:?}", p.contaminated.len(), r.removed);
+        let false_contamination = r.removed.iter().filter(|x| x.reason == "contamination" && !p.contaminated.iter().any(|&i| x.id == format!("q{i}"))).count();
+        assert!(false_contamination <= 1, "{false_contamination} clean items flagged as contaminated: {:?}", r.removed);
+        // 203 copies 3; 250 and 350 copy 50: two groups, three removals, the copies' partners kept.
+        let dups: Vec<&Removed> = r.removed.iter().filter(|x| x.reason == "duplicate").collect();
+        assert_eq!(dups.len(), 3, "{dups:?}");
+        for &(src, dst) in &p.duplicates {
+            let pair_removed = [src, dst].iter().filter(|&&i| reason(i) == Some("duplicate")).count();
+            assert!(pair_removed >= 1, "one of q{src}, q{dst} is removed");
+        }
+        // 250 and 350 are near-copies of each other too.
+        assert_eq!(r.duplicate_pairs.len(), 4, "{:?}", r.duplicate_pairs);
+        let s = &r.stages[2];
+        assert_eq!((s.groups, s.pairs, s.removed), (Some(2), Some(4), 3));
+        // Easy items removed only from the planted ones (random data has few
+        // items all 60 models answer).
+        let easy_removed = r.removed.iter().filter(|x| x.reason == "easy").count();
+        assert!(easy_removed <= p.easy.len() + 3, "{easy_removed} easy");
+        assert_eq!(r.kept.len() + r.removed.len(), 400);
+        assert!(r.kendall_tau_vs_full > 0.9, "τ {}", r.kendall_tau_vs_full);
+    }
+
+    #[test]
+    fn clean_2pl_data_loses_almost_nothing_to_contamination() {
+        let p = planted(5);
+        // Rebuild without the planted effects: plain 2PL.
+        let mut rng = Rng::new(9);
+        let (n_models, n_items) = (60, 400);
+        let theta: Vec<f64> = (0..n_models).map(|_| rng.normal()).collect();
+        let items: Vec<(f64, f64)> = (0..n_items).map(|_| (rng.log_normal(0.2, 0.3), rng.normal())).collect();
+        let mut builder = MatrixBuilder::new((0..n_items).map(|i| format!("q{i}")).collect());
+        for (j, &t) in theta.iter().enumerate() {
+            let row: Vec<Option<f32>> = items.iter().map(|&(a, b)| Some((rng.uniform() < crate::irt::item::sigmoid(a * (t - b))) as u8 as f32)).collect();
+            builder.push_row_unchecked(format!("m{j}"), &row);
+        }
+        let m = builder.into_matrix();
+        let options = FilterOptions { easy: None, duplicates: None, ..Default::default() };
+        let r = filter(&m, &FilterInputs::default(), &options).unwrap();
+        eprintln!("clean: {} removed, stage {:?}", r.removed.len(), r.stages[1]);
+        assert!(r.removed.len() <= 1, "{:?}", r.removed);
+        drop(p);
+    }
+
+    #[test]
+    fn keep_fraction_threshold_and_user_scores() {
+        let p = planted(3);
+        let options = FilterOptions {
+            easy: Some(EasyOptions { keep_fraction: 0.5, ..Default::default() }),
+            contamination: Some(ContaminationOptions { q3: Some(2.0), score_threshold: Some(0.5), ..Default::default() }),
+            duplicates: Some(DuplicateOptions { threshold: Some(0.999) }),
+            ..Default::default()
+        };
+        let mut scores = vec![None; 400];
+        scores[1] = Some(0.9);
+        scores[2] = Some(0.1);
+        let inputs = FilterInputs { vectors: Some(p.vectors.clone()), contamination_scores: Some(scores), ..Default::default() };
+        let r = filter(&p.m, &inputs, &options).unwrap();
+        let easy = &r.stages[0];
+        assert_eq!(easy.removed, easy.flagged.unwrap() - (easy.flagged.unwrap() as f64 * 0.5).round() as usize);
+        let cont: Vec<&str> = r.removed.iter().filter(|x| x.reason == "contamination").map(|x| x.id.as_str()).collect();
+        assert_eq!(cont, vec!["q1"]);
+        assert_eq!(r.stages[2].threshold, Some(0.999f32 as f64));
+        // Deterministic.
+        let again = filter(&p.m, &inputs, &options).unwrap();
+        assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&again).unwrap());
+        // A threshold on scores nobody gave is refused.
+        let e = filter(&p.m, &FilterInputs::default(), &options).unwrap_err().to_string();
+        assert!(e.contains("contamination' column"), "{e}");
+    }
+
+    #[test]
+    fn components_and_fence() {
+        assert_eq!(components(6, &[(4, 1), (1, 3), (0, 5)]), vec![vec![0, 5], vec![1, 3, 4]]);
+        let mut v = vec![0.5f32, 0.55, 0.6, 0.62, 0.58, 0.99];
+        let t = fence(&mut v);
+        assert!((0.8..=0.95).contains(&t));
+    }
+}
