@@ -482,3 +482,51 @@ test('dropped embeddings (.npy) find near-duplicates by the user’s vectors, as
     await context.close();
   }
 });
+
+test('SMART filter in the page removes planted easy and duplicate items, as the CLI does', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    // 40 models × 14 items: e1, e2 answered by everyone; d1 and d2 share a text.
+    let state = 7;
+    const random = () => ((state = (state * 1103515245 + 12345) >>> 0) & 0xffff) / 0x10000;
+    const ids = ['e1', 'e2', 'd1', 'd2', ...Array.from({ length: 10 }, (_, i) => `q${i}`)];
+    let responses = `model,${ids.join(',')}\n`;
+    for (let m = 0; m < 40; m++) {
+      const ability = (m - 20) / 8;
+      const row = ids.map((id, i) => (id.startsWith('e') ? 1 : Number(random() < 1 / (1 + Math.exp(-(ability - (i - 7) / 3))))));
+      responses += `m${m},${row.join(',')}\n`;
+    }
+    const texts = { e1: 'What is one plus one?', e2: 'Name the colour of the sky.', d1: 'Which river flows through Paris, France?', d2: 'Which river flows through Paris, France?' };
+    const items = 'item_id,text\n' + ids.map((id, i) => `${id},"${texts[/** @type {keyof typeof texts} */ (id)] ?? `Question number ${i} about topic ${i * 7}`}"`).join('\n') + '\n';
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'responses.csv', mimeType: 'text/csv', buffer: Buffer.from(responses) },
+      { name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(items) },
+    ]);
+    await waitForState(page, 'ready');
+    await page.click('#filter-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const dir = tempDir('filter');
+    writeFileSync(join(dir, 'responses.csv'), responses);
+    writeFileSync(join(dir, 'items.csv'), items);
+    const cli = JSON.parse(execFileSync(CLI, ['filter', join(dir, 'responses.csv'), '--items', join(dir, 'items.csv')], { cwd: ROOT, encoding: 'utf8' }));
+    const removed = await page.$$eval('#filter-removed tbody tr', (trs) => trs.map((r) => [r.children[0].textContent, r.children[1].textContent]));
+    assert.deepEqual(removed, cli.removed.map((/** @type {any} */ r) => [r.id, r.reason]));
+    const reasons = Object.fromEntries(removed);
+    assert.equal(reasons.e1, 'easy');
+    assert.equal(reasons.e2, 'easy');
+    assert.ok(reasons.d1 === 'duplicate' || reasons.d2 === 'duplicate', JSON.stringify(removed));
+    assert.match((await page.textContent('#filter-summary')) ?? '', new RegExp(`^Kept ${cli.kept.length} of 14 items`));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-kept')]);
+    await download.saveAs(join(dir, 'kept.csv'));
+    assert.deepEqual(readFileSync(join(dir, 'kept.csv'), 'utf8').trim().split('\n').slice(1), cli.kept);
+    await page.screenshot({ path: join(OUT, 'page-filter.png'), fullPage: true });
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -196,6 +196,8 @@ async function analyse() {
     $('dup-summary').textContent = '';
     $('compare-card').hidden = false;
     $('map-card').hidden = false;
+    $('filter-card').hidden = false;
+    $('filter-result').hidden = true;
     $('estimate-card').hidden = false;
     $('select-result').hidden = true;
     $('compare-result').hidden = true;
@@ -493,6 +495,84 @@ async function runDuplicates(/** @type {SubmitEvent} */ event) {
   }
 }
 
+/** @type {import('./lib/types.js').FilterReport | null} */
+let lastFilter = null;
+
+async function runFilter(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  const data = formValues(/** @type {HTMLFormElement} */ (event.target));
+  const number = (/** @type {string} */ name) => {
+    const text = String(data.get(name) ?? '').trim();
+    return text === '' ? undefined : Number(text);
+  };
+  const options = {
+    easy: data.get('easy') === 'on',
+    easyTopK: number('easyTopK'),
+    contamination: data.get('contamination') === 'on',
+    duplicates: data.get('duplicates') === 'on',
+    duplicateThreshold: number('duplicateThreshold'),
+  };
+  const progress = /** @type {HTMLProgressElement} */ ($('filter-progress'));
+  progress.hidden = false;
+  $('filter-cancel').hidden = false;
+  setError(null);
+  setStatus('Filtering: fitting the IRT model, testing residuals, comparing item texts…');
+  document.body.dataset.job = 'busy';
+  try {
+    const { result, ms } = await run('filter', currentFiles, options);
+    lastFilter = result;
+    showFilter(result);
+    setStatus(`Filtered in ${(ms / 1000).toFixed(1)} s.`);
+    document.body.dataset.job = 'done';
+  } catch (e) {
+    if (e instanceof Error && e.message === 'cancelled') setStatus('Cancelled.');
+    else showFatal(e);
+    document.body.dataset.job = 'error';
+  } finally {
+    progress.hidden = true;
+    $('filter-cancel').hidden = true;
+  }
+}
+
+/** @param {import('./lib/types.js').FilterReport} report */
+function showFilter(report) {
+  $('filter-result').hidden = false;
+  $('filter-summary').textContent =
+    `Kept ${numberFormat.format(report.kept.length)} of ${numberFormat.format(report.items)} items; ` +
+    `Kendall τ between the model rankings on the kept and on all items: ${report.kendall_tau_vs_full.toFixed(3)}.` +
+    (report.warnings.length > 0 ? ` ${report.warnings.join(' ')}` : '');
+  const names = { easy: 'Easy', contamination: 'Likely contaminated', duplicates: 'Near-duplicates' };
+  /** @type {HTMLTableElement} */ ($('filter-stages')).tBodies[0].replaceChildren(
+    ...report.stages.map((stage) => {
+      const tr = document.createElement('tr');
+      for (const value of [names[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.rule]) {
+        const td = document.createElement('td');
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+  const evidence = (/** @type {import('./lib/types.js').FilterRemoved} */ r) => {
+    if (r.reason === 'duplicate') return `cosine ${r.cosine?.toFixed(3)} with ${r.duplicate_of}`;
+    if (r.reason === 'contamination') return r.q3 != null ? `Q3 ${r.q3.toFixed(3)} with ${(r.correlated_with ?? []).slice(0, 5).join(', ')}` : `score ${r.score}`;
+    if (r.min_probability != null) return `P(correct) ≥ ${r.min_probability.toFixed(3)} for the strongest models`;
+    return `${((r.top_fraction_correct ?? 1) * 100).toFixed(0)}% of the strongest models correct`;
+  };
+  const shown = report.removed.slice(0, 500);
+  /** @type {HTMLTableElement} */ ($('filter-removed')).tBodies[0].replaceChildren(
+    ...shown.map((r) => {
+      const tr = document.createElement('tr');
+      for (const value of [r.id, r.reason, evidence(r)]) {
+        const td = document.createElement('td');
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
 /** @type {{svg: SVGSVGElement, nearest: (x: number, y: number) => number} | null} */
 let itemMap = null;
 /** Item id → index into `lastFit.items`. */
@@ -747,6 +827,10 @@ function setUp() {
   $('compare-form').addEventListener('submit', (e) => runCompare(/** @type {SubmitEvent} */ (e)));
   $('cancel').addEventListener('click', cancelAll);
   $('map-form').addEventListener('submit', (e) => runFit(/** @type {SubmitEvent} */ (e)));
+  $('filter-form').addEventListener('submit', (e) => runFilter(/** @type {SubmitEvent} */ (e)));
+  $('filter-cancel').addEventListener('click', cancelAll);
+  $('download-filter').addEventListener('click', () => lastFilter && download('filtered.json', JSON.stringify(lastFilter, null, 2), 'application/json'));
+  $('download-kept').addEventListener('click', () => lastFilter && download('kept.csv', ['item_id', ...lastFilter.kept.map(csvField)].join('\n') + '\n', 'text/csv'));
   $('map-cancel').addEventListener('click', cancelAll);
   $('item-form').addEventListener('submit', (e) => findItem(/** @type {SubmitEvent} */ (e)));
   $('estimate-form').addEventListener('submit', (e) => runEstimate(/** @type {SubmitEvent} */ (e)));

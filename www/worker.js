@@ -2,7 +2,7 @@
 // Messages in: {id, op, files: {name, role, data}[], options}.
 // Messages out: {id, ok: true, result, ms}, {id, ok: false, error}, and
 // {id, progress} while a long job runs.
-import { estimate, evaluate, fit, info, itemTexts, select, similar, version } from './lib/browser.js';
+import { estimate, evaluate, filter, fit, info, itemTexts, select, similar, version } from './lib/browser.js';
 
 /** Texts of the last items file asked about, by item id. */
 let textCache = { name: '', bytes: 0, texts: /** @type {Map<string, string>} */ (new Map()) };
@@ -47,6 +47,15 @@ scope.onmessage = async (event) => {
         }
         result = textCache.texts.get(options.id) ?? null;
       }
+    } else if (op === 'filter') {
+      const { responses, items, models } = split(files);
+      const embeddings = files.find((f) => f.role === 'embeddings');
+      result = await filter(responses, {
+        ...options,
+        items: items && { name: items.name, data: items.data },
+        models: models && { name: models.name, data: models.data },
+        embeddings: embeddings && { name: embeddings.name, data: embeddings.data },
+      });
     } else if (op === 'estimate') {
       const { responses, models } = split(files);
       result = await estimate(responses, { ...options, models: models && { name: models.name, data: models.data } });
