@@ -210,3 +210,23 @@ test('filter and selectTasks through the package match the CLI', () => {
   assert.deepEqual(tasks, cli(['select-tasks', bbh, '--k', '3', '--method', 'beam']));
   assert.equal(error, 'k = 27 must be between 1 and 26 (one less than the 27 tasks)');
 });
+
+test('side files (metric scores, outputs) through the package match the CLI', () => {
+  const fx = join(ROOT, 'tests', 'fixtures', 'subset2evaluate');
+  writeFileSync(
+    join(project, 'side.mjs'),
+    `import { select, evaluate } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const read = (f) => ({ name: f, data: readFileSync(${JSON.stringify(fx)} + '/' + f) });
+     const cons = await select(read('human.csv'), { method: 'metric-cons', budget: 8, metricScores: read('metric.csv') });
+     const div = await select(read('human.csv'), { method: 'diversity', budget: 8, outputs: read('outputs.csv') });
+     const ev = await evaluate(read('human.csv'), { methods: ['metric-var'], budgets: [8], folds: 3, seeds: 2, metricScores: read('metric.csv') });
+     console.log(JSON.stringify({ cons, div, ev }));`,
+  );
+  const { cons, div, ev } = JSON.parse(run('node', ['side.mjs'], project));
+  const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
+  const f = 'tests/fixtures/subset2evaluate';
+  assert.deepEqual(cons, cli(['select', `${f}/human.csv`, '--method', 'metric-cons', '--budget', '8', '--metric-scores', `${f}/metric.csv`]));
+  assert.deepEqual(div, cli(['select', `${f}/human.csv`, '--method', 'diversity', '--budget', '8', '--outputs', `${f}/outputs.csv`]));
+  assert.deepEqual(ev, cli(['evaluate', `${f}/human.csv`, '--methods', 'metric-var', '--budgets', '8', '--folds', '3', '--seeds', '2', '--metric-scores', `${f}/metric.csv`]));
+});

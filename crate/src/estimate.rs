@@ -17,7 +17,18 @@
 //!   calibrated on the training models (see [`calibrate_lambda`]).
 //!   Interval: the two variances combined as if independent.
 //!
-//! Intervals are normal (± 1.96 SE); `evaluate` measures their coverage.
+//! - `theta-reg`: for a matrix that holds only part of a benchmark, whose
+//!   full scores (`--truth`) are known for the training models: the `irt`
+//!   estimate x (the expected score over the matrix's items at the θ from
+//!   the subset) mapped to the full score by the least-squares line
+//!   t = α + β·x fitted on the training models (see [`calibrate_regression`]).
+//!   Interval: the regression's prediction interval,
+//!   ± t₀.₉₇₅,ₙ₋₂ · s · √(1 + 1/n + (x − x̄)²/Sxx), with s the residual
+//!   standard deviation, so it carries both the θ noise (as it shows in the
+//!   training models' residuals) and the part→whole mismatch.
+//!
+//! Intervals are normal (± 1.96 SE) unless said otherwise; `evaluate`
+//! measures their coverage.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,10 +44,12 @@ pub enum Estimator {
     Irt,
     Pirt,
     Gpirt,
+    #[serde(rename = "theta-reg")]
+    ThetaReg,
 }
 
 impl Estimator {
-    pub const ALL: [Estimator; 5] = [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt];
+    pub const ALL: [Estimator; 6] = [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt, Estimator::ThetaReg];
 
     pub fn parse(name: &str) -> Result<Estimator> {
         Estimator::ALL.into_iter().find(|e| e.as_str() == name.trim()).ok_or_else(|| {
@@ -55,11 +68,12 @@ impl Estimator {
             Estimator::Irt => "irt",
             Estimator::Pirt => "pirt",
             Estimator::Gpirt => "gpirt",
+            Estimator::ThetaReg => "theta-reg",
         }
     }
 
     pub fn needs_irt(self) -> bool {
-        matches!(self, Estimator::Irt | Estimator::Pirt | Estimator::Gpirt)
+        matches!(self, Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg)
     }
 }
 
@@ -82,6 +96,42 @@ pub struct Setup<'a> {
     pub fit: Option<&'a IrtFit>,
     /// gp-IRT's mixing weight on the weighted estimate.
     pub lambda: Option<f64>,
+    /// theta-reg's calibration line.
+    pub regression: Option<Regression>,
+}
+
+/// theta-reg's line t = intercept + slope·x with what its prediction
+/// interval needs, fitted on the training models.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Regression {
+    pub intercept: f64,
+    pub slope: f64,
+    /// Residual standard deviation (n − 2 degrees of freedom).
+    pub residual_sd: f64,
+    pub n: usize,
+    pub mean_x: f64,
+    /// Σ (x − x̄)².
+    pub sxx: f64,
+}
+
+/// Least-squares line of true scores on `irt` estimates; rows are
+/// (irt estimate, true score). `None` with fewer than 3 rows or constant x.
+pub fn calibrate_regression(rows: &[(f64, f64)]) -> Option<Regression> {
+    let n = rows.len();
+    if n < 3 {
+        return None;
+    }
+    let mean_x = rows.iter().map(|r| r.0).sum::<f64>() / n as f64;
+    let mean_t = rows.iter().map(|r| r.1).sum::<f64>() / n as f64;
+    let sxx: f64 = rows.iter().map(|r| (r.0 - mean_x) * (r.0 - mean_x)).sum();
+    if !(sxx > 0.0) {
+        return None;
+    }
+    let sxt: f64 = rows.iter().map(|r| (r.0 - mean_x) * (r.1 - mean_t)).sum();
+    let slope = sxt / sxx;
+    let intercept = mean_t - slope * mean_x;
+    let sse: f64 = rows.iter().map(|r| (r.1 - intercept - slope * r.0).powi(2)).sum();
+    Some(Regression { intercept, slope, residual_sd: (sse / (n - 2) as f64).sqrt(), n, mean_x, sxx })
 }
 
 const Z95: f64 = 1.959963984540054;
@@ -127,11 +177,11 @@ pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)])
             let (v, s) = weighted_moments(setup, responses.iter().map(|&(k, x)| (k, x)));
             (v, s, false)
         }
-        Estimator::Irt | Estimator::Pirt | Estimator::Gpirt => {
+        Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg => {
             let fit = setup.fit.ok_or_else(|| Error::invalid(format!("the {} estimator needs an IRT fit", estimator.as_str())))?;
             let unit_responses: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (k, to_unit(scale, x))).collect();
             let (v, s) = match estimator {
-                Estimator::Irt => irt_moments(setup, fit, &unit_responses, false),
+                Estimator::Irt | Estimator::ThetaReg => irt_moments(setup, fit, &unit_responses, false),
                 Estimator::Pirt => irt_moments(setup, fit, &unit_responses, true),
                 _ => {
                     let lambda = setup.lambda.unwrap_or(0.5).clamp(0.0, 1.0);
@@ -143,6 +193,16 @@ pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)])
             (v, s, true)
         }
     };
+    if estimator == Estimator::ThetaReg {
+        let reg = setup.regression.ok_or_else(|| Error::invalid("the theta-reg estimator needs a calibration on training models with true scores"))?;
+        let x = from_unit(scale, value);
+        let half = crate::metrics::student_t_quantile(0.975, (reg.n - 2) as f64)
+            * reg.residual_sd
+            * (1.0 + 1.0 / reg.n as f64 + (x - reg.mean_x).powi(2) / reg.sxx).sqrt();
+        let estimate = reg.intercept + reg.slope * x;
+        // The truth's scale is the user's, not the matrix's: no clamping.
+        return Ok(Estimate { estimate, low: estimate - half, high: estimate + half });
+    }
     let (value, sd) = if unit {
         (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs())
     } else {
@@ -206,9 +266,11 @@ fn irt_moments(setup: &Setup, fit: &IrtFit, responses: &[(usize, f64)], plug_obs
         if answered[i] {
             continue;
         }
-        let e = p.expected(theta.theta);
-        sum += e;
+        // One sigmoid for both the expected score and the slope (the same
+        // expression as `ItemParams::expected`, so the same bits).
         let s = crate::irt::item::sigmoid(p.a * (theta.theta - p.b));
+        let e = p.c + (p.d - p.c) * s;
+        sum += e;
         slope += (p.d - p.c) * p.a * s * (1.0 - s);
         noise += match family {
             Family::Bernoulli => e * (1.0 - e),
@@ -284,7 +346,7 @@ pub fn estimate_matrix(
     if columns.iter().all(Option::is_none) {
         return Err(Error::invalid(format!("none of the subset's {} items is among the responses' items", subset.items.len())));
     }
-    let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda };
+    let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda, regression: subset.theta_regression };
     let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
     let models = (0..responses.n_models())
         .map(|j| {
@@ -296,7 +358,8 @@ pub fn estimate_matrix(
             Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
         })
         .collect::<Result<_>>()?;
-    Ok(Estimates { estimator, interval: "95% normal", models })
+    let interval = if estimator == Estimator::ThetaReg { "95% regression prediction interval (Student t)" } else { "95% normal" };
+    Ok(Estimates { estimator, interval, models })
 }
 
 /// A model's mean over the cells it answered (None when it answered none).
@@ -314,7 +377,7 @@ mod tests {
 
     #[test]
     fn mean_and_weighted_estimates_and_intervals() {
-        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None };
+        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None };
         let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
         let m = estimate(&setup, Estimator::Mean, &r).unwrap();
         assert!((m.estimate - 0.75).abs() < 1e-12);
@@ -343,7 +406,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..200).step_by(7).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3) };
+        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
         for j in 300..350 {
@@ -379,6 +442,7 @@ mod tests {
             weights: vec![0.5, 0.5],
             cost: None,
             gpirt_lambda: None,
+            theta_regression: None,
             groups: None,
             texts: None,
         };
@@ -398,5 +462,49 @@ mod tests {
         let rows = [(0.5, 0.3, 0.4), (0.6, 0.2, 0.4), (0.7, 0.5, 0.6)];
         let l = calibrate_lambda(&rows);
         assert!((l - 0.5).abs() < 1e-12, "{l}");
+    }
+
+    #[test]
+    fn theta_regression_maps_part_to_whole_with_covering_intervals() {
+        // A benchmark of 300 items of which the matrix holds the 100 easiest;
+        // the truth is the mean over all 300, which the part's mean overstates.
+        let mut rng = Rng::new(11);
+        let mut items: Vec<ItemParams> = (0..300).map(|_| ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
+        items.sort_by(|x, y| x.b.total_cmp(&y.b));
+        let mut b = MatrixBuilder::new((0..100).map(|i| format!("i{i}")).collect());
+        let mut truth = Vec::new();
+        for j in 0..400 {
+            let t = rng.normal();
+            let full: Vec<f32> = items.iter().map(|p| (rng.uniform() < p.expected(t)) as u8 as f32).collect();
+            truth.push(full.iter().map(|&x| x as f64).sum::<f64>() / 300.0);
+            b.push_row_unchecked(format!("m{j}"), &full[..100].iter().map(|&x| Some(x)).collect::<Vec<_>>());
+        }
+        let m = b.into_matrix();
+        let train: Vec<usize> = (0..300).collect();
+        let all: Vec<usize> = (0..100).collect();
+        let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
+        let subset: Vec<usize> = (0..100).step_by(4).collect();
+        let weights = vec![1.0 / subset.len() as f64; subset.len()];
+        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None };
+        let responses = |j: usize| -> Vec<(usize, f64)> { subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect() };
+        assert!(estimate(&setup, Estimator::ThetaReg, &responses(0)).unwrap_err().to_string().contains("calibration"));
+        let rows: Vec<(f64, f64)> = train.iter().map(|&j| (estimate(&setup, Estimator::Irt, &responses(j)).unwrap().estimate, truth[j])).collect();
+        setup.regression = calibrate_regression(&rows);
+        let reg = setup.regression.unwrap();
+        assert!(reg.slope > 0.3 && reg.intercept < 0.0, "{reg:?}");
+        let (mut err_reg, mut err_irt, mut covered) = (0.0, 0.0, 0);
+        for j in 300..400 {
+            let r = responses(j);
+            let x = estimate(&setup, Estimator::ThetaReg, &r).unwrap();
+            err_reg += (x.estimate - truth[j]).abs() / 100.0;
+            err_irt += (estimate(&setup, Estimator::Irt, &r).unwrap().estimate - truth[j]).abs() / 100.0;
+            covered += (x.low <= truth[j] && truth[j] <= x.high) as usize;
+        }
+        assert!(err_reg < 0.5 * err_irt, "theta-reg MAE {err_reg} vs irt {err_irt}");
+        assert!((88..=100).contains(&covered), "coverage {covered}/100");
+        // Known answer: an exact line is recovered with zero residual.
+        let exact = calibrate_regression(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
+        assert!((exact.slope - 2.0).abs() < 1e-12 && (exact.intercept - 1.0).abs() < 1e-12 && exact.residual_sd < 1e-12);
+        assert!(calibrate_regression(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]).is_none());
     }
 }

@@ -41,8 +41,11 @@ pub struct EvaluateOptions {
     pub seeds: usize,
     pub irt: IrtModel,
     pub stratify: bool,
-    /// A true score per model (in matrix order), replacing the row means.
+    /// A true score per model (in matrix order), replacing the row means;
+    /// adds the `theta-reg` estimator to every method.
     pub truth: Option<Vec<f64>>,
+    /// Metric scores, outputs and embeddings for the methods that use them.
+    pub side: select::SideData,
 }
 
 /// Evaluation settings as the JS API gives them.
@@ -75,7 +78,7 @@ impl EvaluateSettings {
     pub fn to_options(&self, m: &ResponseMatrix, truth: Option<Vec<f64>>) -> Result<EvaluateOptions> {
         let methods = match &self.methods {
             Some(list) => list.iter().map(|s| Method::parse(s)).collect::<Result<Vec<_>>>()?,
-            None => Method::ALL.to_vec(),
+            None => Method::DEFAULT_EVALUATE.to_vec(),
         };
         let split = match (self.holdout, self.newest) {
             (Some(_), Some(_)) => return Err(Error::invalid("give a holdout fraction or a newest count, not both")),
@@ -96,6 +99,7 @@ impl EvaluateSettings {
             irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
             stratify: self.stratify,
             truth,
+            side: select::SideData::default(),
         })
     }
 }
@@ -144,7 +148,8 @@ pub struct Evaluation {
     pub results: Vec<Row>,
 }
 
-/// The estimators reported for each method.
+/// The estimators reported for each method (plus `theta-reg` for every
+/// method when true scores are given).
 pub fn estimators_for(method: Method) -> &'static [Estimator] {
     match method {
         Method::Random => &[Estimator::Mean, Estimator::Pirt],
@@ -152,11 +157,22 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
         Method::IrtInfo => &[Estimator::Irt],
         Method::IrtCluster => &[Estimator::Weighted, Estimator::Gpirt],
         Method::AnchorPoints => &[Estimator::Weighted, Estimator::Pirt],
+        // subset2evaluate scores a subset by its mean; p-IRT corrects for
+        // the items being chosen for difficulty or spread, not as a sample.
+        Method::MetricAvg | Method::MetricVar | Method::MetricCons | Method::Diversity => &[Estimator::Mean, Estimator::Pirt],
+        // Voronoi-cell weights make the weighted mean representative.
+        Method::Kcenter | Method::Dpp => &[Estimator::Weighted, Estimator::Pirt],
+        Method::Metabench => &[Estimator::Irt, Estimator::Pirt],
     }
 }
 
-fn budget_is_seeded(method: Method) -> bool {
-    method != Method::IrtInfo
+/// The estimators evaluated for `method`.
+fn estimators_with(method: Method, has_truth: bool) -> Vec<Estimator> {
+    let mut out = estimators_for(method).to_vec();
+    if has_truth {
+        out.push(Estimator::ThetaReg);
+    }
+    out
 }
 
 /// (train, test) model index sets, for one seed of the split.
@@ -219,16 +235,31 @@ fn run_one(
     test: &[usize],
     fit: Option<&IrtFit>,
     anchor_space: Option<&select::CorrelationSpace>,
+    side: select::Side,
     truth: &[f64],
+    has_truth: bool,
     method: Method,
     budget: usize,
     seed: u64,
     stratify: bool,
 ) -> Result<Vec<Vec<Outcome>>> {
-    let ctx = Context { matrix: m, train, fit, anchor_space };
+    let ctx = Context { matrix: m, train, fit, anchor_space, side };
     let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify })?;
-    let estimators = estimators_for(method);
-    let mut setup = Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None };
+    let estimators = estimators_with(method, has_truth);
+    let mut setup = Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None };
+    if estimators.contains(&Estimator::ThetaReg) && fit.is_some() {
+        // The line from at most 200 training models, as λ below.
+        let step = train.len().div_ceil(200).max(1);
+        let rows: Vec<(f64, f64)> = train
+            .iter()
+            .step_by(step)
+            .filter_map(|&j| {
+                let r = responses_on(m, j, &subset.items);
+                Some((estimate::estimate(&setup, Estimator::Irt, &r).ok()?.estimate, truth[j]))
+            })
+            .collect();
+        setup.regression = estimate::calibrate_regression(&rows);
+    }
     if estimators.contains(&Estimator::Gpirt) && fit.is_some() {
         // λ from at most 200 training models: enough for one number.
         let step = train.len().div_ceil(200).max(1);
@@ -247,7 +278,7 @@ fn run_one(
     estimators
         .iter()
         .map(|&e| {
-            if e.needs_irt() && fit.is_none() {
+            if (e.needs_irt() && fit.is_none()) || (e == Estimator::ThetaReg && setup.regression.is_none()) {
                 return Ok(Vec::new());
             }
             Ok(test
@@ -279,18 +310,19 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     if !methods.contains(&Method::Random) {
         methods.insert(0, Method::Random);
     }
-    let needs_irt = methods.iter().any(|m| m.needs_irt() || estimators_for(*m).iter().any(|e| e.needs_irt()));
+    let has_truth = options.truth.is_some();
+    let needs_irt = methods.iter().any(|m| m.needs_irt() || estimators_with(*m, has_truth).iter().any(|e| e.needs_irt()));
     let all_items: Vec<usize> = (0..m.n_items()).collect();
     let seeds_for = |method: Method| match method {
         Method::Random => options.seeds.max(RANDOM_SEEDS),
-        m if budget_is_seeded(m) => options.seeds.max(1),
+        m if m.is_seeded() => options.seeds.max(1),
         _ => 1,
     };
     let max_seeds = methods.iter().map(|&mm| seeds_for(mm)).max().unwrap_or(1);
     // outcomes[(method, estimator, budget)][seed] = all test outcomes of that seed.
     let keys: Vec<(Method, Estimator, usize)> = methods
         .iter()
-        .flat_map(|&mm| estimators_for(mm).iter().flat_map(move |&e| options.budgets.iter().map(move |&b| (mm, e, b))))
+        .flat_map(|&mm| estimators_with(mm, has_truth).into_iter().flat_map(move |e| options.budgets.iter().map(move |&b| (mm, e, b))))
         .collect();
     let mut outcomes: Vec<Vec<Vec<Outcome>>> = keys.iter().map(|k| (0..seeds_for(k.0)).map(|_| Vec::new()).collect()).collect();
     // A fixed split for K-fold (every seed sees the same folds); a new
@@ -314,6 +346,13 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             None
         };
         let anchors = methods.contains(&Method::AnchorPoints).then(|| select::anchor_space(m, train));
+        // kcenter/dpp vectors without embeddings depend on the split: once per fold.
+        let fold_vectors = (options.side.embeddings.is_none() && methods.iter().any(|mm| matches!(mm, Method::Kcenter | Method::Dpp)))
+            .then(|| select::item_vectors(m, train));
+        let mut side = options.side.side();
+        if let Some(v) = &fold_vectors {
+            side.vectors = Some(v);
+        }
         // Seeds of a holdout split are the split's own seed.
         let seed_range = |method: Method| -> Vec<u64> {
             match options.split {
@@ -329,23 +368,24 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             .collect();
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
-            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), &truth, method, budget, seed, options.stratify)
+            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify)
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;
-            for (e, outs) in estimators_for(method).iter().zip(per_estimator) {
-                let key = keys.iter().position(|k| *k == (method, *e, budget)).expect("key exists");
+            for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
+                let key = keys.iter().position(|k| *k == (method, e, budget)).expect("key exists");
                 outcomes[key][seed as usize].extend(outs);
             }
         }
         progress(done + 1, total);
     }
-    let results = keys
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, per_seed)| per_seed.iter().any(|o| !o.is_empty()))
-        .map(|(&(method, estimator, budget), per_seed)| summarise(method, estimator, budget, &per_seed, &truth))
-        .collect();
+    let filled: Vec<usize> = (0..keys.len()).filter(|&k| outcomes[k].iter().any(|o| !o.is_empty())).collect();
+    // Rows are independent: summarised in parallel, collected in key order.
+    let results = parallel::map(filled.len(), |r| {
+        let k = filled[r];
+        let (method, estimator, budget) = keys[k];
+        summarise(method, estimator, budget, &outcomes[k], &truth)
+    });
     Ok(Evaluation {
         models: m.n_models(),
         items: m.n_items(),
@@ -378,9 +418,8 @@ fn summarise(method: Method, estimator: Estimator, budget: usize, per_seed: &[Ve
         // Large model sets have millions of pairs per seed: a fixed-stride
         // sample of at most 50,000 per seed keeps the pooled estimate's
         // error far below the gaps it reports.
-        let outcomes = metrics::pair_outcomes(&est, &tru);
-        let stride = outcomes.len().div_ceil(MDD_PAIRS_PER_SEED).max(1);
-        pairs.extend(outcomes.into_iter().step_by(stride));
+        let stride = metrics::ordered_pair_count(&tru).div_ceil(MDD_PAIRS_PER_SEED).max(1);
+        pairs.extend(metrics::pair_outcomes_strided(&est, &tru, stride));
     }
     let ci = |v: &[f64]| Interval::from(metrics::mean_ci(v, 0.95));
     Row {

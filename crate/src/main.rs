@@ -38,6 +38,21 @@ struct DataArgs {
     filter: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct SideArgs {
+    /// An automatic metric's scores (models × items, same item ids) for the
+    /// metric-avg/metric-var/metric-cons methods (default: the responses).
+    #[arg(long)]
+    metric_scores: Option<PathBuf>,
+    /// Model outputs (wide CSV of texts: model,<item ids…>) for `diversity`.
+    #[arg(long)]
+    outputs: Option<PathBuf>,
+    /// Item embeddings (.npy, N × D, rows in --items order) for kcenter/dpp
+    /// (default: hashed text features of the items, else response vectors).
+    #[arg(long)]
+    embeddings: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Summarise a response matrix: shape, missing cells, kind, mean, groups.
@@ -52,9 +67,16 @@ enum Command {
     Select {
         #[command(flatten)]
         data: DataArgs,
-        /// random, stratified, irt-info, irt-cluster or anchor-points.
+        /// random, stratified, irt-info, irt-cluster, anchor-points, metric-avg,
+        /// metric-var, metric-cons, diversity, kcenter, dpp or metabench.
         #[arg(long, default_value = "irt-cluster")]
         method: String,
+        #[command(flatten)]
+        side: SideArgs,
+        /// True full-benchmark scores (model,score) for theta-reg's calibration
+        /// (default: the training models' row means); makes an IRT fit.
+        #[arg(long)]
+        truth: Option<PathBuf>,
         /// Number of items to choose.
         #[arg(long, conflicts_with = "cost_budget", required_unless_present = "cost_budget")]
         budget: Option<usize>,
@@ -85,7 +107,7 @@ enum Command {
         /// An IRT fit of the whole benchmark (`benchsift fit`), for irt, pirt, gpirt.
         #[arg(long)]
         fit: Option<PathBuf>,
-        /// mean, weighted, irt, pirt or gpirt.
+        /// mean, weighted, irt, pirt, gpirt or theta-reg.
         #[arg(long, default_value = "weighted")]
         estimator: String,
         #[arg(short, long)]
@@ -101,6 +123,8 @@ enum Command {
         /// Comma-separated methods (random is always included).
         #[arg(long, default_value = "random,stratified,irt-info,irt-cluster,anchor-points")]
         methods: String,
+        #[command(flatten)]
+        side: SideArgs,
         /// Comma-separated item budgets (default: 10,25,50,100,200,400, or 5-50% of small sets).
         #[arg(long)]
         budgets: Option<String>,
@@ -285,7 +309,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
         }
-        Command::Select { data, method, budget, cost_budget, seed, stratify, train_models, irt, output } => {
+        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, train_models, irt, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -304,7 +328,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 stratify,
             };
             let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
-            let subset = select::select_subset(m, &train, &options, irt).map_err(|e| e.to_string())?;
+            let side = load_side(&side, &data, m)?;
+            let truth = read_truth(truth.as_deref(), m)?;
+            let subset = select::select_subset_with(m, &train, &options, irt, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
             write_json(&subset, output.as_deref())
         }
         Command::Similar { embeddings, items, top_k, threshold, backend, output } => {
@@ -381,17 +407,12 @@ fn run(cli: Cli) -> Result<(), String> {
             write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
-        Command::Evaluate { data, truth, methods, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {
+        Command::Evaluate { data, truth, methods, side, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
-            let truth = match truth {
-                None => None,
-                Some(path) => {
-                    let (name, bytes) = read_file(&path)?;
-                    Some(benchsift::read::read_truth(&Input::new(&name, &bytes), m, u64::MAX).map_err(|e| e.to_string())?)
-                }
-            };
+            let truth = read_truth(truth.as_deref(), m)?;
+            let side = load_side(&side, &data, m)?;
             let methods = methods.split(',').filter(|s| !s.trim().is_empty()).map(select::Method::parse).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
             let budgets: Vec<usize> = match budgets {
                 Some(list) => list
@@ -418,6 +439,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 irt: benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?,
                 stratify,
                 truth,
+                side,
             };
             let started = std::time::Instant::now();
             let mut report = |done: usize, total: usize| {
@@ -543,6 +565,30 @@ fn load_options(data: &DataArgs) -> LoadOptions {
 fn load(data: &DataArgs) -> Result<Dataset, String> {
     let bytes = read_data(data)?;
     Dataset::load(&bytes.as_files(), &load_options(data)).map_err(|e| e.to_string())
+}
+
+fn read_truth(path: Option<&Path>, m: &benchsift::ResponseMatrix) -> Result<Option<Vec<f64>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let (name, bytes) = read_file(path)?;
+    benchsift::read::read_truth(&Input::new(&name, &bytes), m, u64::MAX).map(Some).map_err(|e| e.to_string())
+}
+
+fn load_side(side: &SideArgs, data: &DataArgs, m: &benchsift::ResponseMatrix) -> Result<select::SideData, String> {
+    let metric = side.metric_scores.as_deref().map(read_file).transpose()?;
+    let outputs = side.outputs.as_deref().map(read_file).transpose()?;
+    let embeddings = side.embeddings.as_deref().map(read_file).transpose()?;
+    let items = match (&embeddings, data.items.as_deref()) {
+        (Some(_), Some(path)) => Some(read_file(path)?),
+        _ => None,
+    };
+    select::SideData::load(
+        m,
+        metric.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+        outputs.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+        embeddings.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+        items.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn warn_all(warnings: &[String]) {

@@ -250,6 +250,46 @@ pub fn pair_outcomes(estimate: &[f64], truth: &[f64]) -> Vec<PairOutcome> {
     out
 }
 
+/// `pair_outcomes(estimate, truth)` thinned to every `stride`-th pair
+/// (the 0th, the stride-th, …) without building the full list: the same
+/// entries as `pair_outcomes(..).into_iter().step_by(stride)`.
+pub fn pair_outcomes_strided(estimate: &[f64], truth: &[f64], stride: usize) -> Vec<PairOutcome> {
+    let stride = stride.max(1);
+    let mut out = Vec::new();
+    if estimate.len() != truth.len() {
+        return out;
+    }
+    let n = truth.len();
+    let mut next = 0usize;
+    let mut index = 0usize;
+    for i in 0..n {
+        let (ti, ei) = (truth[i], estimate[i]);
+        for j in i + 1..n {
+            if ti != truth[j] {
+                if index == next {
+                    out.push(PairOutcome { gap: (ti - truth[j]).abs(), correct: agreement(ei, estimate[j], ti, truth[j]) });
+                    next += stride;
+                }
+                index += 1;
+            }
+        }
+    }
+    out
+}
+
+/// How many pairs i < j have `truth[i] != truth[j]` (NaN differs from
+/// everything, itself included): the length of [`pair_outcomes`].
+pub fn ordered_pair_count(truth: &[f64]) -> usize {
+    let n = truth.len();
+    let mut finite: Vec<f64> = truth.iter().copied().filter(|t| !t.is_nan()).collect();
+    let nan_count = n - finite.len();
+    finite.sort_by(|a, b| cmp(*a, *b));
+    // Pairs among non-NaN values that tie; every pair with a NaN differs.
+    let ties = tied_pairs(finite.len(), |a, b| finite[a] == finite[b]) as usize;
+    debug_assert!(nan_count <= n);
+    n * n.saturating_sub(1) / 2 - ties
+}
+
 fn for_each_pair(estimate: &[f64], truth: &[f64], mut f: impl FnMut(PairOutcome)) {
     if estimate.len() != truth.len() {
         return;
@@ -476,6 +516,26 @@ fn beta_cf(x: f64, a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strided_pairs_are_the_thinned_full_list() {
+        let mut rng = crate::rng::Rng::new(8);
+        for n in [0usize, 1, 2, 7, 60] {
+            let mut truth: Vec<f64> = (0..n).map(|_| (rng.uniform() * 5.0).floor()).collect();
+            let est: Vec<f64> = (0..n).map(|_| (rng.uniform() * 4.0).floor()).collect();
+            if n > 3 {
+                truth[2] = f64::NAN;
+                truth[3] = -0.0;
+            }
+            let full = pair_outcomes(&est, &truth);
+            assert_eq!(ordered_pair_count(&truth), full.len(), "n {n}");
+            for stride in [1usize, 2, 3, 17, 1000] {
+                let a: Vec<(u64, u64)> = full.iter().step_by(stride).map(|p| (p.gap.to_bits(), p.correct.to_bits())).collect();
+                let b: Vec<(u64, u64)> = pair_outcomes_strided(&est, &truth, stride).iter().map(|p| (p.gap.to_bits(), p.correct.to_bits())).collect();
+                assert_eq!(a, b, "n {n} stride {stride}");
+            }
+        }
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= tol * b.abs().max(1.0)

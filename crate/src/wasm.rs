@@ -113,13 +113,71 @@ fn load(names: &[String], roles: &[String], lengths: &[u32], data: &[u8], load_o
     Dataset::load(&files, &load).map_err(|e| JsError::new(&e.to_string()))
 }
 
-/// `benchsift select`: returns the subset as JSON text.
+/// Files with the side roles (`truth`, `metric`, `outputs`, `embeddings`)
+/// split off the ones `load` reads.
+struct Split {
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: Vec<u32>,
+    data: Vec<u8>,
+    side: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Split {
+    fn new(names: &[String], roles: &[String], lengths: &[u32], data: &[u8]) -> Result<Split, JsError> {
+        let mut out = Split { names: Vec::new(), roles: Vec::new(), lengths: Vec::new(), data: Vec::new(), side: Vec::new() };
+        let mut offset = 0usize;
+        for ((name, role), &len) in names.iter().zip(roles).zip(lengths) {
+            let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
+            offset += len as usize;
+            if matches!(role.as_str(), "truth" | "metric" | "outputs" | "embeddings") {
+                out.side.push((role.clone(), name.clone(), bytes.to_vec()));
+            } else {
+                out.names.push(name.clone());
+                out.roles.push(role.clone());
+                out.lengths.push(len);
+                out.data.extend_from_slice(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    fn input(&self, role: &str) -> Option<Input<'_>> {
+        self.side.iter().find(|(r, _, _)| r == role).map(|(_, n, b)| Input::new(n, b))
+    }
+
+    fn load(&self, load_options_json: &str) -> Result<Dataset, JsError> {
+        load(&self.names, &self.roles, &self.lengths, &self.data, load_options_json)
+    }
+
+    /// Metric scores, outputs and embeddings for `m` (embedding rows follow
+    /// the items file when one is given).
+    fn side_data(&self, m: &crate::ResponseMatrix) -> Result<crate::select::SideData, JsError> {
+        let items = self.roles.iter().position(|r| r == "items").map(|k| {
+            let start: usize = self.lengths[..k].iter().map(|&l| l as usize).sum();
+            Input::new(&self.names[k], &self.data[start..start + self.lengths[k] as usize])
+        });
+        crate::select::SideData::load(m, self.input("metric").as_ref(), self.input("outputs").as_ref(), self.input("embeddings").as_ref(), items.as_ref())
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    fn truth(&self, m: &crate::ResponseMatrix) -> Result<Option<Vec<f64>>, JsError> {
+        self.input("truth").map(|t| crate::read::read_truth(&t, m, u64::MAX).map_err(|e| JsError::new(&e.to_string()))).transpose()
+    }
+}
+
+/// `benchsift select`: returns the subset as JSON text. Optional files with
+/// roles `metric`, `outputs`, `embeddings` and `truth` as the CLI's flags.
 #[wasm_bindgen]
 pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, select_options_json: &str) -> Result<String, JsError> {
-    let dataset = load(&names, &roles, lengths, data, load_options_json)?;
+    let files = Split::new(&names, &roles, lengths, data)?;
+    let dataset = files.load(load_options_json)?;
     let settings: crate::select::SelectSettings = parse_options(select_options_json)?;
     let (train, options, irt) = settings.resolve(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
-    let subset = crate::select::select_subset(&dataset.matrix, &train, &options, irt).map_err(|e| JsError::new(&e.to_string()))?;
+    let side = files.side_data(&dataset.matrix)?;
+    let truth = files.truth(&dataset.matrix)?;
+    let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, irt, side.side(), truth.as_deref())
+        .map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&subset)
 }
 
@@ -161,30 +219,13 @@ pub fn evaluate(
     evaluate_options_json: &str,
     progress: Option<js_sys::Function>,
 ) -> Result<String, JsError> {
-    // The truth file travels with the others; split it off before loading.
-    let truth_at = roles.iter().position(|r| r == "truth");
-    let mut offset = 0usize;
-    let mut truth_file: Option<(String, &[u8])> = None;
-    let (mut keep_names, mut keep_roles, mut keep_lengths, mut keep_data) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (k, ((name, role), &len)) in names.iter().zip(&roles).zip(lengths).enumerate() {
-        let bytes = data.get(offset..offset + len as usize).ok_or_else(|| JsError::new("internal: file lengths do not add up to the data"))?;
-        offset += len as usize;
-        if Some(k) == truth_at {
-            truth_file = Some((name.clone(), bytes));
-        } else {
-            keep_names.push(name.clone());
-            keep_roles.push(role.clone());
-            keep_lengths.push(len);
-            keep_data.extend_from_slice(bytes);
-        }
-    }
-    let dataset = load(&keep_names, &keep_roles, &keep_lengths, &keep_data, load_options_json)?;
-    let truth = match truth_file {
-        Some((name, bytes)) => Some(crate::read::read_truth(&Input::new(&name, bytes), &dataset.matrix, u64::MAX).map_err(|e| JsError::new(&e.to_string()))?),
-        None => None,
-    };
+    // Side files travel with the others; split them off before loading.
+    let files = Split::new(&names, &roles, lengths, data)?;
+    let dataset = files.load(load_options_json)?;
+    let truth = files.truth(&dataset.matrix)?;
     let settings: crate::evaluate::EvaluateSettings = parse_options(evaluate_options_json)?;
-    let options = settings.to_options(&dataset.matrix, truth).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut options = settings.to_options(&dataset.matrix, truth).map_err(|e| JsError::new(&e.to_string()))?;
+    options.side = files.side_data(&dataset.matrix)?;
     let mut report = |done: usize, total: usize| {
         if let Some(f) = &progress {
             let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));

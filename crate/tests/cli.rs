@@ -480,3 +480,79 @@ fn select_tasks_on_bbh_beats_random_tasks() {
     let out = benchsift(&["select-tasks", "www/data/bbh/responses.csv", "--k", "2", "--method", "best"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown task selection method 'best'"));
 }
+
+#[test]
+fn metric_selectors_read_metric_scores_and_outputs() {
+    let fx = "tests/fixtures/subset2evaluate";
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(repo().join(fx).join("golden.json")).unwrap()).unwrap();
+    let order = |method: &str, metric: &str| -> Vec<Value> {
+        let case = golden["cases"].as_array().unwrap().iter().find(|c| c["method"] == method && c["metric"] == metric).unwrap();
+        case["order"].as_array().unwrap()[..10].to_vec()
+    };
+    let human = format!("{fx}/human.csv");
+    let s = info_json(&["select", &human, "--method", "metric-cons", "--budget", "10", "--metric-scores", &format!("{fx}/metric.csv")]);
+    assert_eq!(s["items"].as_array().unwrap().to_vec(), order("metric-cons", "metric"));
+    let s = info_json(&["select", &human, "--method", "diversity", "--budget", "10", "--outputs", &format!("{fx}/outputs.csv")]);
+    assert_eq!(s["items"].as_array().unwrap().to_vec(), order("diversity", "unigram"));
+    let out = benchsift(&["select", &human, "--method", "diversity", "--budget", "10"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the models' outputs"));
+    // Embeddings of the wrong length are refused with the counts.
+    let npy = temp_file("e.npy", &{
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }";
+        let mut h = header.to_string();
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        b.extend(std::iter::repeat_n(0u8, 24));
+        b
+    });
+    let out = benchsift(&["select", &human, "--method", "kcenter", "--budget", "5", "--embeddings", npy.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 embedding rows for 40 items"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn evaluate_with_truth_reports_theta_regression_with_coverage() {
+    // 150 simulated models; the matrix holds the 80 easiest of 240 items, the truth is the mean over all 240.
+    let mut rng = benchsift::rng::Rng::new(21);
+    let mut params: Vec<benchsift::irt::ItemParams> =
+        (0..240).map(|_| benchsift::irt::ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
+    params.sort_by(|x, y| x.b.total_cmp(&y.b));
+    let mut part = String::from("model");
+    for i in 0..80 {
+        part.push_str(&format!(",i{i}"));
+    }
+    part.push('\n');
+    let mut truth = String::from("model,score\n");
+    for j in 0..150 {
+        let t = rng.normal();
+        let row: Vec<u8> = params.iter().map(|p| (rng.uniform() < p.expected(t)) as u8).collect();
+        part.push_str(&format!("m{j}"));
+        for x in &row[..80] {
+            part.push_str(&format!(",{x}"));
+        }
+        part.push('\n');
+        truth.push_str(&format!("m{j},{}\n", row.iter().map(|&x| x as f64).sum::<f64>() / 240.0));
+    }
+    let part = temp_file("part.csv", part.as_bytes());
+    let truth = temp_file("truth.csv", truth.as_bytes());
+    let ev = info_json(&[
+        "evaluate", part.to_str().unwrap(), "--truth", truth.to_str().unwrap(), "--methods", "random,kcenter,metric-var,metabench",
+        "--budgets", "10,30", "--folds", "3", "--seeds", "2",
+    ]);
+    let rows = ev["results"].as_array().unwrap();
+    let row = |method: &str, estimator: &str, budget: u64| rows.iter().find(|r| r["method"] == method && r["estimator"] == estimator && r["budget"] == budget);
+    for method in ["random", "kcenter", "metric-var", "metabench"] {
+        let r = row(method, "theta-reg", 30).unwrap_or_else(|| panic!("{method}: no theta-reg row"));
+        assert!(r["coverage"]["mean"].as_f64().unwrap() >= 0.8, "{method}: {r}");
+    }
+    // The part's own mean overstates the full score; the calibrated line does not.
+    let mae = |m: &str, e: &str| row(m, e, 30).unwrap()["mae"]["mean"].as_f64().unwrap();
+    assert!(mae("random", "theta-reg") < 0.5 * mae("random", "mean"), "{} vs {}", mae("random", "theta-reg"), mae("random", "mean"));
+    // Deterministic methods run once; seeded ones per seed.
+    assert_eq!(row("metric-var", "mean", 10).unwrap()["seeds"], 1);
+    assert_eq!(row("kcenter", "weighted", 10).unwrap()["seeds"], 2);
+}

@@ -83,10 +83,12 @@ async function packFiles(responses, options) {
   }
   if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
   if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
-  const truth = /** @type {{truth?: FileInput}} */ (options).truth;
-  if (truth != null) files.push({ role: 'truth', ...(await toNamed(truth, 'truth.csv')) });
-  const { embeddings, referenceRanking } = /** @type {{embeddings?: FileInput, referenceRanking?: FileInput}} */ (options);
-  if (embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(embeddings, 'embeddings.npy')) });
+  const side = /** @type {{truth?: FileInput, metricScores?: FileInput, outputs?: FileInput, embeddings?: FileInput}} */ (options);
+  if (side.truth != null) files.push({ role: 'truth', ...(await toNamed(side.truth, 'truth.csv')) });
+  if (side.metricScores != null) files.push({ role: 'metric', ...(await toNamed(side.metricScores, 'metric.csv')) });
+  if (side.outputs != null) files.push({ role: 'outputs', ...(await toNamed(side.outputs, 'outputs.csv')) });
+  if (side.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(side.embeddings, 'embeddings.npy')) });
+  const { referenceRanking } = /** @type {{referenceRanking?: FileInput}} */ (options);
   if (referenceRanking != null) files.push({ role: 'reference', ...(await toNamed(referenceRanking, 'ranking.csv')) });
   return concat(files);
 }

@@ -102,10 +102,34 @@ export interface FitResult {
 /** Fit an item response theory model. */
 export function fit(responses: FileInput | FileInput[], options?: FitOptions): Promise<FitResult>;
 
-export type Method = 'random' | 'stratified' | 'irt-info' | 'irt-cluster' | 'anchor-points';
-export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt';
+export type Method =
+  | 'random'
+  | 'stratified'
+  | 'irt-info'
+  | 'irt-cluster'
+  | 'anchor-points'
+  | 'metric-avg'
+  | 'metric-var'
+  | 'metric-cons'
+  | 'diversity'
+  | 'kcenter'
+  | 'dpp'
+  | 'metabench';
+export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg';
 
-export interface SelectOptions extends LoadOptions {
+/** Inputs beyond the responses that some methods use. */
+export interface SideInputs {
+  /** An automatic metric's scores (models × items, same item ids) for metric-avg/var/cons (default: the responses). */
+  metricScores?: FileInput;
+  /** Model outputs, a wide CSV of texts (`model,<item ids…>`), for `diversity`. */
+  outputs?: FileInput;
+  /** Item embeddings `.npy` (rows in items-file order) for kcenter/dpp (default: text features, else response vectors). */
+  embeddings?: FileInput;
+}
+
+export interface SelectOptions extends LoadOptions, SideInputs {
+  /** True full-benchmark scores (`model,score`) for theta-reg's calibration (default: row means). */
+  truth?: FileInput;
   method?: Method;
   /** Number of items (or give `costBudget`). */
   budget?: number;
@@ -132,6 +156,8 @@ export interface Subset {
   weights: number[];
   cost?: number;
   gpirt_lambda?: number;
+  /** theta-reg's line (true = intercept + slope·irt estimate) on the training models, when an IRT fit was made. */
+  theta_regression?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
   /** The chosen items' groups and texts, when an items file gave them. */
   groups?: (string | null)[];
   texts?: (string | null)[];
@@ -139,7 +165,7 @@ export interface Subset {
 
 export interface EstimateOptions extends LoadOptions {
   subset: Subset;
-  /** A fit of the whole benchmark, for irt, pirt and gpirt. */
+  /** A fit of the whole benchmark, for irt, pirt, gpirt and theta-reg. */
   fit?: FitResult;
   estimator?: EstimatorName;
 }
@@ -151,7 +177,7 @@ export interface Estimates {
   models: { id: string; estimate: number; low: number; high: number; answered: number; full_mean?: number }[];
 }
 
-export interface EvaluateOptions extends LoadOptions {
+export interface EvaluateOptions extends LoadOptions, SideInputs {
   methods?: Method[];
   budgets?: number[];
   folds?: number;
@@ -160,7 +186,7 @@ export interface EvaluateOptions extends LoadOptions {
   seeds?: number;
   irt?: FitOptions['irt'];
   stratify?: boolean;
-  /** True scores (`model,score`) when the matrix is only part of the benchmark. */
+  /** True scores (`model,score`) when the matrix is only part of the benchmark; adds theta-reg to every method. */
   truth?: FileInput;
   onProgress?: (progress: { done: number; total: number }) => void;
 }

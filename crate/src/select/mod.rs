@@ -19,8 +19,19 @@
 //! - `anchor-points`: Vivek et al. (2024, EACL): k-medoids over the distance
 //!   1 − corr(xᵢ, xⱼ) between items' response vectors across training models,
 //!   weight = the cluster's share of items.
+//! - `metric-avg`, `metric-var`, `metric-cons`, `diversity`: subset2evaluate's
+//!   utilities (Zouhar et al. 2025), over an automatic metric's scores or the
+//!   training models' own; see [`metric`].
+//! - `kcenter`, `dpp`: items that cover the item-embedding space; see
+//!   [`diversity`].
+//! - `metabench`: near-constant and non-discriminating items dropped, then
+//!   penalised greedy log-information selection (after Kipnis et al. 2024);
+//!   see [`metabench`].
 
 pub(crate) mod cluster;
+pub mod diversity;
+pub mod metabench;
+pub mod metric;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,10 +48,34 @@ pub enum Method {
     IrtInfo,
     IrtCluster,
     AnchorPoints,
+    MetricAvg,
+    MetricVar,
+    MetricCons,
+    Diversity,
+    Kcenter,
+    Dpp,
+    Metabench,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [Method::Random, Method::Stratified, Method::IrtInfo, Method::IrtCluster, Method::AnchorPoints];
+    pub const ALL: [Method; 12] = [
+        Method::Random,
+        Method::Stratified,
+        Method::IrtInfo,
+        Method::IrtCluster,
+        Method::AnchorPoints,
+        Method::MetricAvg,
+        Method::MetricVar,
+        Method::MetricCons,
+        Method::Diversity,
+        Method::Kcenter,
+        Method::Dpp,
+        Method::Metabench,
+    ];
+
+    /// What `evaluate` runs when no methods are named: the methods that need
+    /// nothing beyond the responses and are not subsumed by another.
+    pub const DEFAULT_EVALUATE: [Method; 5] = [Method::Random, Method::Stratified, Method::IrtInfo, Method::IrtCluster, Method::AnchorPoints];
 
     pub fn parse(name: &str) -> Result<Method> {
         Method::ALL.into_iter().find(|m| m.as_str() == name.trim()).ok_or_else(|| {
@@ -59,13 +94,119 @@ impl Method {
             Method::IrtInfo => "irt-info",
             Method::IrtCluster => "irt-cluster",
             Method::AnchorPoints => "anchor-points",
+            Method::MetricAvg => "metric-avg",
+            Method::MetricVar => "metric-var",
+            Method::MetricCons => "metric-cons",
+            Method::Diversity => "diversity",
+            Method::Kcenter => "kcenter",
+            Method::Dpp => "dpp",
+            Method::Metabench => "metabench",
         }
     }
 
     /// Whether the method needs an IRT fit of the training models.
     pub fn needs_irt(self) -> bool {
-        matches!(self, Method::IrtInfo | Method::IrtCluster)
+        matches!(self, Method::IrtInfo | Method::IrtCluster | Method::Metabench)
     }
+
+    /// Whether the seed changes the subset.
+    pub fn is_seeded(self) -> bool {
+        !matches!(
+            self,
+            Method::IrtInfo | Method::MetricAvg | Method::MetricVar | Method::MetricCons | Method::Diversity | Method::Dpp | Method::Metabench
+        )
+    }
+}
+
+/// Inputs beyond the responses that some selectors use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Side<'a> {
+    /// An automatic metric's scores (`metric-*`; default: the responses).
+    pub metric: Option<&'a MetricScores>,
+    /// Model outputs (`diversity`).
+    pub outputs: Option<&'a Outputs>,
+    /// Item vectors (`kcenter`, `dpp`; default: see [`item_vectors`]).
+    pub vectors: Option<&'a ItemVectors>,
+}
+
+/// Owned side inputs, as the CLI and the JS API load them.
+#[derive(Debug, Clone, Default)]
+pub struct SideData {
+    pub metric: Option<MetricScores>,
+    pub outputs: Option<Outputs>,
+    /// Item embeddings, one unit row per matrix item.
+    pub embeddings: Option<ItemVectors>,
+}
+
+impl SideData {
+    pub fn side(&self) -> Side<'_> {
+        Side { metric: self.metric.as_ref(), outputs: self.outputs.as_ref(), vectors: self.embeddings.as_ref() }
+    }
+
+    /// Loads the side files: a metric matrix (any format `read_responses`
+    /// reads), outputs (wide CSV of texts), embeddings (.npy, rows in the
+    /// items file's order, or in the matrix's item order without one).
+    pub fn load(
+        m: &ResponseMatrix,
+        metric: Option<&crate::read::Input>,
+        outputs: Option<&crate::read::Input>,
+        embeddings: Option<&crate::read::Input>,
+        items_file: Option<&crate::read::Input>,
+    ) -> Result<SideData> {
+        let metric = match metric {
+            Some(input) => {
+                let loaded = crate::read::read_responses(std::slice::from_ref(input), &Default::default())?;
+                Some(MetricScores::align(&loaded.matrix, m)?)
+            }
+            None => None,
+        };
+        let outputs = outputs.map(|o| metric::read_outputs(o, m, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
+        let embeddings = match embeddings {
+            Some(input) => {
+                let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
+                let ids = match items_file {
+                    Some(items) => crate::read::read_item_texts(items, crate::read::DEFAULT_MAX_BYTES)?.0,
+                    None => m.item_ids().to_vec(),
+                };
+                if ids.len() != e.rows {
+                    return Err(Error::invalid(format!(
+                        "{} embedding rows for {} items ({})",
+                        e.rows,
+                        ids.len(),
+                        if items_file.is_some() { "rows follow the items file" } else { "rows follow the responses' items" }
+                    )));
+                }
+                let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(r, id)| (id.as_str(), r)).collect();
+                let unit = crate::similar::normalize(&e.data, e.dims);
+                let mut data = Vec::with_capacity(m.n_items() * e.dims);
+                for id in m.item_ids() {
+                    let r = *index.get(id.as_str()).ok_or_else(|| Error::invalid(format!("item '{}' has no embedding row", crate::error::truncate(id, 40))))?;
+                    data.extend_from_slice(&unit[r * e.dims..(r + 1) * e.dims]);
+                }
+                Some(ItemVectors { dims: e.dims, data, source: "embeddings" })
+            }
+            None => None,
+        };
+        Ok(SideData { metric, outputs, embeddings })
+    }
+}
+
+pub use diversity::ItemVectors;
+pub use metric::{MetricScores, Outputs};
+
+/// Vectors for `kcenter`/`dpp` without embeddings: the items' built-in
+/// text features when at least half the items have text, else each item's
+/// standardised responses over the training models.
+pub fn item_vectors(m: &ResponseMatrix, train: &[usize]) -> ItemVectors {
+    let text = &m.items().text;
+    let with_text = text.iter().filter(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty())).count();
+    if !text.is_empty() && with_text * 2 >= m.n_items() {
+        let texts: Vec<&str> = text.iter().map(|t| t.as_deref().unwrap_or("")).collect();
+        return ItemVectors { dims: crate::similar::text::DIMS, data: crate::similar::text::features(&texts), source: "text-features" };
+    }
+    let all: Vec<usize> = (0..m.n_items()).collect();
+    let rows = cluster::standardized_responses(m, train, &all);
+    ItemVectors { dims: train.len(), data: rows.concat(), source: "responses" }
 }
 
 /// How much may be selected.
@@ -105,6 +246,7 @@ pub struct Context<'a> {
     /// [`anchor_space`]); computed on demand when absent. Evaluations pass
     /// them in so that many selections on one split share the work.
     pub anchor_space: Option<&'a CorrelationSpace>,
+    pub side: Side<'a>,
 }
 
 pub use cluster::CorrelationSpace;
@@ -308,8 +450,68 @@ fn select_within(
             };
             cluster_subset(stratum, &clusters, share, costs)
         }
+        Method::MetricAvg | Method::MetricVar | Method::MetricCons | Method::Diversity => {
+            let utility = metric_utilities(ctx, method, stratum)?;
+            let mut order: Vec<usize> = (0..stratum.len()).collect();
+            // Highest utility first; ties keep item order (a stable sort, as theirs).
+            order.sort_by(|&a, &b| utility[b].total_cmp(&utility[a]).then(a.cmp(&b)));
+            let ordered: Vec<usize> = order.into_iter().map(|p| stratum[p]).collect();
+            let chosen = take_within_budget(&ordered, share, costs);
+            let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
+            (chosen, w)
+        }
+        Method::Kcenter | Method::Dpp => {
+            let computed;
+            let vectors = match ctx.side.vectors {
+                Some(v) => v,
+                None => {
+                    computed = item_vectors(ctx.matrix, ctx.train);
+                    &computed
+                }
+            };
+            let points: Vec<&[f32]> = stratum.iter().map(|&i| vectors.row(i)).collect();
+            let picked = if method == Method::Kcenter { diversity::k_center(&points, k, rng) } else { diversity::dpp_greedy(&points, k) };
+            let ordered: Vec<usize> = picked.iter().map(|&p| stratum[p]).collect();
+            let chosen = take_within_budget(&ordered, share, costs);
+            let positions: Vec<usize> = picked.iter().copied().filter(|&p| chosen.contains(&stratum[p])).collect();
+            let w = diversity::voronoi_weights(&points, &positions);
+            (chosen, w)
+        }
+        Method::Metabench => {
+            let fit = ctx.fit.expect("checked by select");
+            let candidates = metabench::filter(ctx.matrix, ctx.train, stratum, k);
+            let picked = metabench::select(fit, &candidates, k, metabench::SIZE_PENALTY);
+            let chosen = take_within_budget(&picked, share, costs);
+            let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
+            (chosen, w)
+        }
     };
     Ok((items, weights))
+}
+
+/// subset2evaluate's utility of every stratum item (see [`metric`]).
+pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize]) -> Result<Vec<f64>> {
+    if method == Method::Diversity {
+        let outputs = ctx.side.outputs.ok_or_else(|| Error::invalid("the diversity method needs the models' outputs: give an outputs file"))?;
+        let rows = metric::output_rows(outputs, ctx.matrix, ctx.train);
+        return Ok(metric::diversity_unigram(outputs, &rows, stratum));
+    }
+    let owned;
+    let rows: Vec<&[Option<f64>]> = match ctx.side.metric {
+        Some(scores) => metric::rows_for(scores, ctx.matrix, ctx.train),
+        None => {
+            owned = metric::response_rows(ctx.matrix, ctx.train, stratum);
+            owned.iter().map(Vec::as_slice).collect()
+        }
+    };
+    if rows.is_empty() {
+        return Err(Error::invalid("the metric scores have no row for any training model"));
+    }
+    Ok(match method {
+        Method::MetricAvg => metric::metric_avg(&rows, stratum),
+        Method::MetricVar => metric::metric_var(&rows, stratum),
+        _ => metric::metric_cons(&rows, stratum),
+    })
 }
 
 /// Items in `order` until the share is used up.
@@ -378,6 +580,10 @@ pub struct SubsetJson {
     /// fit was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpirt_lambda: Option<f64>,
+    /// theta-reg's calibration line on the training models (made with an
+    /// IRT fit; against the given true scores, else the row means).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta_regression: Option<crate::estimate::Regression>,
     /// The chosen items' groups and texts, when the items file has them, so
     /// a person can read what was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -444,17 +650,52 @@ pub const SELECTION_FIT_TOLERANCE: f64 = 3e-3;
 /// model `irt` on them first when the method needs it (and then calibrating
 /// gp-IRT's λ on them too).
 pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, irt: crate::irt::IrtModel) -> Result<SubsetJson> {
+    select_subset_with(m, train, options, irt, Side::default(), None)
+}
+
+/// [`select_subset`] with side inputs and true full scores per model
+/// (matrix order); given scores make an IRT fit even for methods that need
+/// none, to calibrate theta-reg (and gp-IRT) against them.
+pub fn select_subset_with(
+    m: &ResponseMatrix,
+    train: &[usize],
+    options: &SelectOptions,
+    irt: crate::irt::IrtModel,
+    side: Side,
+    truth: Option<&[f64]>,
+) -> Result<SubsetJson> {
+    if let Some(t) = truth
+        && t.len() != m.n_models()
+    {
+        return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models())));
+    }
     let all: Vec<usize> = (0..m.n_items()).collect();
-    let fit = if options.method.needs_irt() {
+    let fit = if options.method.needs_irt() || truth.is_some() {
         let fit_options = crate::irt::FitOptions { model: irt, tolerance: SELECTION_FIT_TOLERANCE, ..Default::default() };
         Some(crate::irt::fit(&m.select(train, &all), &fit_options, &mut |_| true)?)
     } else {
         None
     };
-    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None }, options)?;
+    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side }, options)?;
+    let means = match truth {
+        Some(t) => t.to_vec(),
+        None => m.model_means(),
+    };
+    let theta_regression = fit.as_ref().and_then(|fit| {
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None };
+        let rows: Vec<(f64, f64)> = train
+            .iter()
+            .filter_map(|&j| {
+                let r: Vec<(usize, f64)> =
+                    subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect();
+                let x = crate::estimate::estimate(&setup, crate::estimate::Estimator::Irt, &r).ok()?;
+                Some((x.estimate, means[j]))
+            })
+            .collect();
+        crate::estimate::calibrate_regression(&rows)
+    });
     let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None };
-        let means = m.model_means();
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None };
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -484,6 +725,7 @@ pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOption
         weights: subset.weights,
         cost: subset.cost,
         gpirt_lambda,
+        theta_regression,
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
     })
@@ -516,7 +758,8 @@ mod tests {
     fn every_method_is_deterministic_and_within_budget() {
         let m = matrix();
         let train: Vec<usize> = (0..25).collect();
-        for method in Method::ALL {
+        // diversity needs model outputs: tests/subset2evaluate_golden.rs.
+        for method in Method::ALL.into_iter().filter(|&m| m != Method::Diversity) {
             let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false };
             let a = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
             let b = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
@@ -549,5 +792,66 @@ mod tests {
         let shares = allocate(&strata, Budget::Items(10), None, 100);
         let counts: Vec<usize> = shares.iter().map(|s| match s { Share::Items(n) => *n, Share::Cost(_) => 0 }).collect();
         assert_eq!(counts, vec![5, 3, 2]);
+    }
+
+    #[test]
+    fn side_inputs_are_required_or_aligned() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        let options = SelectOptions { method: Method::Diversity, budget: Budget::Items(5), seed: 0, stratify: false };
+        let err = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap_err().to_string();
+        assert!(err.contains("needs the models' outputs"), "{err}");
+        // A metric over other systems (no shared ids) uses all its rows; one over
+        // other items is refused.
+        let mut csv = String::from("model");
+        for i in 0..40 {
+            csv.push_str(&format!(",q{i}"));
+        }
+        csv.push_str("\nother1");
+        for i in 0..40 {
+            csv.push_str(&format!(",{}", (i % 7) as f64 * 0.1));
+        }
+        csv.push_str("\nother2");
+        for i in 0..40 {
+            csv.push_str(&format!(",{}", (i % 5) as f64 * -0.1));
+        }
+        csv.push('\n');
+        let side = SideData::load(&m, Some(&crate::read::Input::new("metric.csv", csv.as_bytes())), None, None, None).unwrap();
+        let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(3), seed: 0, stratify: false };
+        let s = select_subset_with(&m, &train, &options, crate::irt::IrtModel::TwoPl, side.side(), None).unwrap();
+        // Variance of (0.1·(i mod 7), −0.1·(i mod 5)) grows with (i mod 7) + (i mod 5):
+        // largest (10) only at q34, then 9 at q13 and q19 (f32 storage may split that tie).
+        assert_eq!(s.items[0], "q34");
+        let mut next = s.items[1..].to_vec();
+        next.sort();
+        assert_eq!(next, vec!["q13", "q19"]);
+        let bad = "model,x1,x2\na,1,2\n";
+        let err = SideData::load(&m, Some(&crate::read::Input::new("metric.csv", bad.as_bytes())), None, None, None).unwrap_err().to_string();
+        assert!(err.contains("none of the responses"), "{err}");
+    }
+
+    #[test]
+    fn kcenter_and_dpp_use_embeddings_and_weight_by_cell() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        // Items 0–9 at one point, 10–39 spread on a circle: k-center takes one of 0–9 and
+        // gives it a quarter of the weight.
+        let mut data = Vec::new();
+        for i in 0..40 {
+            let (x, y) = if i < 10 { (1.0f32, 0.0f32) } else { ((i as f32 * 0.2 + 1.0).cos(), -(i as f32 * 0.2 + 1.0).sin().abs() - 0.5) };
+            data.extend([x, y]);
+        }
+        let vectors = ItemVectors { dims: 2, data: crate::similar::normalize(&data, 2), source: "embeddings" };
+        let side = Side { vectors: Some(&vectors), ..Side::default() };
+        for method in [Method::Kcenter, Method::Dpp] {
+            let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side };
+            let s = select(&ctx, &SelectOptions { method, budget: Budget::Items(6), seed: 1, stratify: false }).unwrap();
+            assert_eq!(s.items.len(), 6);
+            let in_cluster: Vec<usize> = s.items.iter().copied().filter(|&i| i < 10).collect();
+            assert_eq!(in_cluster.len(), 1, "{method:?}: {:?}", s.items);
+            let w = s.weights[s.items.iter().position(|&i| i < 10).unwrap()];
+            assert!(w >= 0.25 - 1e-12, "{method:?}: weight {w}");
+            assert!((s.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
     }
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# benchsift evaluate on the real matrices in ../shared/data (never committed): the new
+# selectors (metric-var, metric-cons, kcenter, dpp, metabench) next to random and the
+# earlier ones, 5-fold over models. Writes bench-results/evaluate_<name>.json and the
+# wall time of each run to bench-results/evaluate_real.log; summarise with
+# scripts/bench/summarise_evaluate.py.
+# Usage: scripts/bench/evaluate_real.sh [path/to/benchsift]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${1:-target/release/benchsift}
+D=${SHARED_DATA:-../shared/data}
+[ -d "$D" ] || D=/work/shared/data
+mkdir -p bench-results
+log=bench-results/evaluate_real.log
+: > "$log"
+run() {
+  local name=$1; shift
+  local start=$SECONDS
+  "$B" evaluate "$@" -o "bench-results/evaluate_$name.json" 2>> "$log"
+  echo "$name: $((SECONDS - start)) s" | tee -a "$log"
+}
+# AlpacaEval: 57 models x 805 prompts, continuous; MiniLM embeddings for kcenter/dpp.
+run alpacaeval "$D/alpacaeval/responses.csv" --items "$D/alpacaeval/items.csv" \
+  --embeddings "$D/alpacaeval/item_embeddings_minilm.npy" \
+  --methods random,irt-cluster,anchor-points,metric-var,metric-cons,kcenter,dpp,metabench --seeds 5
+# LiveCodeBench: 77 models x 1,055 problems, pass@1 0-100, 41.5% missing; no texts, so
+# kcenter/dpp use response vectors.
+run livecodebench "$D/livecodebench_codegen/responses.csv" --items "$D/livecodebench_codegen/items.csv" \
+  --methods random,irt-cluster,anchor-points,metric-var,metric-cons,kcenter,dpp,metabench --seeds 5
+# MMLU-Pro: 29 models x 12,032 questions, binary; fewer budgets and seeds (12k items).
+run mmlu_pro "$D/mmlu_pro_29models/responses.csv" --items "$D/mmlu_pro_29models/items.csv" \
+  --embeddings "$D/mmlu_pro_29models/item_embeddings_minilm.npy" \
+  --methods random,irt-cluster,metric-var,kcenter,metabench --budgets 25,100,400 --seeds 3

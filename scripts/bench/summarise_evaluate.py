@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Markdown tables from bench-results/evaluate_<name>.json (scripts/bench/evaluate_real.sh):
+per budget, random's MAE (mean estimator, 95% interval over seeds) and each method's best
+estimator by MAE, with Kendall tau and interval coverage. A method's MAE is bold when it is
+below random's interval. Usage: python3 scripts/bench/summarise_evaluate.py alpacaeval ..."""
+import json
+import os
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def main(names):
+    for name in names:
+        ev = json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+        rows = ev["results"]
+        methods = []
+        for r in rows:
+            if r["method"] != "random" and r["method"] not in methods:
+                methods.append(r["method"])
+        budgets = sorted({r["budget"] for r in rows})
+        print(f"**{name}** ({ev['models']} models × {ev['items']} items, {ev['split']}): MAE (τ, coverage)\n")
+        print("| items | random (mean) | " + " | ".join(methods) + " |")
+        print("|---|---|" + "---|" * len(methods))
+        for b in budgets:
+            rnd = next(r for r in rows if r["method"] == "random" and r["estimator"] == "mean" and r["budget"] == b)
+            cells = [f"{rnd['mae']['mean']:.4g} [{rnd['mae']['low']:.3g}, {rnd['mae']['high']:.3g}], τ {rnd['kendall_tau']['mean']:.2f}"]
+            for m in methods:
+                cand = [r for r in rows if r["method"] == m and r["budget"] == b]
+                if not cand:
+                    cells.append("—")
+                    continue
+                best = min(cand, key=lambda r: r["mae"]["mean"])
+                mae = f"{best['mae']['mean']:.4g}"
+                if best["mae"]["mean"] < rnd["mae"]["low"]:
+                    mae = f"**{mae}**"
+                cells.append(f"{mae} ({best['estimator']}), τ {best['kendall_tau']['mean']:.2f}, cov {best['coverage']['mean']:.2f}")
+            print(f"| {b} | " + " | ".join(cells) + " |")
+        print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["alpacaeval", "livecodebench", "mmlu_pro"])
