@@ -119,7 +119,8 @@ pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u
     let dataset = load(&names, &roles, lengths, data, load_options_json)?;
     let settings: crate::select::SelectSettings = parse_options(select_options_json)?;
     let (train, options, irt) = settings.resolve(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
-    let subset = crate::select::select_subset(&dataset.matrix, &train, &options, irt).map_err(|e| JsError::new(&e.to_string()))?;
+    let fit_options = crate::irt::FitOptions { model: irt, dims: settings.dims.unwrap_or(1), ..Default::default() };
+    let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, &fit_options).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&subset)
 }
 

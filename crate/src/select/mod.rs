@@ -15,7 +15,8 @@
 //!   training models' abilities (the classic adaptive-testing criterion).
 //! - `irt-cluster`: tinyBenchmarks' anchors (Polo et al. 2024, ICML): k-means
 //!   over the items' IRT parameters (a, b), the item nearest each centroid,
-//!   weight = the cluster's share of items.
+//!   weight = the cluster's share of items. With a D-dimensional fit the
+//!   features are (a₁..a_D, −d), tinyBenchmarks' (α, β) of σ(αᵀθ − β).
 //! - `anchor-points`: Vivek et al. (2024, EACL): k-medoids over the distance
 //!   1 − corr(xᵢ, xⱼ) between items' response vectors across training models,
 //!   weight = the cluster's share of items.
@@ -294,7 +295,10 @@ fn select_within(
         }
         Method::IrtCluster => {
             let fit = ctx.fit.expect("checked by select");
-            let features: Vec<Vec<f64>> = stratum.iter().map(|&i| vec![fit.items[i].a, fit.items[i].b]).collect();
+            let features: Vec<Vec<f64>> = match &fit.multi {
+                Some(mf) => stratum.iter().map(|&i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect(),
+                None => stratum.iter().map(|&i| vec![fit.items[i].a, fit.items[i].b]).collect(),
+            };
             let clusters = cluster::k_means(&features, k, rng);
             cluster_subset(stratum, &clusters, share, costs)
         }
@@ -347,8 +351,13 @@ fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Shar
 }
 
 /// Fisher information of each stratum item, averaged over the training
-/// models' abilities in the fit.
+/// models' abilities in the fit (for a D-dimensional fit, the trace of the
+/// information matrix).
 fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
+    if let Some(mf) = &fit.multi {
+        let n = fit.model_ids.len().max(1) as f64;
+        return stratum.iter().map(|&i| (0..fit.model_ids.len()).map(|j| mf.information_trace(i, mf.theta_of(j))).sum::<f64>() / n).collect();
+    }
     let family = fit.model.family();
     let thetas = &fit.theta;
     stratum
@@ -399,6 +408,8 @@ pub struct SelectSettings {
     /// Training model ids (default: all models).
     pub train_models: Option<Vec<String>>,
     pub irt: Option<String>,
+    /// Latent dimensions of the IRT fit (irt-* methods; > 1 needs 2pl).
+    pub dims: Option<usize>,
 }
 
 impl SelectSettings {
@@ -434,10 +445,14 @@ impl SelectSettings {
 /// model `irt` on them first when the method needs it (and then calibrating
 /// gp-IRT's λ on them too).
 pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, irt: crate::irt::IrtModel) -> Result<SubsetJson> {
+    select_subset_with(m, train, options, &crate::irt::FitOptions { model: irt, ..Default::default() })
+}
+
+/// [`select_subset`] with the IRT fit's settings spelled out (e.g. `dims`).
+pub fn select_subset_with(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, fit_options: &crate::irt::FitOptions) -> Result<SubsetJson> {
     let all: Vec<usize> = (0..m.n_items()).collect();
     let fit = if options.method.needs_irt() {
-        let fit_options = crate::irt::FitOptions { model: irt, ..Default::default() };
-        Some(crate::irt::fit(&m.select(train, &all), &fit_options, &mut |_| true)?)
+        Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?)
     } else {
         None
     };
@@ -518,6 +533,38 @@ mod tests {
             assert_eq!(unique.len(), a.items.len(), "{method:?} repeats items");
             assert!((a.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn irt_methods_work_with_a_multidimensional_fit() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        let fit_options = crate::irt::FitOptions { dims: 3, ..Default::default() };
+        for method in [Method::IrtCluster, Method::IrtInfo] {
+            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false };
+            let a = select_subset_with(&m, &train, &options, &fit_options).unwrap();
+            let b = select_subset_with(&m, &train, &options, &fit_options).unwrap();
+            assert_eq!(a.items, b.items, "{method:?} is not deterministic");
+            assert_eq!(a.items.len(), 8);
+            assert!((a.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        // The clustering sees all D loadings and the intercept.
+        let all: Vec<usize> = (0..m.n_items()).collect();
+        let fit = crate::irt::fit(&m.select(&train, &all), &fit_options, &mut |_| true).unwrap();
+        let options = SelectOptions { method: Method::IrtCluster, budget: Budget::Items(8), seed: 3, stratify: false };
+        let subset = select(&Context { matrix: &m, train: &train, fit: Some(&fit), anchor_space: None }, &options).unwrap();
+        let mf = fit.multi.as_ref().unwrap();
+        let features: Vec<Vec<f64>> = (0..m.n_items()).map(|i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect();
+        let clusters = cluster::k_means(&features, 8, &mut Rng::new(3));
+        let mut expected: Vec<usize> = clusters.medoids.clone();
+        let mut got = subset.items.clone();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+        let err = select_subset_with(&m, &train, &options, &crate::irt::FitOptions { model: crate::irt::IrtModel::ThreePl, dims: 2, ..Default::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("need the 2pl model"), "{err}");
     }
 
     #[test]
