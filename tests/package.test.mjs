@@ -120,6 +120,25 @@ test('fit through the package matches the CLI and reports progress', () => {
   assert.equal(result.backend.threads, 1);
 });
 
+test('a multidimensional fit and irt-cluster selection through the package match the CLI', () => {
+  const csv = join(ROOT, 'tests', 'fixtures', 'irt', 'synthetic_mirt2.csv');
+  writeFileSync(
+    join(project, 'mirt.mjs'),
+    `import { fit, select } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const file = { name: 'responses.csv', data: readFileSync(${JSON.stringify(csv)}) };
+     const model = await fit(file, { irt: '2pl', dims: 3, seed: 4 });
+     const subset = await select(file, { method: 'irt-cluster', dims: 3, budget: 8, seed: 1 });
+     console.log(JSON.stringify({ model, subset }));`,
+  );
+  const { model, subset } = JSON.parse(run('node', ['mirt.mjs'], project));
+  const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
+  assert.equal(model.dims, 3);
+  assert.equal(model.items[0].a.length, 3);
+  assert.deepEqual({ ...model, backend: null }, { ...cli(['fit', csv, '--dims', '3', '--seed', '4']), backend: null });
+  assert.deepEqual(subset, cli(['select', csv, '--method', 'irt-cluster', '--dims', '3', '--budget', '8', '--seed', '1']));
+});
+
 test('select, estimate and evaluate through the package match the CLI', () => {
   const data = join(ROOT, 'www', 'data', 'bbh');
   writeFileSync(

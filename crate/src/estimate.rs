@@ -251,6 +251,9 @@ fn weighted_moments(setup: &Setup, responses: impl Iterator<Item = (usize, f64)>
 fn irt_moments(setup: &Setup, fit: &IrtFit, responses: &[(usize, f64)], plug_observed: bool) -> Moments {
     let family = fit.model.family();
     let full: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (setup.items[k], x)).collect();
+    if let Some(multi) = &fit.multi {
+        return multi_moments(multi, &full, plug_observed);
+    }
     let theta = estimate_theta(&fit.items, family, &full, ThetaMethod::Map);
     let n = fit.items.len() as f64;
     let mut answered = vec![false; fit.items.len()];
@@ -279,6 +282,36 @@ fn irt_moments(setup: &Setup, fit: &IrtFit, responses: &[(usize, f64)], plug_obs
     }
     let se = if theta.se.is_finite() { theta.se } else { 10.0 };
     (sum / n, (slope * se / n).powi(2) + noise / (n * n))
+}
+
+/// [`irt_moments`] for a multidimensional fit: MAP θ under N(0, I) with its
+/// posterior covariance Σ; the slope of the mean expected score is the
+/// vector g = Σᵢ pᵢ(1 − pᵢ)aᵢ / N, so its variance is gᵀΣg / N² (delta method).
+fn multi_moments(fit: &crate::irt::multi::MultiFit, full: &[(usize, f64)], plug_observed: bool) -> Moments {
+    let (theta, cov) = crate::irt::multi::map_theta(fit, full);
+    let d = fit.dims;
+    let n_items = fit.intercept.len();
+    let n = n_items as f64;
+    let mut answered = vec![false; n_items];
+    let mut sum = 0.0;
+    if plug_observed {
+        for &(i, x) in full {
+            answered[i] = true;
+            sum += x;
+        }
+    }
+    let mut slope = vec![0.0; d];
+    let mut noise = 0.0;
+    for i in (0..n_items).filter(|&i| !answered[i]) {
+        let e = fit.expected(i, &theta);
+        sum += e;
+        for (s, a) in slope.iter_mut().zip(fit.loadings(i)) {
+            *s += e * (1.0 - e) * a;
+        }
+        noise += e * (1.0 - e);
+    }
+    let spread: f64 = (0..d).map(|r| (0..d).map(|c| slope[r] * cov[r * d + c] * slope[c]).sum::<f64>()).sum();
+    (sum / n, spread.max(0.0) / (n * n) + noise / (n * n))
 }
 
 /// gp-IRT's λ: the least-squares mix of the weighted and p-IRT estimates
@@ -371,7 +404,7 @@ fn observed_mean(responses: &crate::matrix::ResponseMatrix, model: usize) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::irt::{self, FitOptions, ItemParams};
+    use crate::irt::{self, FitOptions, IrtFit, ItemParams};
     use crate::matrix::MatrixBuilder;
     use crate::rng::Rng;
 
@@ -455,6 +488,55 @@ mod tests {
         let part = whole.select(&[0, 1], &[0, 2]);
         let e = estimate_matrix(&subset, None, &part, Estimator::Mean).unwrap();
         assert!(e.models.iter().all(|m| m.full_mean.is_none()));
+    }
+
+    #[test]
+    fn multidimensional_irt_estimates_recover_full_scores() {
+        // A 3-D 2PL; fit on 300 models, estimate 50 new ones from 40 items.
+        let mut rng = Rng::new(6);
+        let (d, n_items) = (3, 200);
+        let a: Vec<f64> = (0..n_items * d).map(|k| if k % d == 0 { rng.log_normal(0.0, 0.3) } else { 0.7 * rng.normal() }).collect();
+        let b0: Vec<f64> = (0..n_items).map(|_| rng.normal()).collect();
+        let mut b = MatrixBuilder::new((0..n_items).map(|i| format!("i{i}")).collect());
+        let mut truth = Vec::new();
+        for j in 0..350 {
+            let t: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+            let row: Vec<Option<f32>> = (0..n_items)
+                .map(|i| {
+                    let z = b0[i] + (0..d).map(|k| a[i * d + k] * t[k]).sum::<f64>();
+                    Some((rng.uniform() < 1.0 / (1.0 + crate::math::exp(-z))) as u8 as f32)
+                })
+                .collect();
+            truth.push(row.iter().map(|x| x.unwrap() as f64).sum::<f64>() / n_items as f64);
+            b.push_row_unchecked(format!("m{j}"), &row);
+        }
+        let m = b.into_matrix();
+        let train: Vec<usize> = (0..300).collect();
+        let all: Vec<usize> = (0..n_items).collect();
+        let fit = irt::fit(&m.select(&train, &all), &FitOptions { dims: d, ..FitOptions::default() }, &mut |_| true).unwrap();
+        // Round-trip through JSON, as `estimate` reads it.
+        let fit = IrtFit::from_json(serde_json::from_str(&serde_json::to_string(&fit.to_json()).unwrap()).unwrap()).unwrap();
+        assert_eq!(fit.dims(), d);
+        let subset: Vec<usize> = (0..n_items).step_by(5).collect();
+        let weights = vec![1.0 / subset.len() as f64; subset.len()];
+        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None };
+        let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
+        for j in 300..350 {
+            let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
+            for (e, est) in [Estimator::Mean, Estimator::Irt, Estimator::Pirt].iter().enumerate() {
+                let x = estimate(&setup, *est, &r).unwrap();
+                errors[e] += (x.estimate - truth[j]).abs() / 50.0;
+                covered[e] += (x.low <= truth[j] && truth[j] <= x.high) as usize;
+            }
+            let g = estimate(&setup, Estimator::Gpirt, &r).unwrap();
+            assert!(g.low <= g.estimate && g.estimate <= g.high);
+        }
+        eprintln!("3-D fit, 40 of 200 items: MAE mean {:.4}, irt {:.4}, pirt {:.4}; coverage {covered:?}/50", errors[0], errors[1], errors[2]);
+        assert!(errors[1] < errors[0], "irt {} vs mean {}", errors[1], errors[0]);
+        assert!(errors[1] < 0.05, "irt MAE {}", errors[1]);
+        for (e, c) in covered.iter().enumerate() {
+            assert!(*c >= 42, "estimator {e}: coverage {c}/50");
+        }
     }
 
     #[test]

@@ -94,6 +94,10 @@ enum Command {
         /// IRT model for the irt-* methods.
         #[arg(long, default_value = "2pl")]
         irt: String,
+        /// Latent dimensions of that IRT fit (> 1: multidimensional 2PL;
+        /// irt-cluster then clusters items on their loadings and intercept).
+        #[arg(long, default_value_t = 1)]
+        dims: usize,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -256,10 +260,12 @@ enum Command {
         /// The IRT model.
         #[arg(long, default_value = "2pl", value_parser = ["rasch", "1pl", "2pl", "3pl", "4pl", "beta"])]
         irt: String,
-        /// Latent dimensions.
+        /// Latent dimensions: 1, or 2 to 10 for a multidimensional 2PL
+        /// (Gaussian variational EM; loadings `a` and abilities `theta` become arrays).
         #[arg(long, default_value_t = 1)]
         dims: usize,
-        /// Seed, recorded in the output (the 1-D fit is deterministic).
+        /// Seed: the 1-D fit is deterministic; with --dims > 1 it picks the
+        /// random start of the subspace iteration for starting abilities.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Fix every item's lower asymptote (3pl/4pl), e.g. 0.1 for ten options.
@@ -309,7 +315,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
         }
-        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, train_models, irt, output } => {
+        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, train_models, irt, dims, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -330,7 +336,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
             let side = load_side(&side, &data, m)?;
             let truth = read_truth(truth.as_deref(), m)?;
-            let subset = select::select_subset_with(m, &train, &options, irt, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
+            let fit_options = benchsift::irt::FitOptions { model: irt, dims, tolerance: select::SELECTION_FIT_TOLERANCE, ..Default::default() };
+            let subset = select::select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
             write_json(&subset, output.as_deref())
         }
         Command::Similar { embeddings, items, top_k, threshold, backend, output } => {
@@ -473,8 +480,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 if verbose || last_report.elapsed().as_millis() >= 500 {
                     last_report = std::time::Instant::now();
                     eprintln!(
-                        "fit: iteration {}/{}, log-likelihood {:.3}, largest change {:.2e}",
-                        p.iteration, p.max_iterations, p.log_likelihood, p.max_change
+                        "fit: iteration {}/{}, {} {:.3}, largest change {:.2e}",
+                        p.iteration,
+                        p.max_iterations,
+                        if dims > 1 { "bound + log prior" } else { "log-likelihood" },
+                        p.log_likelihood,
+                        p.max_change
                     );
                 }
                 true

@@ -176,7 +176,8 @@ pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u
     let (train, options, irt) = settings.resolve(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
     let side = files.side_data(&dataset.matrix)?;
     let truth = files.truth(&dataset.matrix)?;
-    let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, irt, side.side(), truth.as_deref())
+    let fit_options = crate::irt::FitOptions { model: irt, dims: settings.dims.unwrap_or(1), tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..Default::default() };
+    let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, &fit_options, side.side(), truth.as_deref())
         .map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&subset)
 }

@@ -58,7 +58,8 @@ export function info(responses: FileInput | FileInput[], options?: InfoOptions):
 export interface FitProgress {
   iteration: number;
   maxIterations: number;
-  /** Marginal log-likelihood at the start of the iteration. */
+  /** Marginal log-likelihood at the start of the iteration (dims > 1: the
+   * variational evidence lower bound plus the items' log prior, which never decreases). */
   logLikelihood: number;
   /** Largest change of any (unconstrained) item parameter. */
   maxChange: number;
@@ -68,8 +69,10 @@ export interface FitProgress {
 export interface FitOptions extends LoadOptions {
   /** The model (default `2pl`). `beta` is for continuous scores. */
   irt?: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl' | 'beta';
-  /** Latent dimensions (1). */
+  /** Latent dimensions (default 1). 2–10 fit a multidimensional 2PL,
+   * P = σ(a·θ + d), by Gaussian variational EM; `a`, `theta` and `se` become arrays. */
   dims?: number;
+  /** Seed (dims > 1: picks the random start of the starting abilities). */
   seed?: number;
   /** Fixed lower asymptote for 3pl/4pl, e.g. 0.25 for four options. */
   guess?: number;
@@ -87,10 +90,14 @@ export interface FitOptions extends LoadOptions {
 export interface FitResult {
   irt: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl' | 'beta';
   dims: number;
-  /** P(correct | θ) = c + (d − c)·σ(a(θ − b)); Beta: mean σ(a(θ − b)), precision phi. */
-  items: { id: string; a: number; b: number; c?: number; d?: number; phi?: number }[];
-  /** EAP ability and posterior SD per model; θ ~ N(0, 1), higher is better. */
-  models: { id: string; theta: number; se: number }[];
+  /** `gvem` for a multidimensional fit; absent for dims = 1. */
+  method?: 'gvem';
+  /** P(correct | θ) = c + (d − c)·σ(a(θ − b)); Beta: mean σ(a(θ − b)), precision phi.
+   * dims > 1: P = σ(a·θ + intercept) with `a` the loadings and b = −intercept/‖a‖ (MDIFF). */
+  items: { id: string; a: number | number[]; b: number; intercept?: number; c?: number; d?: number; phi?: number }[];
+  /** EAP ability and posterior SD per model; θ ~ N(0, 1), higher is better.
+   * dims > 1: variational posterior means and SDs per dimension, θ ~ N(0, I). */
+  models: { id: string; theta: number | number[]; se: number | number[] }[];
   log_likelihood: number;
   iterations: number;
   converged: boolean;
@@ -142,6 +149,8 @@ export interface SelectOptions extends LoadOptions, SideInputs {
   trainModels?: string[];
   /** IRT model for the irt-* methods (default `2pl`). */
   irt?: FitOptions['irt'];
+  /** Latent dimensions of that fit (default 1; > 1 needs `2pl`). */
+  dims?: number;
 }
 
 /** What `benchsift select` writes. Weights sum to 1. */

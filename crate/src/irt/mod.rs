@@ -23,9 +23,13 @@
 //! x ~ Beta(μφ, (1 − μ)φ) with μ = σ(a(θ − b)).
 //! Continuous scores on other ranges are mapped into [0, 1] first (see
 //! [`Scale`]); the Bernoulli models then treat them as fractional outcomes.
+//!
+//! With `dims` > 1 the 2PL is multidimensional and fitted by Gaussian
+//! variational EM instead (see [`multi`]).
 
 pub(crate) mod estep;
 pub mod item;
+pub mod multi;
 pub mod quadrature;
 pub mod scoring;
 pub mod special;
@@ -144,7 +148,8 @@ impl Scale {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
     pub model: IrtModel,
-    /// Latent dimensions (1 for now).
+    /// Latent dimensions: 1 (EM over a grid) or 2..=10 (2PL only, Gaussian
+    /// variational EM, see [`multi`]).
     pub dims: usize,
     /// Nodes of the latent grid on [−6, 6] (121: spacing 0.1).
     pub quadrature_points: usize,
@@ -158,6 +163,8 @@ pub struct FitOptions {
     /// Mapping of continuous scores into [0, 1]; detected when `None`.
     pub scale: Option<Scale>,
     /// Recorded for reproducibility; the 1-D EM itself is deterministic.
+    /// With dims > 1 it picks the random start of the subspace iteration
+    /// that gives starting abilities.
     pub seed: u64,
 }
 
@@ -179,8 +186,15 @@ impl Default for FitOptions {
 
 impl FitOptions {
     pub fn validate(&self, m: &ResponseMatrix) -> Result<()> {
-        if self.dims != 1 {
-            return Err(Error::invalid(format!("{} latent dimensions: only 1 is supported so far", self.dims)));
+        if !(1..=multi::MAX_DIMS).contains(&self.dims) {
+            return Err(Error::invalid(format!("{} latent dimensions: between 1 and {} are supported", self.dims, multi::MAX_DIMS)));
+        }
+        if self.dims > 1 && self.model != IrtModel::TwoPl {
+            return Err(Error::invalid(format!(
+                "{} latent dimensions need the 2pl model (the multidimensional model is a 2PL), not {}",
+                self.dims,
+                self.model.as_str()
+            )));
         }
         if !(21..=1201).contains(&self.quadrature_points) {
             return Err(Error::invalid("quadrature points must be between 21 and 1201"));
@@ -309,6 +323,10 @@ pub struct IrtFit {
     pub scale: Option<Scale>,
     pub quadrature_points: usize,
     pub backend: Backend,
+    /// The multidimensional parameters when dims > 1. `items` then holds
+    /// each item's MDISC ‖a‖ as `a` and MDIFF −d/‖a‖ as `b`, and
+    /// `theta`/`theta_se` the first (principal) dimension.
+    pub multi: Option<multi::MultiFit>,
 }
 
 /// Where the numbers were computed, and why there.
@@ -402,6 +420,9 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         }
         x
     });
+    if options.dims > 1 {
+        return fit_multi(m, scaled.as_deref(), scale, options, progress);
+    }
     let mut items = initial_items(m, scaled.as_deref(), options);
     let obs = match (options.model.family(), scaled) {
         (Family::Bernoulli, None) => Observations::Binary(m),
@@ -501,6 +522,35 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         scale,
         quadrature_points: quad.len(),
         backend: Backend::cpu("the IRT fit has no GPU path yet (its E- and M-step kernels are tested but not wired in)"),
+        multi: None,
+    })
+}
+
+/// The multidimensional 2PL (dims > 1), dressed as an [`IrtFit`].
+fn fit_multi(
+    m: &ResponseMatrix,
+    scaled: Option<&[f32]>,
+    scale: Option<Scale>,
+    options: &FitOptions,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<IrtFit> {
+    let fitted = multi::fit_gvem(m, scaled, options.dims, options.max_iterations, options.tolerance, options.seed, progress)?;
+    let f = fitted.fit;
+    let d = f.dims;
+    Ok(IrtFit {
+        model: options.model,
+        item_ids: m.item_ids().to_vec(),
+        items: (0..m.n_items()).map(|i| ItemParams::new(f.mdisc(i), f.mdiff(i))).collect(),
+        model_ids: m.model_ids().to_vec(),
+        theta: f.theta.chunks(d).map(|t| t[0]).collect(),
+        theta_se: f.theta_se.chunks(d).map(|t| t[0]).collect(),
+        log_likelihood: fitted.log_likelihood,
+        iterations: fitted.iterations,
+        converged: fitted.converged,
+        scale,
+        quadrature_points: 0,
+        backend: Backend::cpu("no GPU backend in this build"),
+        multi: Some(f),
     })
 }
 
@@ -699,6 +749,9 @@ impl<'a> Em<'a> {
 pub struct FitJson {
     pub irt: IrtModel,
     pub dims: usize,
+    /// How a multidimensional fit was made (`gvem`); absent for 1-D fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     pub items: Vec<ItemJson>,
     pub models: Vec<ModelJson>,
     pub log_likelihood: f64,
@@ -706,15 +759,46 @@ pub struct FitJson {
     pub converged: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<Scale>,
+    /// Nodes of the 1-D grid; 0 for a multidimensional (variational) fit.
     pub quadrature_points: usize,
     pub backend: Backend,
+}
+
+/// One number per dimension: a bare number for 1-D fits (as they have
+/// always been written), an array for multidimensional ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerDim {
+    One(f64),
+    Many(Vec<f64>),
+}
+
+impl PerDim {
+    fn one(&self) -> Option<f64> {
+        match self {
+            PerDim::One(x) => Some(*x),
+            PerDim::Many(_) => None,
+        }
+    }
+
+    fn many(&self, dims: usize) -> Option<&[f64]> {
+        match self {
+            PerDim::Many(v) if v.len() == dims => Some(v),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemJson {
     pub id: String,
-    pub a: f64,
+    /// Discrimination; for dims > 1 the loadings a (P = σ(aᵀθ + d)).
+    pub a: PerDim,
+    /// Difficulty; for dims > 1 MDIFF = −d/‖a‖.
     pub b: f64,
+    /// The intercept d of a multidimensional item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intercept: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -726,21 +810,27 @@ pub struct ItemJson {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelJson {
     pub id: String,
-    pub theta: f64,
-    pub se: f64,
+    pub theta: PerDim,
+    pub se: PerDim,
 }
 
 impl IrtFit {
     /// A fit read back from its JSON (what `estimate` does with model.json).
     pub fn from_json(json: FitJson) -> Result<IrtFit> {
-        if json.dims != 1 {
-            return Err(Error::invalid(format!("a {}-dimensional fit: only 1 dimension is supported so far", json.dims)));
+        if json.dims > 1 {
+            return Self::from_multi_json(json);
         }
+        if json.dims == 0 {
+            return Err(Error::invalid("a fit with 0 latent dimensions"));
+        }
+        let one = |v: &PerDim, what: &str, id: &str| {
+            v.one().ok_or_else(|| Error::invalid(format!("'{}': {what} must be a number in a 1-dimensional fit", crate::error::truncate(id, 40))))
+        };
         let items = json
             .items
             .iter()
             .map(|i| {
-                let p = ItemParams { a: i.a, b: i.b, c: i.c.unwrap_or(0.0), d: i.d.unwrap_or(1.0), phi: i.phi.unwrap_or(f64::NAN) };
+                let p = ItemParams { a: one(&i.a, "a", &i.id)?, b: i.b, c: i.c.unwrap_or(0.0), d: i.d.unwrap_or(1.0), phi: i.phi.unwrap_or(f64::NAN) };
                 let ok = p.a.is_finite() && p.a > 0.0 && p.b.is_finite() && (0.0..1.0).contains(&p.c) && p.d > p.c && p.d <= 1.0
                     && (json.irt != IrtModel::Beta || (p.phi.is_finite() && p.phi > 0.0));
                 if ok { Ok(p) } else { Err(Error::invalid(format!("item '{}' has invalid parameters", crate::error::truncate(&i.id, 40)))) }
@@ -751,30 +841,85 @@ impl IrtFit {
             item_ids: json.items.into_iter().map(|i| i.id).collect(),
             items,
             model_ids: json.models.iter().map(|m| m.id.clone()).collect(),
-            theta: json.models.iter().map(|m| m.theta).collect(),
-            theta_se: json.models.iter().map(|m| m.se).collect(),
+            theta: json.models.iter().map(|m| one(&m.theta, "theta", &m.id)).collect::<Result<_>>()?,
+            theta_se: json.models.iter().map(|m| one(&m.se, "se", &m.id)).collect::<Result<_>>()?,
             log_likelihood: json.log_likelihood,
             iterations: json.iterations,
             converged: json.converged,
             scale: json.scale,
             quadrature_points: json.quadrature_points,
             backend: json.backend,
+            multi: None,
         })
     }
 
+    fn from_multi_json(json: FitJson) -> Result<IrtFit> {
+        let d = json.dims;
+        if d > multi::MAX_DIMS {
+            return Err(Error::invalid(format!("a {d}-dimensional fit: at most {} dimensions are supported", multi::MAX_DIMS)));
+        }
+        if json.irt != IrtModel::TwoPl {
+            return Err(Error::invalid(format!("a {d}-dimensional fit must be 2pl, not {}", json.irt.as_str())));
+        }
+        let bad = |what: &str, id: &str| Error::invalid(format!("'{}': {what} must be {d} finite numbers", crate::error::truncate(id, 40)));
+        let mut f = multi::MultiFit { dims: d, a: Vec::new(), intercept: Vec::new(), theta: Vec::new(), theta_se: Vec::new() };
+        for i in &json.items {
+            let a = i.a.many(d).filter(|a| a.iter().all(|x| x.is_finite())).ok_or_else(|| bad("a", &i.id))?;
+            let norm = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+            // The intercept is written exactly; b = MDIFF recovers it otherwise.
+            let intercept = i.intercept.unwrap_or(-i.b * norm);
+            if !intercept.is_finite() {
+                return Err(bad("intercept", &i.id));
+            }
+            f.a.extend_from_slice(a);
+            f.intercept.push(intercept);
+        }
+        for m in &json.models {
+            let t = m.theta.many(d).filter(|t| t.iter().all(|x| x.is_finite())).ok_or_else(|| bad("theta", &m.id))?;
+            let s = m.se.many(d).filter(|s| s.iter().all(|x| *x >= 0.0)).ok_or_else(|| bad("se", &m.id))?;
+            f.theta.extend_from_slice(t);
+            f.theta_se.extend_from_slice(s);
+        }
+        Ok(IrtFit {
+            model: json.irt,
+            items: (0..json.items.len()).map(|i| ItemParams::new(f.mdisc(i), f.mdiff(i))).collect(),
+            item_ids: json.items.into_iter().map(|i| i.id).collect(),
+            model_ids: json.models.iter().map(|m| m.id.clone()).collect(),
+            theta: f.theta.chunks(d).map(|t| t[0]).collect(),
+            theta_se: f.theta_se.chunks(d).map(|t| t[0]).collect(),
+            log_likelihood: json.log_likelihood,
+            iterations: json.iterations,
+            converged: json.converged,
+            scale: json.scale,
+            quadrature_points: json.quadrature_points,
+            backend: json.backend,
+            multi: Some(f),
+        })
+    }
+
+    /// Latent dimensions of the fit.
+    pub fn dims(&self) -> usize {
+        self.multi.as_ref().map_or(1, |f| f.dims)
+    }
+
     pub fn to_json(&self) -> FitJson {
+        if let Some(f) = &self.multi {
+            return self.to_multi_json(f);
+        }
         let three = matches!(self.model, IrtModel::ThreePl | IrtModel::FourPl);
         FitJson {
             irt: self.model,
             dims: 1,
+            method: None,
             items: self
                 .item_ids
                 .iter()
                 .zip(&self.items)
                 .map(|(id, p)| ItemJson {
                     id: id.clone(),
-                    a: p.a,
+                    a: PerDim::One(p.a),
                     b: p.b,
+                    intercept: None,
                     c: three.then_some(p.c),
                     d: (self.model == IrtModel::FourPl).then_some(p.d),
                     phi: (self.model == IrtModel::Beta).then_some(p.phi),
@@ -784,7 +929,46 @@ impl IrtFit {
                 .model_ids
                 .iter()
                 .zip(self.theta.iter().zip(&self.theta_se))
-                .map(|(id, (t, s))| ModelJson { id: id.clone(), theta: *t, se: *s })
+                .map(|(id, (t, s))| ModelJson { id: id.clone(), theta: PerDim::One(*t), se: PerDim::One(*s) })
+                .collect(),
+            log_likelihood: self.log_likelihood,
+            iterations: self.iterations,
+            converged: self.converged,
+            scale: self.scale,
+            quadrature_points: self.quadrature_points,
+            backend: self.backend.clone(),
+        }
+    }
+
+    fn to_multi_json(&self, f: &multi::MultiFit) -> FitJson {
+        let d = f.dims;
+        FitJson {
+            irt: self.model,
+            dims: d,
+            method: Some("gvem".into()),
+            items: self
+                .item_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| ItemJson {
+                    id: id.clone(),
+                    a: PerDim::Many(f.loadings(i).to_vec()),
+                    b: f.mdiff(i),
+                    intercept: Some(f.intercept[i]),
+                    c: None,
+                    d: None,
+                    phi: None,
+                })
+                .collect(),
+            models: self
+                .model_ids
+                .iter()
+                .enumerate()
+                .map(|(j, id)| ModelJson {
+                    id: id.clone(),
+                    theta: PerDim::Many(f.theta_of(j).to_vec()),
+                    se: PerDim::Many(f.theta_se[j * d..(j + 1) * d].to_vec()),
+                })
                 .collect(),
             log_likelihood: self.log_likelihood,
             iterations: self.iterations,

@@ -15,7 +15,8 @@
 //!   training models' abilities (the classic adaptive-testing criterion).
 //! - `irt-cluster`: tinyBenchmarks' anchors (Polo et al. 2024, ICML): k-means
 //!   over the items' IRT parameters (a, b), the item nearest each centroid,
-//!   weight = the cluster's share of items.
+//!   weight = the cluster's share of items. With a D-dimensional fit the
+//!   features are (a₁..a_D, −d), tinyBenchmarks' (α, β) of σ(αᵀθ − β).
 //! - `anchor-points`: Vivek et al. (2024, EACL): k-medoids over the distance
 //!   1 − corr(xᵢ, xⱼ) between items' response vectors across training models,
 //!   weight = the cluster's share of items.
@@ -436,7 +437,10 @@ fn select_within(
         }
         Method::IrtCluster => {
             let fit = ctx.fit.expect("checked by select");
-            let features: Vec<Vec<f64>> = stratum.iter().map(|&i| vec![fit.items[i].a, fit.items[i].b]).collect();
+            let features: Vec<Vec<f64>> = match &fit.multi {
+                Some(mf) => stratum.iter().map(|&i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect(),
+                None => stratum.iter().map(|&i| vec![fit.items[i].a, fit.items[i].b]).collect(),
+            };
             let clusters = cluster::k_means(&features, k, rng);
             cluster_subset(stratum, &clusters, share, costs)
         }
@@ -549,8 +553,13 @@ fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Shar
 }
 
 /// Fisher information of each stratum item, averaged over the training
-/// models' abilities in the fit.
+/// models' abilities in the fit (for a D-dimensional fit, the trace of the
+/// information matrix).
 fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
+    if let Some(mf) = &fit.multi {
+        let n = fit.model_ids.len().max(1) as f64;
+        return stratum.iter().map(|&i| (0..fit.model_ids.len()).map(|j| mf.information_trace(i, mf.theta_of(j))).sum::<f64>() / n).collect();
+    }
     let family = fit.model.family();
     let thetas = &fit.theta;
     stratum
@@ -605,6 +614,8 @@ pub struct SelectSettings {
     /// Training model ids (default: all models).
     pub train_models: Option<Vec<String>>,
     pub irt: Option<String>,
+    /// Latent dimensions of the IRT fit (irt-* methods; > 1 needs 2pl).
+    pub dims: Option<usize>,
 }
 
 impl SelectSettings {
@@ -650,17 +661,19 @@ pub const SELECTION_FIT_TOLERANCE: f64 = 3e-3;
 /// model `irt` on them first when the method needs it (and then calibrating
 /// gp-IRT's λ on them too).
 pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, irt: crate::irt::IrtModel) -> Result<SubsetJson> {
-    select_subset_with(m, train, options, irt, Side::default(), None)
+    let fit_options = crate::irt::FitOptions { model: irt, tolerance: SELECTION_FIT_TOLERANCE, ..Default::default() };
+    select_subset_with(m, train, options, &fit_options, Side::default(), None)
 }
 
-/// [`select_subset`] with side inputs and true full scores per model
-/// (matrix order); given scores make an IRT fit even for methods that need
-/// none, to calibrate theta-reg (and gp-IRT) against them.
+/// [`select_subset`] with the IRT fit's settings spelled out (e.g. `dims`),
+/// side inputs, and true full scores per model (matrix order); given scores
+/// make an IRT fit even for methods that need none, to calibrate theta-reg
+/// (and gp-IRT) against them.
 pub fn select_subset_with(
     m: &ResponseMatrix,
     train: &[usize],
     options: &SelectOptions,
-    irt: crate::irt::IrtModel,
+    fit_options: &crate::irt::FitOptions,
     side: Side,
     truth: Option<&[f64]>,
 ) -> Result<SubsetJson> {
@@ -671,8 +684,7 @@ pub fn select_subset_with(
     }
     let all: Vec<usize> = (0..m.n_items()).collect();
     let fit = if options.method.needs_irt() || truth.is_some() {
-        let fit_options = crate::irt::FitOptions { model: irt, tolerance: SELECTION_FIT_TOLERANCE, ..Default::default() };
-        Some(crate::irt::fit(&m.select(train, &all), &fit_options, &mut |_| true)?)
+        Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?)
     } else {
         None
     };
@@ -774,6 +786,38 @@ mod tests {
     }
 
     #[test]
+    fn irt_methods_work_with_a_multidimensional_fit() {
+        let m = matrix();
+        let train: Vec<usize> = (0..25).collect();
+        let fit_options = crate::irt::FitOptions { dims: 3, ..Default::default() };
+        for method in [Method::IrtCluster, Method::IrtInfo] {
+            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false };
+            let a = select_subset_with(&m, &train, &options, &fit_options, Side::default(), None).unwrap();
+            let b = select_subset_with(&m, &train, &options, &fit_options, Side::default(), None).unwrap();
+            assert_eq!(a.items, b.items, "{method:?} is not deterministic");
+            assert_eq!(a.items.len(), 8);
+            assert!((a.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        // The clustering sees all D loadings and the intercept.
+        let all: Vec<usize> = (0..m.n_items()).collect();
+        let fit = crate::irt::fit(&m.select(&train, &all), &fit_options, &mut |_| true).unwrap();
+        let options = SelectOptions { method: Method::IrtCluster, budget: Budget::Items(8), seed: 3, stratify: false };
+        let subset = select(&Context { matrix: &m, train: &train, fit: Some(&fit), anchor_space: None, side: Side::default() }, &options).unwrap();
+        let mf = fit.multi.as_ref().unwrap();
+        let features: Vec<Vec<f64>> = (0..m.n_items()).map(|i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect();
+        let clusters = cluster::k_means(&features, 8, &mut Rng::new(3));
+        let mut expected: Vec<usize> = clusters.medoids.clone();
+        let mut got = subset.items.clone();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+        let err = select_subset_with(&m, &train, &options, &crate::irt::FitOptions { model: crate::irt::IrtModel::ThreePl, dims: 2, ..Default::default() }, Side::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("need the 2pl model"), "{err}");
+    }
+
+    #[test]
     fn bad_budgets_are_refused_with_reasons() {
         let m = matrix();
         let train: Vec<usize> = (0..25).collect();
@@ -818,7 +862,7 @@ mod tests {
         csv.push('\n');
         let side = SideData::load(&m, Some(&crate::read::Input::new("metric.csv", csv.as_bytes())), None, None, None).unwrap();
         let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(3), seed: 0, stratify: false };
-        let s = select_subset_with(&m, &train, &options, crate::irt::IrtModel::TwoPl, side.side(), None).unwrap();
+        let s = select_subset_with(&m, &train, &options, &crate::irt::FitOptions::default(), side.side(), None).unwrap();
         // Variance of (0.1·(i mod 7), −0.1·(i mod 5)) grows with (i mod 7) + (i mod 5):
         // largest (10) only at q34, then 9 at q13 and q19 (f32 storage may split that tie).
         assert_eq!(s.items[0], "q34");
