@@ -609,6 +609,15 @@ async function runFit(/** @type {SubmitEvent} */ event) {
   }
 }
 
+/**
+ * An item's discrimination: `a`, or for a multidimensional fit its length
+ * (MDISC), which with b = MDIFF gives the curve along the item's direction.
+ * @param {import('./lib/types.js').FitResult['items'][number]} item
+ */
+function discrimination(item) {
+  return typeof item.a === 'number' ? item.a : Math.hypot(...item.a);
+}
+
 /** @param {import('./lib/types.js').FitResult} fit */
 function showItemMap(fit) {
   $('map-result').hidden = false;
@@ -618,7 +627,7 @@ function showItemMap(fit) {
     `${fit.irt} fit of ${numberFormat.format(fit.items.length)} items and ${numberFormat.format(fit.models.length)} models; ` +
     `log-likelihood ${fit.log_likelihood.toFixed(1)}; computed on the ${fit.backend.device.toUpperCase()} (${fit.backend.reason}).` +
     (picked.size > 0 ? ` ${picked.size} selected items highlighted.` : '');
-  itemMap = scatterChart(fit.items.map((item) => ({ x: item.b, y: item.a })), /** @type {Set<number>} */ (picked), {
+  itemMap = scatterChart(fit.items.map((item) => ({ x: item.b, y: discrimination(item) })), /** @type {Set<number>} */ (picked), {
     xLabel: 'difficulty b',
     yLabel: 'discrimination a',
     title: 'Item map: difficulty against discrimination',
@@ -640,16 +649,18 @@ async function showItem(i) {
   const item = lastFit.items[i];
   const c = item.c ?? 0;
   const d = item.d ?? 1;
-  const thetas = lastFit.models.map((m) => m.theta);
+  const a = discrimination(item);
+  // A multidimensional fit's first ability axis (the page fits one dimension).
+  const thetas = lastFit.models.map((m) => (typeof m.theta === 'number' ? m.theta : m.theta[0]));
   const lo = Math.min(-4, ...thetas.map((t) => t - 0.5));
   const hi = Math.max(4, ...thetas.map((t) => t + 0.5));
   const points = Array.from({ length: 121 }, (_, k) => {
     const theta = lo + ((hi - lo) * k) / 120;
-    return { x: theta, y: c + (d - c) / (1 + Math.exp(-item.a * (theta - item.b))) };
+    return { x: theta, y: c + (d - c) / (1 + Math.exp(-a * (theta - item.b))) };
   });
   $('item-detail').hidden = false;
   $('item-title').textContent =
-    `${item.id}: a = ${item.a.toFixed(3)}, b = ${item.b.toFixed(3)}` +
+    `${item.id}: a = ${a.toFixed(3)}, b = ${item.b.toFixed(3)}` +
     (item.c != null ? `, c = ${item.c.toFixed(3)}` : '') + (item.d != null ? `, d = ${item.d.toFixed(3)}` : '') +
     (lastSubset?.items.includes(item.id) ? ' (in the subset)' : '');
   const chart = curveChart([{ label: item.id, points }], thetas, { xLabel: 'ability θ', yLabel: 'expected score', title: `Characteristic curve of ${item.id}` });

@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 RUNS="${RUNS:-1000000}"
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/benchsift-fuzz.XXXXXX")"
 export RUSTC_BOOTSTRAP=1
-for target in read_responses read_meta read_npy estimate_json similar_items; do
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(read_responses read_meta read_npy estimate_json similar_items)
+for target in "${TARGETS[@]}"; do
   mkdir -p "$SCRATCH/$target"
   start=$(date +%s)
   cargo fuzz run "$target" -s none -O -a "$SCRATCH/$target" "corpus/$target" -- \
