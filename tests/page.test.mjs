@@ -301,11 +301,17 @@ test('item map, characteristic curve, estimates and exports on BBH match the CLI
       assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
       await page.evaluate(() => document.body.removeAttribute('data-job'));
     };
-    // A subset first, so the map highlights it.
+    // A subset first, so the map highlights it; two models held out of the choice.
     await page.selectOption('#select-form select[name=method]', 'irt-info');
     await page.fill('#select-form input[name=budget]', '5');
+    await page.fill('#select-form input[name=holdout]', 'GPT-4, XuanYuan-70B');
     await page.click('#select-form button[type=submit]');
     await done();
+    const train = join(OUT, 'bbh-train.txt');
+    const allModels = readFileSync(join(ROOT, 'www/data/bbh/responses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    writeFileSync(train, allModels.filter((id) => id !== 'GPT-4' && id !== 'XuanYuan-70B').join('\n') + '\n');
+    const heldSelect = JSON.parse(execFileSync(CLI, ['select', ...data, '--method', 'irt-info', '--budget', '5', '--train-models', train], { cwd: ROOT, encoding: 'utf8' }));
+    assert.deepEqual(await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent)), heldSelect.items);
     // BBH holds task accuracies, so "automatic" fits the Beta model.
     await page.click('#map-form button[type=submit]');
     await done();
@@ -352,8 +358,9 @@ test('item map, characteristic curve, estimates and exports on BBH match the CLI
       const rows = await page.$$eval('#estimate-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent)));
       assert.equal(rows.length, cli.models.length);
       const best = [...cli.models].sort((a, b) => b.estimate - a.estimate)[0];
-      assert.deepEqual(rows[0].slice(0, 4), [best.id, best.estimate.toFixed(4), `${best.low.toFixed(4)} – ${best.high.toFixed(4)}`, best.full_mean.toFixed(4)]);
+      assert.deepEqual(rows[0].slice(0, 4), [['GPT-4', 'XuanYuan-70B'].includes(best.id) ? `${best.id} (held out)` : best.id, best.estimate.toFixed(4), `${best.low.toFixed(4)} – ${best.high.toFixed(4)}`, best.full_mean.toFixed(4)]);
       assert.match((await page.textContent('#estimate-summary')) ?? '', /Kendall τ of the ranking -?\d\.\d{3}/);
+      assert.match((await page.textContent('#estimate-summary')) ?? '', /The 2 held-out models \(not used to choose the subset\): mean absolute error \d\.\d{4}/);
     }
     await page.screenshot({ path: join(OUT, 'page-item-map.png'), fullPage: true });
     assert.deepEqual(foreign, []);

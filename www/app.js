@@ -313,7 +313,12 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
     budget: Number(data.get('budget')),
     seed: Number(data.get('seed')),
     stratify: data.get('stratify') === 'on',
+    holdoutModels: String(data.get('holdout') ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
   };
+  if (options.holdoutModels.length === 0) delete (/** @type {{holdoutModels?: string[]}} */ (options)).holdoutModels;
   // The link reproduces the run (the data itself never goes into the URL).
   const url = new URL(location.href);
   url.searchParams.set('method', options.method);
@@ -328,6 +333,7 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
   try {
     const { result, ms } = await run('select', currentFiles, options);
     lastSubset = result;
+    lastHoldout = new Set(options.holdoutModels ?? []);
     showSubset(result);
     setStatus(`Selected ${result.items.length} items in ${(ms / 1000).toFixed(1)} s.`);
     document.body.dataset.job = 'done';
@@ -704,6 +710,8 @@ async function readJsonFile(file, what) {
 
 /** @type {import('./lib/types.js').Estimates | null} */
 let lastEstimates = null;
+/** Models held out of the last selection: their estimates are honest tests. */
+let lastHoldout = new Set();
 
 async function runEstimate(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
@@ -793,7 +801,15 @@ function showEstimates(estimates, subset) {
     const covered = models.filter((m) => /** @type {number} */ (m.full_mean) >= m.low && /** @type {number} */ (m.full_mean) <= m.high).length;
     summary +=
       ` Against the full scores: mean absolute error ${mae.toFixed(4)}, Kendall τ of the ranking ${tau.toFixed(3)}, ` +
-      `${covered} of ${models.length} intervals contain the full score. (These models helped choose the subset, so this is optimistic: “Compare methods” holds models out.)`;
+      `${covered} of ${models.length} intervals contain the full score.`;
+    const held = models.filter((m) => lastHoldout.has(m.id));
+    if (held.length > 0 && subset === lastSubset) {
+      const heldMae = held.reduce((sum, m) => sum + Math.abs(m.estimate - /** @type {number} */ (m.full_mean)), 0) / held.length;
+      const heldCovered = held.filter((m) => /** @type {number} */ (m.full_mean) >= m.low && /** @type {number} */ (m.full_mean) <= m.high).length;
+      summary += ` The ${held.length} held-out models (not used to choose the subset): mean absolute error ${heldMae.toFixed(4)}, ${heldCovered} of ${held.length} intervals contain the full score.`;
+    } else {
+      summary += ' (These models helped choose the subset, so this is optimistic: hold some out when selecting, or use “Compare methods”.)';
+    }
   }
   $('estimate-summary').textContent = summary;
   $('estimate-result').hidden = false;
@@ -802,7 +818,7 @@ function showEstimates(estimates, subset) {
     ...order.map((i) => {
       const m = models[i];
       const tr = document.createElement('tr');
-      const cells = [m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])];
+      const cells = [lastHoldout.has(m.id) && subset === lastSubset ? `${m.id} (held out)` : m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])];
       for (const value of cells) {
         const td = document.createElement('td');
         td.textContent = value;

@@ -175,8 +175,8 @@ export async function fit(wasm, responses, options = {}) {
  */
 export async function select(wasm, responses, options) {
   const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { method, budget, costBudget, seed, stratify, trainModels, irt, dims } = options;
-  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, trainModels, irt, dims });
+  const { method, budget, costBudget, seed, stratify, trainModels, holdoutModels, irt, dims } = options;
+  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, trainModels, holdoutModels, irt, dims });
   return JSON.parse(rethrow(() => wasm.select(names, roles, lengths, data, loadOptions(options), settings)));
 }
 

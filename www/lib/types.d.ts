@@ -147,6 +147,8 @@ export interface SelectOptions extends LoadOptions, SideInputs {
   stratify?: boolean;
   /** Training model ids (default: all). */
   trainModels?: string[];
+  /** Or: model ids to hold out, training on all the others. */
+  holdoutModels?: string[];
   /** IRT model for the irt-* methods (default `2pl`). */
   irt?: FitOptions['irt'];
   /** Latent dimensions of that fit (default 1; > 1 needs `2pl`). */

@@ -613,6 +613,8 @@ pub struct SelectSettings {
     pub stratify: bool,
     /// Training model ids (default: all models).
     pub train_models: Option<Vec<String>>,
+    /// Or: models to hold out, training on all the others.
+    pub holdout_models: Option<Vec<String>>,
     pub irt: Option<String>,
     /// Latent dimensions of the IRT fit (irt-* methods; > 1 needs 2pl).
     pub dims: Option<usize>,
@@ -621,14 +623,21 @@ pub struct SelectSettings {
 impl SelectSettings {
     /// (training model indices, options, IRT model) for `m`.
     pub fn resolve(&self, m: &ResponseMatrix) -> Result<(Vec<usize>, SelectOptions, crate::irt::IrtModel)> {
-        let train = match &self.train_models {
-            None => (0..m.n_models()).collect(),
-            Some(ids) => ids
-                .iter()
-                .map(|id| {
-                    m.model_ids().iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("training model '{}' is not in the responses", crate::error::truncate(id, 40))))
-                })
-                .collect::<Result<Vec<_>>>()?,
+        let index = |id: &String, what: &str| {
+            m.model_ids().iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("{what} model '{}' is not in the responses", crate::error::truncate(id, 40))))
+        };
+        let train: Vec<usize> = match (&self.train_models, &self.holdout_models) {
+            (Some(_), Some(_)) => return Err(Error::invalid("give training models or held-out models, not both")),
+            (None, None) => (0..m.n_models()).collect(),
+            (Some(ids), None) => ids.iter().map(|id| index(id, "training")).collect::<Result<Vec<_>>>()?,
+            (None, Some(ids)) => {
+                let out = ids.iter().map(|id| index(id, "held-out")).collect::<Result<std::collections::BTreeSet<_>>>()?;
+                let train: Vec<usize> = (0..m.n_models()).filter(|j| !out.contains(j)).collect();
+                if train.is_empty() {
+                    return Err(Error::invalid("every model is held out: nothing is left to select on"));
+                }
+                train
+            }
         };
         let budget = match (self.budget, self.cost_budget) {
             (Some(n), None) => Budget::Items(n),
@@ -828,6 +837,22 @@ mod tests {
         assert!(err(Budget::Items(41)).contains("more than the 40 items"));
         assert!(err(Budget::Items(0)).contains("at least 1 item"));
         assert!(err(Budget::Cost(5.0)).contains("needs item costs"));
+    }
+
+    #[test]
+    fn held_out_models_are_the_complement_of_training_models() {
+        let m = matrix();
+        let ids = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let held = SelectSettings { budget: Some(5), holdout_models: ids(&["m3", "m0"]), ..Default::default() };
+        let (train, _, _) = held.resolve(&m).unwrap();
+        assert_eq!(train, (1..30).filter(|&j| j != 3).collect::<Vec<_>>());
+        let both = SelectSettings { train_models: ids(&["m1"]), ..held.clone() };
+        assert!(both.resolve(&m).unwrap_err().to_string().contains("not both"));
+        let unknown = SelectSettings { holdout_models: ids(&["nope"]), ..held.clone() };
+        assert_eq!(unknown.resolve(&m).unwrap_err().to_string(), "held-out model 'nope' is not in the responses");
+        let all: Vec<String> = m.model_ids().to_vec();
+        let everything = SelectSettings { holdout_models: Some(all), ..held };
+        assert!(everything.resolve(&m).unwrap_err().to_string().contains("every model is held out"));
     }
 
     #[test]
