@@ -109,7 +109,7 @@ pub fn estimate_json(data: &[u8]) {
 /// The input as an items CSV for the built-in text features.
 #[allow(dead_code)]
 pub fn similar_items(data: &[u8]) {
-    let settings = benchsift::similar::SimilarSettings { top_k: Some(3), threshold: None };
+    let settings = benchsift::similar::SimilarSettings { top_k: Some(3), threshold: None, backend: None };
     if let Ok(report) = benchsift::similar::similar_files(Some(&Input::new("items.csv", data)), None, &settings) {
         for p in &report.pairs {
             assert!(p.cosine.is_finite() && p.cosine <= 1.0 + 1e-4, "cosine {}", p.cosine);
