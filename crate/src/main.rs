@@ -286,6 +286,11 @@ enum Command {
         /// Nodes of the latent grid on [-6, 6].
         #[arg(long, default_value_t = 121)]
         quadrature_points: usize,
+        /// auto: the GPU's E- and M-step sums for binary data on a real GPU
+        /// and a large matrix, else the CPU (the output's `backend` says which
+        /// and why); cpu or gpu force one.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
+        backend: String,
         /// Write the JSON here instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -457,7 +462,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let result = evaluate::evaluate(m, &options, &mut report).map_err(|e| e.to_string())?;
             write_json(&result, output.as_deref())
         }
-        Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, verbose, quadrature_points, output } => {
+        Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, verbose, quadrature_points, backend, output } => {
+            let backend = benchsift::irt::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
             let dataset = load(&data)?;
             for w in &dataset.warnings {
                 eprintln!("warning: {w}");
@@ -490,7 +496,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 true
             };
-            let fitted = benchsift::irt::fit(&dataset.matrix, &options, &mut report).map_err(|e| e.to_string())?;
+            #[cfg(feature = "gpu")]
+            let fitted = benchsift::gpu::irt::fit_blocking(&dataset.matrix, &options, backend, &mut report);
+            #[cfg(not(feature = "gpu"))]
+            let fitted = match backend {
+                benchsift::irt::BackendChoice::Gpu => Err(benchsift::Error::invalid("this benchsift was built without the gpu feature")),
+                _ => benchsift::irt::fit(&dataset.matrix, &options, &mut report).map(|mut f| {
+                    f.backend = benchsift::irt::Backend::cpu("this benchsift was built without the gpu feature");
+                    f
+                }),
+            };
+            let fitted = fitted.map_err(|e| e.to_string())?;
+            if fitted.backend.reason.starts_with("the GPU failed") {
+                eprintln!("warning: {}", fitted.backend.reason);
+            }
             if started.elapsed().as_millis() >= 500 {
                 eprintln!("fit: done in {:.1} s, {} iterations", started.elapsed().as_secs_f64(), fitted.iterations);
             }

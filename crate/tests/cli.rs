@@ -409,6 +409,45 @@ d,Name a prime number.
 }
 
 #[test]
+fn fit_reports_its_backend_and_a_gpu_fit_agrees_with_the_cpu_fit() {
+    let slice = "tests/fixtures/irt/mmlu_pro_slice.csv";
+    let run = |backend: &str| benchsift(&["fit", slice, "--irt", "2pl", "--backend", backend]);
+    let cpu = run("cpu");
+    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let cpu: Value = serde_json::from_slice(&cpu.stdout).unwrap();
+    assert_eq!(cpu["backend"]["device"], "cpu");
+    assert_eq!(cpu["backend"]["reason"], "the CPU was asked for");
+    // Auto: 29 × 600 × 121 is far below the GPU threshold, whatever the machine has.
+    let auto: Value = serde_json::from_slice(&run("auto").stdout).unwrap();
+    assert_eq!(auto["backend"]["device"], "cpu");
+    assert!(auto["backend"]["reason"].as_str().unwrap().contains("below"), "{}", auto["backend"]);
+    assert_eq!(auto["items"], cpu["items"]);
+    // Continuous scores cannot use the binary kernels: an error when forced.
+    let out = benchsift(&["fit", "www/data/bbh/responses.csv", "--backend", "gpu"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("binary"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run("gpu");
+    if !out.status.success() {
+        // Only a missing adapter (or a build without wgpu) may skip this.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no GPU adapter") || err.contains("without the gpu feature"), "{err}");
+        eprintln!("\n!!! SKIPPED the fit --backend gpu half: {} !!!\n", err.trim());
+        return;
+    }
+    let gpu: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gpu["backend"]["device"], "gpu");
+    assert!(gpu["backend"]["reason"].as_str().unwrap().contains("asked for"), "{}", gpu["backend"]);
+    // f32 sums on the GPU, f64 on the CPU: the fits agree to well within 1e-3.
+    for (g, c) in gpu["items"].as_array().unwrap().iter().zip(cpu["items"].as_array().unwrap()) {
+        assert_eq!(g["id"], c["id"]);
+        for key in ["a", "b"] {
+            let (g, c) = (g[key].as_f64().unwrap(), c[key].as_f64().unwrap());
+            assert!((g - c).abs() < 1e-3, "{key}: gpu {g} vs cpu {c}");
+        }
+    }
+}
+
+#[test]
 fn filter_on_a_real_mmlu_pro_slice_finds_planted_items_and_keeps_the_ranking() {
     use benchsift::read::{Input, read_item_texts};
     let slice = "tests/fixtures/irt/mmlu_pro_slice.csv";

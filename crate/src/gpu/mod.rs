@@ -245,6 +245,14 @@ impl GpuContext {
     }
 }
 
+impl GpuContext {
+    /// [`GpuContext::shared`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn shared_blocking() -> Result<&'static GpuContext, GpuError> {
+        pollster::block_on(GpuContext::shared(None))
+    }
+}
+
 /// Below this many multiply-adds (n² · dims) the CPU search finishes before
 /// a GPU would have compiled its shaders and copied the data: 2·10⁹ is about
 /// n = 2,300 at 384 dimensions, 0.1–0.3 s on a few CPU cores.
@@ -260,6 +268,11 @@ pub enum Decision {
 /// Whether to run on the GPU. `adapter` is the opened adapter, or why none
 /// could be opened; `work` is the job's multiply-adds.
 pub fn choose(choice: BackendChoice, adapter: Result<&AdapterSummary, &str>, work: f64) -> Decision {
+    choose_for(choice, adapter, work, MIN_GPU_WORK)
+}
+
+/// [`choose`] with the job's own threshold `min_work` (in its own unit).
+pub fn choose_for(choice: BackendChoice, adapter: Result<&AdapterSummary, &str>, work: f64, min_work: f64) -> Decision {
     match (choice, adapter) {
         (BackendChoice::Cpu, _) => Decision::Cpu("the CPU was asked for".into()),
         (BackendChoice::Gpu, Ok(_)) => Decision::Gpu,
@@ -268,13 +281,13 @@ pub fn choose(choice: BackendChoice, adapter: Result<&AdapterSummary, &str>, wor
         (BackendChoice::Auto, Ok(a)) if a.fallback => {
             Decision::Cpu(format!("the best GPU adapter is {}, slower than the CPU path (the gpu backend forces it)", a.describe()))
         }
-        (BackendChoice::Auto, Ok(_)) if work < MIN_GPU_WORK => Decision::Cpu(too_small(work)),
+        (BackendChoice::Auto, Ok(_)) if work < min_work => Decision::Cpu(too_small(work, min_work)),
         (BackendChoice::Auto, Ok(_)) => Decision::Gpu,
     }
 }
 
-fn too_small(work: f64) -> String {
-    format!("the job ({work:.1e} multiply-adds) is below the {MIN_GPU_WORK:.0e} at which a GPU pays off")
+fn too_small(work: f64, min_work: f64) -> String {
+    format!("the job ({work:.1e} multiply-adds) is below the {min_work:.0e} at which a GPU pays off")
 }
 
 /// `benchsift similar` with the backend chosen by `settings.backend` (auto by
@@ -285,7 +298,7 @@ pub async fn similar(input: &SimilarInput, settings: &SimilarSettings, fallback:
     let query = input.query(settings)?;
     // Small jobs never touch the GPU in auto: opening a device costs more.
     if choice == BackendChoice::Cpu || (choice == BackendChoice::Auto && query.work() < MIN_GPU_WORK) {
-        let reason = if choice == BackendChoice::Cpu { "the CPU was asked for".to_string() } else { too_small(query.work()) };
+        let reason = if choice == BackendChoice::Cpu { "the CPU was asked for".to_string() } else { too_small(query.work(), MIN_GPU_WORK) };
         let (nb, pairs) = query.search_cpu()?;
         return Ok(input.report(&query, &nb, pairs, Backend::cpu(&reason)));
     }

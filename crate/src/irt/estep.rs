@@ -220,12 +220,19 @@ impl PosteriorSummary {
 /// smooth), the marginal likelihood comes from the Laplace approximation,
 /// and the mass is split between the two nodes around the mode so that its
 /// mean is exact. Without this, every such model would snap to a node.
-fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, row: &mut [f64]) -> (PosteriorSummary, f64) {
+///
+/// `full`, when given, is the model's log-likelihood at every node computed
+/// elsewhere (the GPU kernel); the window is then read from it instead of
+/// summed here, and everything else is unchanged.
+fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, full: Option<&[f64]>, row: &mut [f64]) -> (PosteriorSummary, f64) {
     let g = grid.len();
     let (mut lo, mut hi) = (previous.lo, previous.hi);
     let mut ll = vec![0.0; g];
     let (k, max) = loop {
-        model_log_likelihood_window(obs, t, model, lo, hi, &mut ll[lo..hi]);
+        match full {
+            None => model_log_likelihood_window(obs, t, model, lo, hi, &mut ll[lo..hi]),
+            Some(full) => ll[lo..hi].copy_from_slice(&full[lo..hi]),
+        }
         let mut best = (lo, f64::NEG_INFINITY);
         for n in lo..hi {
             ll[n] += grid.log_weights[n];
@@ -355,8 +362,9 @@ fn refine_mode(obs: &Observations, t: &Tables, model: usize, start: f64) -> (f64
 
 /// Fills `post` (models × nodes) with each model's posterior over the grid,
 /// updates `summaries`, and returns the marginal log-likelihood
-/// Σ_j ln ∫ p(x_j | θ) φ(θ) dθ.
-pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> f64 {
+/// Σ_j ln ∫ p(x_j | θ) φ(θ) dθ. `full` (models × nodes), when given, holds
+/// every model's log-likelihood at every node, computed elsewhere.
+pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, full: Option<&[f64]>, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> f64 {
     let q = t.q;
     let n_models = obs.matrix().n_models();
     let mut marginal = vec![0.0f64; n_models];
@@ -368,7 +376,8 @@ pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, post: &mut
     parallel::for_each_chunk_mut(&mut work, 1, |b, item| {
         let ((post_block, marg_block), summary_block) = &mut item[0];
         for (k, ((row, marg), summary)) in post_block.chunks_mut(q).zip(marg_block.iter_mut()).zip(summary_block.iter_mut()).enumerate() {
-            let (s, m) = model_posterior(obs, t, grid, b * BLOCK + k, *summary, row);
+            let model = b * BLOCK + k;
+            let (s, m) = model_posterior(obs, t, grid, model, *summary, full.map(|f| &f[model * q..(model + 1) * q]), row);
             *summary = s;
             *marg = m;
         }

@@ -15,6 +15,9 @@
 //! log-likelihood plus a weak Gaussian log prior (MAP, for stability on small
 //! leaderboards) by Fisher scoring. Missing cells simply drop out of both
 //! steps. EM is deterministic: there is no randomness to seed in 1-D.
+//! For binary responses the E-step's log-likelihood sums and the M-step's
+//! counts can come from outside the core ([`fit_with`] and [`BinarySums`]):
+//! that is how `gpu::irt` runs them on a GPU without this module seeing wgpu.
 //!
 //! Models: Rasch (a = 1), 1PL (one a shared by all items), 2PL, 3PL (lower
 //! asymptote c, estimated with a prior or fixed with `guess`), 4PL (upper
@@ -371,6 +374,20 @@ impl BackendChoice {
     }
 }
 
+/// The two heavy sums of EM for binary responses, computed outside the
+/// statistical core (the GPU kernels in `gpu/irt.rs` implement it; the core
+/// never sees wgpu). Both cover the whole grid; errors are messages for users
+/// (a lost device, an out-of-memory readback).
+pub trait BinarySums {
+    /// `ll[m·q + n] = Σ_{i observed} t0[i·q + n] + Σ_{i correct} t1[i·q + n]`
+    /// for every model m and node n, given the item × node tables
+    /// t0 = ln(1 − P) and t1 = ln P − ln(1 − P).
+    fn log_likelihood(&mut self, t0: &[f64], t1: &[f64], q: usize, ll: &mut [f64]) -> std::result::Result<(), String>;
+    /// Per item i and node n, `stats[(2i)·q + n] = Σ_m post[m·q + n]·observed[m, i]`
+    /// and `stats[(2i + 1)·q + n] = Σ_m post[m·q + n]·correct[m, i]`.
+    fn counts(&mut self, post: &[f64], q: usize, stats: &mut [f64]) -> std::result::Result<(), String>;
+}
+
 /// Starting values: b from each item's mean score, a = 1.
 fn initial_items(m: &ResponseMatrix, x: Option<&[f32]>, options: &FitOptions) -> Vec<ItemParams> {
     let mut sums = vec![(0.0f64, 0u64); m.n_items()];
@@ -406,7 +423,25 @@ fn initial_items(m: &ResponseMatrix, x: Option<&[f32]>, options: &FitOptions) ->
 /// Fits `options.model` to `m`. `progress` is called after every iteration;
 /// returning `false` stops the fit early (it is then reported as not converged).
 pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<IrtFit> {
+    fit_with(m, options, None, progress)?.map_err(Error::invalid)
+}
+
+/// [`fit`] with the E-step log-likelihoods and the M-step counts taken from
+/// `sums` (binary responses and the Bernoulli models only; otherwise `sums`
+/// is refused). Everything else — the posterior windows and their Newton
+/// refinement, the M-step optimisation, PX-EM and SQUAREM — runs here as in
+/// [`fit`]. The outer error is the input's; the inner one is a failure of
+/// `sums`, after which the caller may rerun [`fit`] on the CPU.
+pub fn fit_with(
+    m: &ResponseMatrix,
+    options: &FitOptions,
+    sums: Option<&mut dyn BinarySums>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<std::result::Result<IrtFit, String>> {
     options.validate(m)?;
+    if sums.is_some() && (m.kind() != Kind::Binary || options.model.family() != Family::Bernoulli) {
+        return Err(Error::invalid("the E- and M-step kernels take binary (0/1) responses and the rasch, 1pl, 2pl, 3pl or 4pl model only"));
+    }
     let scale = match m.kind() {
         Kind::Binary => None,
         Kind::Continuous => Some(options.scale.unwrap_or_else(|| Scale::detect(m))),
@@ -421,9 +456,12 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         x
     });
     if options.dims > 1 {
-        return fit_multi(m, scaled.as_deref(), scale, options, progress);
+        if sums.is_some() {
+            return Err(Error::invalid("the GPU kernels fit one latent dimension; multidimensional fits run on the CPU"));
+        }
+        return fit_multi(m, scaled.as_deref(), scale, options, progress).map(Ok);
     }
-    let mut items = initial_items(m, scaled.as_deref(), options);
+    let items = initial_items(m, scaled.as_deref(), options);
     let obs = match (options.model.family(), scaled) {
         (Family::Bernoulli, None) => Observations::Binary(m),
         (Family::Bernoulli, Some(x)) => Observations::Fractional(m, x),
@@ -434,8 +472,39 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         (Family::Beta, None) => unreachable!("validate refuses beta on binary data"),
     };
     let quad = Grid::uniform(options.quadrature_points, GRID_HALF_WIDTH);
-    let mut em = Em::new(&obs, &quad, options);
-    let family = obs.family();
+    let mut em = Em::new(&obs, &quad, options, sums);
+    match run_em(&mut em, items, options, progress) {
+        Ok((items, log_likelihood, iterations, converged)) => {
+            let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
+            Ok(Ok(IrtFit {
+                model: options.model,
+                item_ids: m.item_ids().to_vec(),
+                items,
+                model_ids: m.model_ids().to_vec(),
+                theta,
+                theta_se,
+                log_likelihood,
+                iterations,
+                converged,
+                scale,
+                quadrature_points: quad.len(),
+                backend: Backend::cpu("this entry point fits on the CPU; GPU fits are native only (`benchsift fit --backend`)"),
+                multi: None,
+            }))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// The EM iterations from `items`: (items, log-likelihood, iterations,
+/// converged), or the failure of the external sums.
+fn run_em(
+    em: &mut Em,
+    mut items: Vec<ItemParams>,
+    options: &FitOptions,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> std::result::Result<(Vec<ItemParams>, f64, usize, bool), String> {
+    let family = em.obs.family();
     let free = options.free();
     let mut iterations = 0;
     let mut converged = false;
@@ -447,7 +516,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
     let mut stopped = false;
     while iterations < options.max_iterations.min(WARMUP_ITERATIONS) {
         iterations += 1;
-        let step = em.step(&items, true);
+        let step = em.step(&items, true)?;
         items = step.items;
         if !report(iterations, step.log_likelihood, step.max_change) {
             stopped = true;
@@ -464,8 +533,8 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
     // The jump is kept only if the MAP objective did not get worse.
     while !converged && !stopped && iterations + 3 <= options.max_iterations {
         let p0 = pack_all(&items, family, free);
-        let s1 = em.step(&items, true);
-        let s2 = em.step(&s1.items, true);
+        let s1 = em.step(&items, true)?;
+        let s2 = em.step(&s1.items, true)?;
         iterations += 2;
         if s2.max_change < options.tolerance {
             items = s2.items;
@@ -486,7 +555,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         let jumped: Vec<f64> =
             (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
         let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
-        let s3 = em.step(&candidate, true);
+        let s3 = em.step(&candidate, true)?;
         iterations += 1;
         let objective_jump = s3.log_likelihood + items_log_prior(&candidate, family, free, &options.priors);
         let objective_p1 = s2.log_likelihood + items_log_prior(&s1.items, family, free, &options.priors);
@@ -494,7 +563,7 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
             (s3.items, s3.log_likelihood, s3.max_change)
         } else {
             // The jump overshot: keep the plain EM progress instead.
-            let s4 = em.step(&s2.items, true);
+            let s4 = em.step(&s2.items, true)?;
             iterations += 1;
             (s4.items, s4.log_likelihood, s4.max_change)
         };
@@ -507,23 +576,8 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
         }
     }
     // Final E-step at the final parameters: log-likelihood and abilities.
-    let log_likelihood = em.e_step(&items);
-    let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
-    Ok(IrtFit {
-        model: options.model,
-        item_ids: m.item_ids().to_vec(),
-        items,
-        model_ids: m.model_ids().to_vec(),
-        theta,
-        theta_se,
-        log_likelihood,
-        iterations,
-        converged,
-        scale,
-        quadrature_points: quad.len(),
-        backend: Backend::cpu("the IRT fit has no GPU path yet (its E- and M-step kernels are tested but not wired in)"),
-        multi: None,
-    })
+    let log_likelihood = em.e_step(&items)?;
+    Ok((items, log_likelihood, iterations, converged))
 }
 
 /// The multidimensional 2PL (dims > 1), dressed as an [`IrtFit`].
@@ -549,7 +603,7 @@ fn fit_multi(
         converged: fitted.converged,
         scale,
         quadrature_points: 0,
-        backend: Backend::cpu("no GPU backend in this build"),
+        backend: Backend::cpu("multidimensional fits run on the CPU"),
         multi: Some(f),
     })
 }
@@ -585,10 +639,14 @@ fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Pr
 }
 
 /// The state EM carries between iterations: posteriors, windows, statistics.
-struct Em<'a> {
+struct Em<'a, 's> {
     obs: &'a Observations<'a>,
     grid: &'a Grid,
     options: &'a FitOptions,
+    /// External E- and M-step sums, and the models × nodes log-likelihoods
+    /// they fill (empty without them).
+    sums: Option<&'s mut dyn BinarySums>,
+    ll: Vec<f64>,
     post: Vec<f64>,
     stats: Vec<f64>,
     summaries: Vec<PosteriorSummary>,
@@ -601,22 +659,31 @@ struct Step {
     max_change: f64,
 }
 
-impl<'a> Em<'a> {
-    fn new(obs: &'a Observations<'a>, grid: &'a Grid, options: &'a FitOptions) -> Self {
+impl<'a, 's> Em<'a, 's> {
+    fn new(obs: &'a Observations<'a>, grid: &'a Grid, options: &'a FitOptions, sums: Option<&'s mut dyn BinarySums>) -> Self {
         let (q, m) = (grid.len(), obs.matrix());
         Em {
             obs,
             grid,
             options,
+            ll: if sums.is_some() { vec![0.0; m.n_models() * q] } else { Vec::new() },
+            sums,
             post: vec![0.0; m.n_models() * q],
             stats: vec![0.0; m.n_items() * obs.stats_per_node() * q],
             summaries: vec![PosteriorSummary::full(q); m.n_models()],
         }
     }
 
-    fn e_step(&mut self, items: &[ItemParams]) -> f64 {
+    fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
         let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
-        estep::posteriors(self.obs, &tables, self.grid, &mut self.post, &mut self.summaries)
+        let full = match self.sums.as_deref_mut() {
+            Some(sums) => {
+                sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll)?;
+                Some(&self.ll[..])
+            }
+            None => None,
+        };
+        Ok(estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries))
     }
 
     /// The population shift m and ln scale ℓ that maximise
@@ -692,11 +759,14 @@ impl<'a> Em<'a> {
     }
 
     /// One EM iteration from `items`.
-    fn step(&mut self, input: &[ItemParams], expand: bool) -> Step {
+    fn step(&mut self, input: &[ItemParams], expand: bool) -> std::result::Result<Step, String> {
         let items = input;
-        let log_likelihood = self.e_step(items);
+        let log_likelihood = self.e_step(items)?;
         let (q, k_stats) = (self.grid.len(), self.obs.stats_per_node());
-        estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats);
+        match self.sums.as_deref_mut() {
+            Some(sums) => sums.counts(&self.post, q, &mut self.stats)?,
+            None => estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats),
+        }
         let (family, free, options) = (self.obs.family(), self.options.free(), self.options);
         let stats = &self.stats;
         let node_stats = |i: usize| {
@@ -740,7 +810,7 @@ impl<'a> Em<'a> {
         let before = pack_all(input, family, free);
         let after = pack_all(&items, family, free);
         let max_change = before.iter().zip(&after).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-        Step { items, log_likelihood, max_change }
+        Ok(Step { items, log_likelihood, max_change })
     }
 }
 
@@ -977,5 +1047,104 @@ impl IrtFit {
             quadrature_points: self.quadrature_points,
             backend: self.backend.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::matrix::MatrixBuilder;
+    use crate::rng::Rng;
+
+    /// A synthetic 2PL matrix (a log-normal, b and θ standard normal) with
+    /// about `missing` of its cells absent.
+    pub(crate) fn synthetic_2pl(models: usize, items: usize, missing: f64, seed: u64) -> ResponseMatrix {
+        let mut rng = Rng::new(seed);
+        let params: Vec<ItemParams> = (0..items).map(|_| ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
+        let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i}")).collect());
+        for j in 0..models {
+            let theta = rng.normal();
+            let row: Vec<Option<f32>> = params
+                .iter()
+                .map(|p| if rng.uniform() < missing { None } else { Some((rng.uniform() < p.expected(theta)) as u8 as f32) })
+                .collect();
+            b.push_row_unchecked(format!("m{j}"), &row);
+        }
+        b.into_matrix()
+    }
+
+    /// The sums over the whole grid, on the CPU, in the windowed code's
+    /// order (observed items, then correct ones; models ascending), failing
+    /// from call `fail_at` on.
+    pub(crate) struct CpuSums<'a> {
+        pub m: &'a ResponseMatrix,
+        pub calls: usize,
+        pub fail_at: usize,
+    }
+
+    impl BinarySums for CpuSums<'_> {
+        fn log_likelihood(&mut self, t0: &[f64], t1: &[f64], q: usize, ll: &mut [f64]) -> std::result::Result<(), String> {
+            self.calls += 1;
+            if self.calls >= self.fail_at {
+                return Err("device lost (simulated)".into());
+            }
+            ll.fill(0.0);
+            for model in 0..self.m.n_models() {
+                let row = &mut ll[model * q..(model + 1) * q];
+                for (t, bits) in [(t0, self.m.observed_bits(model)), (t1, self.m.correct_bits(model).unwrap())] {
+                    for i in 0..self.m.n_items() {
+                        if bits[i / 64] >> (i % 64) & 1 == 1 {
+                            row.iter_mut().zip(&t[i * q..(i + 1) * q]).for_each(|(a, x)| *a += x);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        fn counts(&mut self, post: &[f64], q: usize, stats: &mut [f64]) -> std::result::Result<(), String> {
+            self.calls += 1;
+            if self.calls >= self.fail_at {
+                return Err("device lost (simulated)".into());
+            }
+            let full = vec![PosteriorSummary::full(q); self.m.n_models()];
+            estep::accumulate(&Observations::Binary(self.m), post, &full, q, stats);
+            Ok(())
+        }
+    }
+
+    /// The provider path changes nothing but where the sums come from: with
+    /// f64 full-grid sums the fit is the CPU fit to 1e-7. (Not bit for bit:
+    /// the CPU's counts skip the posterior's mass beyond ±8 sd of its mean,
+    /// below 1e-14, which the full-grid counts include.)
+    #[test]
+    fn external_sums_reproduce_the_cpu_fit_and_their_failure_is_reported() {
+        let m = synthetic_2pl(120, 40, 0.1, 5);
+        for model in [IrtModel::Rasch, IrtModel::OnePl, IrtModel::TwoPl, IrtModel::ThreePl] {
+            let options = FitOptions { model, ..FitOptions::default() };
+            let cpu = fit(&m, &options, &mut |_| true).unwrap();
+            let mut sums = CpuSums { m: &m, calls: 0, fail_at: usize::MAX };
+            let ext = fit_with(&m, &options, Some(&mut sums), &mut |_| true).unwrap().unwrap();
+            // Two sums per EM iteration and the final E-step.
+            assert_eq!(sums.calls, 2 * ext.iterations + 1, "{model:?}");
+            let mut worst: f64 = 0.0;
+            for (p, q) in cpu.items.iter().zip(&ext.items) {
+                worst = worst.max((p.a - q.a).abs()).max((p.b - q.b).abs()).max((p.c - q.c).abs());
+            }
+            for (x, y) in cpu.theta.iter().zip(&ext.theta).chain(cpu.theta_se.iter().zip(&ext.theta_se)) {
+                worst = worst.max((x - y).abs());
+            }
+            assert!(worst < 1e-7, "{model:?}: largest difference {worst:e}");
+            assert!((cpu.log_likelihood - ext.log_likelihood).abs() < 1e-6, "{model:?}");
+        }
+        let mut failing = CpuSums { m: &m, calls: 0, fail_at: 7 };
+        let out = fit_with(&m, &FitOptions::default(), Some(&mut failing), &mut |_| true).unwrap();
+        assert_eq!(out.unwrap_err(), "device lost (simulated)");
+        // Continuous data cannot use the binary sums.
+        let mut b = MatrixBuilder::new(vec!["i0".into(), "i1".into()]);
+        b.push_row_unchecked("m0".into(), &[Some(0.5), Some(0.25)]);
+        b.push_row_unchecked("m1".into(), &[Some(0.75), Some(1.0)]);
+        let c = b.into_matrix();
+        assert!(fit_with(&c, &FitOptions::default(), Some(&mut CpuSums { m: &c, calls: 0, fail_at: 1 }), &mut |_| true).is_err());
     }
 }
