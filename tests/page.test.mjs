@@ -537,3 +537,29 @@ test('SMART filter in the page removes planted easy and duplicate items, as the 
     await context.close();
   }
 });
+
+test('a long selection can be cancelled, and the page works on afterwards', { skip }, async () => {
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    // irt-cluster on 12,032 items fits an IRT model first: seconds at least.
+    await page.selectOption('#select-form select[name=method]', 'irt-cluster');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('#select-cancel:not([hidden])');
+    await page.click('#select-cancel');
+    await page.waitForSelector('body[data-job="error"]');
+    assert.equal((await page.textContent('#status'))?.trim(), 'Cancelled.');
+    assert.equal(await page.isHidden('#select-cancel'), true);
+    // A fresh worker took over: the next job runs.
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.selectOption('#select-form select[name=method]', 'random');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    assert.equal(await page.locator('#subset-table tbody tr').count(), 100);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -328,8 +328,9 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
   else url.searchParams.delete('stratify');
   history.replaceState(null, '', url);
   setError(null);
-  setStatus(`Selecting ${options.budget} items with ${options.method}…`);
+  setStatus(`Selecting ${options.budget} items with ${options.method}${options.method.startsWith('irt') ? ' (fitting the IRT model first)' : ''}…`);
   document.body.dataset.job = 'busy';
+  const busy = showBusy('select');
   try {
     const { result, ms } = await run('select', currentFiles, options);
     lastSubset = result;
@@ -338,9 +339,26 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
     setStatus(`Selected ${result.items.length} items in ${(ms / 1000).toFixed(1)} s.`);
     document.body.dataset.job = 'done';
   } catch (e) {
-    showFatal(e);
+    if (e instanceof Error && e.message === 'cancelled') setStatus('Cancelled.');
+    else showFatal(e);
     document.body.dataset.job = 'error';
+  } finally {
+    busy();
   }
+}
+
+/**
+ * Shows a job's indeterminate progress bar and Cancel button; returns the
+ * function that hides them again.
+ * @param {string} job prefix of the `-progress` and `-cancel` element ids
+ */
+function showBusy(job) {
+  $(`${job}-progress`).hidden = false;
+  $(`${job}-cancel`).hidden = false;
+  return () => {
+    $(`${job}-progress`).hidden = true;
+    $(`${job}-cancel`).hidden = true;
+  };
 }
 
 /** @param {import('./lib/types.js').Subset} subset */
@@ -720,6 +738,7 @@ async function runEstimate(/** @type {SubmitEvent} */ event) {
   const estimator = String(data.get('estimator'));
   setError(null);
   document.body.dataset.job = 'busy';
+  const busy = showBusy('estimate');
   try {
     const subset = (await readJsonFile(/** @type {File | null} */ (data.get('subset')), 'subset')) ?? lastSubset;
     if (!subset) throw new Error('Select a subset first (or load a subset JSON file).');
@@ -746,8 +765,11 @@ async function runEstimate(/** @type {SubmitEvent} */ event) {
     setStatus(`Estimated ${result.models.length} models in ${ms.toFixed(0)} ms.`);
     document.body.dataset.job = 'done';
   } catch (e) {
-    showFatal(e);
+    if (e instanceof Error && e.message === 'cancelled') setStatus('Cancelled.');
+    else showFatal(e);
     document.body.dataset.job = 'error';
+  } finally {
+    busy();
   }
 }
 
@@ -859,6 +881,8 @@ function setUp() {
   $('download-filter').addEventListener('click', () => lastFilter && download('filtered.json', JSON.stringify(lastFilter, null, 2), 'application/json'));
   $('download-kept').addEventListener('click', () => lastFilter && download('kept.csv', ['item_id', ...lastFilter.kept.map(csvField)].join('\n') + '\n', 'text/csv'));
   $('map-cancel').addEventListener('click', cancelAll);
+  $('select-cancel').addEventListener('click', cancelAll);
+  $('estimate-cancel').addEventListener('click', cancelAll);
   $('item-form').addEventListener('submit', (e) => findItem(/** @type {SubmitEvent} */ (e)));
   $('estimate-form').addEventListener('submit', (e) => runEstimate(/** @type {SubmitEvent} */ (e)));
   $('map-svg').addEventListener('click', () => saveSvg('map-chart', 'item-map'));
