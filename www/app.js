@@ -127,6 +127,20 @@ function setError(message) {
   box.textContent = message ?? '';
 }
 
+/**
+ * A table row of text cells (user text stays text: `textContent`).
+ * @param {string[]} values
+ */
+function tableRow(values) {
+  const tr = document.createElement('tr');
+  for (const value of values) {
+    const td = document.createElement('td');
+    td.textContent = value;
+    tr.append(td);
+  }
+  return tr;
+}
+
 const numberFormat = new Intl.NumberFormat('en');
 
 /** @type {Info | null} */
@@ -370,14 +384,8 @@ function showSubset(subset) {
   const body = /** @type {HTMLTableElement} */ ($('subset-table')).tBodies[0];
   body.replaceChildren(
     ...subset.items.map((id, k) => {
-      const tr = document.createElement('tr');
       const text = subset.texts?.[k] ?? '';
-      for (const value of [String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), text.length > 160 ? `${text.slice(0, 160)}…` : text]) {
-        const td = document.createElement('td');
-        td.textContent = value;
-        tr.append(td);
-      }
-      return tr;
+      return tableRow([String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), text.length > 160 ? `${text.slice(0, 160)}…` : text]);
     }),
   );
   $('lm-eval').hidden = true;
@@ -475,13 +483,7 @@ function showComparison(evaluation) {
     Number.isFinite(ci.mean) ? `${ci.mean.toFixed(digits)} [${ci.low.toFixed(digits)}, ${ci.high.toFixed(digits)}]` : '–';
   /** @type {HTMLTableElement} */ ($('compare-table')).tBodies[0].replaceChildren(
     ...evaluation.results.map((r) => {
-      const tr = document.createElement('tr');
-      for (const value of [r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2)]) {
-        const td = document.createElement('td');
-        td.textContent = value;
-        tr.append(td);
-      }
-      return tr;
+      return tableRow([r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2)]);
     }),
   );
 }
@@ -501,13 +503,7 @@ async function runDuplicates(/** @type {SubmitEvent} */ event) {
     const shown = result.pairs.slice(0, 500);
     /** @type {HTMLTableElement} */ ($('dup-table')).tBodies[0].replaceChildren(
       ...shown.map((/** @type {import('./lib/types.js').SimilarReport['pairs'][number]} */ p) => {
-        const tr = document.createElement('tr');
-        for (const value of [p.cosine.toFixed(3), p.a, p.a_text ?? '', p.b, p.b_text ?? '']) {
-          const td = document.createElement('td');
-          td.textContent = value.length > 240 ? `${value.slice(0, 240)}…` : value;
-          tr.append(td);
-        }
-        return tr;
+        return tableRow([p.cosine.toFixed(3), p.a, p.a_text ?? '', p.b, p.b_text ?? ''].map((v) => (v.length > 240 ? `${v.slice(0, 240)}…` : v)));
       }),
     );
     $('dup-table').hidden = shown.length === 0;
@@ -536,9 +532,7 @@ async function runFilter(/** @type {SubmitEvent} */ event) {
     duplicates: data.get('duplicates') === 'on',
     duplicateThreshold: number('duplicateThreshold'),
   };
-  const progress = /** @type {HTMLProgressElement} */ ($('filter-progress'));
-  progress.hidden = false;
-  $('filter-cancel').hidden = false;
+  const busy = showBusy('filter');
   setError(null);
   setStatus('Filtering: fitting the IRT model, testing residuals, comparing item texts…');
   document.body.dataset.job = 'busy';
@@ -553,8 +547,7 @@ async function runFilter(/** @type {SubmitEvent} */ event) {
     else showFatal(e);
     document.body.dataset.job = 'error';
   } finally {
-    progress.hidden = true;
-    $('filter-cancel').hidden = true;
+    busy();
   }
 }
 
@@ -568,13 +561,7 @@ function showFilter(report) {
   const names = { easy: 'Easy', contamination: 'Likely contaminated', duplicates: 'Near-duplicates' };
   /** @type {HTMLTableElement} */ ($('filter-stages')).tBodies[0].replaceChildren(
     ...report.stages.map((stage) => {
-      const tr = document.createElement('tr');
-      for (const value of [names[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.rule]) {
-        const td = document.createElement('td');
-        td.textContent = value;
-        tr.append(td);
-      }
-      return tr;
+      return tableRow([names[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.rule]);
     }),
   );
   const evidence = (/** @type {import('./lib/types.js').FilterRemoved} */ r) => {
@@ -586,13 +573,7 @@ function showFilter(report) {
   const shown = report.removed.slice(0, 500);
   /** @type {HTMLTableElement} */ ($('filter-removed')).tBodies[0].replaceChildren(
     ...shown.map((r) => {
-      const tr = document.createElement('tr');
-      for (const value of [r.id, r.reason, evidence(r)]) {
-        const td = document.createElement('td');
-        td.textContent = value;
-        tr.append(td);
-      }
-      return tr;
+      return tableRow([r.id, r.reason, evidence(r)]);
     }),
   );
 }
@@ -608,9 +589,8 @@ async function runFit(/** @type {SubmitEvent} */ event) {
   let irt = String(data.get('irt'));
   if (irt === 'auto') irt = lastInfo?.kind === 'binary' ? '2pl' : 'beta';
   const progress = /** @type {HTMLProgressElement} */ ($('map-progress'));
-  progress.hidden = false;
   progress.value = 0;
-  $('map-cancel').hidden = false;
+  const busy = showBusy('map');
   setError(null);
   setStatus(`Fitting a ${irt} model…`);
   document.body.dataset.job = 'busy';
@@ -628,8 +608,7 @@ async function runFit(/** @type {SubmitEvent} */ event) {
     else showFatal(e);
     document.body.dataset.job = 'error';
   } finally {
-    progress.hidden = true;
-    $('map-cancel').hidden = true;
+    busy();
   }
 }
 
@@ -839,14 +818,7 @@ function showEstimates(estimates, subset) {
   /** @type {HTMLTableElement} */ ($('estimate-table')).tBodies[0].replaceChildren(
     ...order.map((i) => {
       const m = models[i];
-      const tr = document.createElement('tr');
-      const cells = [lastHoldout.has(m.id) && subset === lastSubset ? `${m.id} (held out)` : m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])];
-      for (const value of cells) {
-        const td = document.createElement('td');
-        td.textContent = value;
-        tr.append(td);
-      }
-      return tr;
+      return tableRow([lastHoldout.has(m.id) && subset === lastSubset ? `${m.id} (held out)` : m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])]);
     }),
   );
 }
