@@ -249,3 +249,31 @@ test('side files (metric scores, outputs) through the package match the CLI', ()
   assert.deepEqual(div, cli(['select', `${f}/human.csv`, '--method', 'diversity', '--budget', '8', '--outputs', `${f}/outputs.csv`]));
   assert.deepEqual(ev, cli(['evaluate', `${f}/human.csv`, '--methods', 'metric-var', '--budgets', '8', '--folds', '3', '--seeds', '2', '--metric-scores', `${f}/metric.csv`]));
 });
+
+test('embeddings as JSON Lines through the package match the CLI on the same vectors as CSV', () => {
+  const dir = tempDir('embeddings');
+  // 40 items in 8 dimensions; every fifth item is a scaled copy of the one before it.
+  let state = 7;
+  const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const vectors = Array.from({ length: 40 }, () => Array.from({ length: 8 }, next));
+  for (let i = 5; i < 40; i += 5) vectors[i] = vectors[i - 1].map((x) => 3 * x);
+  const ids = vectors.map((_, i) => `q${i}`);
+  writeFileSync(join(dir, 'items.csv'), `item_id\n${ids.join('\n')}\n`);
+  const order = ids.map((_, i) => (i * 17) % 40);
+  writeFileSync(join(dir, 'e.csv'), `item_id,${vectors[0].map((_, d) => `d${d}`).join(',')}\n${order.map((i) => `${ids[i]},${vectors[i].join(',')}`).join('\n')}\n`);
+  writeFileSync(join(dir, 'e.jsonl'), `${order.map((i) => JSON.stringify({ id: ids[i], embedding: vectors[i] })).join('\n')}\n`);
+  writeFileSync(
+    join(project, 'embeddings.mjs'),
+    `import { similar } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const read = (f) => ({ name: f, data: readFileSync(${JSON.stringify(dir)} + '/' + f) });
+     const report = await similar({ items: read('items.csv'), embeddings: read('e.jsonl'), topK: 3, backend: 'cpu' });
+     console.log(JSON.stringify(report));`,
+  );
+  const js = JSON.parse(run('node', ['embeddings.mjs'], project));
+  const cli = JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), ['similar', '--items', join(dir, 'items.csv'), '--embeddings', join(dir, 'e.csv'), '--top-k', '3', '--backend', 'cpu'], ROOT));
+  assert.deepEqual(js.pairs, cli.pairs);
+  assert.equal(js.features, 'embeddings');
+  const copies = js.pairs.filter((/** @type {{cosine: number}} */ p) => p.cosine > 0.99999).map((/** @type {{a: string, b: string}} */ p) => `${p.a}-${p.b}`);
+  assert.deepEqual(copies.sort(), ['q4-q5', 'q9-q10', 'q14-q15', 'q19-q20', 'q24-q25', 'q29-q30', 'q34-q35'].sort());
+});

@@ -72,8 +72,10 @@ let currentFiles = [];
 /** @param {string} name @returns {PageFile['role']} */
 function guessRole(name) {
   const base = name.split('/').pop()?.toLowerCase() ?? '';
-  if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
   if (base.endsWith('.npy') || base.endsWith('.npy.gz')) return 'embeddings';
+  // Embeddings as JSON, JSON Lines or CSV are told apart by name.
+  if (/embedding|vectors/.test(base)) return 'embeddings';
+  if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
   if (/^items?[._-]|[._-]items?\.|^questions?[._-]/.test(base)) return 'items';
   if (/^models?[._-]|[._-]models?\.|^systems?[._-]/.test(base)) return 'models';
   return 'responses';

@@ -80,6 +80,18 @@ pub fn read_npy(data: &[u8]) {
     if let Ok(e) = read::read_npy(&Input::new("e.npy", data), 1 << 20) {
         assert_eq!(e.data.len(), e.rows * e.dims);
     }
+    // The same bytes as any embeddings form (.npy, JSON, JSON Lines, CSV).
+    for name in ["e.json", "e.tsv"] {
+        if let Ok(e) = read::read_embeddings(&Input::new(name, data), 1 << 20) {
+            assert_eq!(e.data.len(), e.rows * e.dims);
+            assert!(e.rows > 0 && e.dims > 0 && e.data.iter().all(|v| v.is_finite()));
+            if let Some(ids) = &e.ids {
+                assert_eq!(ids.len(), e.rows);
+                let order: Vec<String> = ids.iter().rev().cloned().collect();
+                assert_eq!(e.ordered_as(name, &order).map(|v| v.len()).ok(), Some(e.data.len()));
+            }
+        }
+    }
 }
 
 /// The input split at the first NUL: a subset file and a fit file, as

@@ -74,6 +74,14 @@ put("read_npy", npy("<f4", "(2, 3)", struct.pack("<2f", 1, 2)))
 put("read_npy", npy("<i4", "(1,)", struct.pack("<i", 1)))
 put("read_npy", npy("<f4", "(2, 2)", struct.pack("<4f", 1, 2, 3, 4), fortran=True))
 put("read_npy", b"\x93NUMPY\x01\x00\xff\xff")
+# The text forms of embeddings (read_embeddings): JSON, JSON Lines, CSV.
+put("read_npy", b"[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]")
+put("read_npy", b'[{"id": "q1", "embedding": [1, 2]}, {"item_id": 7, "vector": [3, 4]}]')
+put("read_npy", b'{"q1": [1, 2], "q2": [3, 4]}')
+put("read_npy", b'[1, 2]\n{"id": "a", "values": [3, 4]}\n')
+put("read_npy", b"item_id,d0,d1\nq1,0.5,1e-3\n\"q,2\",-1,2\n")
+put("read_npy", b",0,1\nq1,1,2\nq1,3,4\n")
+put("read_npy", b"1\t2\t3\n4\t5\n")
 
 subset = {"method": "random", "seed": 0, "benchmark_items": 4, "train_models": 3,
           "items": ["q1", "q3"], "weights": [0.5, 0.5]}

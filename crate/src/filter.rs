@@ -833,12 +833,12 @@ pub fn filter_files(data: &crate::DatasetFiles, load: &crate::LoadOptions, extra
     if options.duplicates.is_some() {
         match &extra.embeddings {
             Some(input) => {
-                let e = crate::read::read_npy(input, max)?;
-                let items = data.items.as_ref().ok_or_else(|| Error::invalid("embeddings need the items file: its rows give the embeddings' order"))?;
-                let (ids, _) = crate::read::read_item_texts(items, max)?;
-                if ids.len() != e.rows {
-                    return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
-                }
+                let e = crate::read::read_embeddings(input, max)?;
+                let order = match (&e.ids, data.items.as_ref()) {
+                    (None, Some(items)) => Some(crate::read::read_item_texts(items, max)?.0),
+                    _ => None,
+                };
+                let ids = e.row_ids(input.name, order.as_deref(), "the items file")?;
                 let mut v = Vectors { data: vec![0.0; m.n_items() * e.dims], dims: e.dims, has_vector: vec![false; m.n_items()], features: "embeddings" };
                 for (r, id) in ids.iter().enumerate() {
                     if let Some(&i) = position.get(id.as_str()) {

@@ -47,7 +47,8 @@ struct SideArgs {
     /// Model outputs (wide CSV of texts: model,<item ids…>) for `diversity`.
     #[arg(long)]
     outputs: Option<PathBuf>,
-    /// Item embeddings (.npy, N × D, rows in --items order) for kcenter/dpp
+    /// Item embeddings for kcenter/dpp: .npy (N × D, rows in --items order),
+    /// or JSON / JSON Lines / CSV, whose vectors may be named by item id
     /// (default: hashed text features of the items, else response vectors).
     #[arg(long)]
     embeddings: Option<PathBuf>,
@@ -154,7 +155,9 @@ enum Command {
     /// Find similar and duplicate items by cosine similarity of embeddings
     /// (or built-in hashed n-gram features of the item texts).
     Similar {
-        /// Item embeddings, .npy float32/float16 (N × D), rows in items-file order.
+        /// Item embeddings: .npy float32/float16 (N × D) with rows in items-file
+        /// order, or JSON ([[…]], [{"id", "embedding"}], {"id": […]}), JSON Lines
+        /// or CSV (an optional id column matches vectors to items by id).
         #[arg(long, required_unless_present = "items")]
         embeddings: Option<PathBuf>,
         /// Items CSV: ids (and texts, used when no --embeddings are given).
@@ -177,8 +180,9 @@ enum Command {
     Filter {
         #[command(flatten)]
         data: DataArgs,
-        /// Item embeddings (.npy, rows in items-file order) for the duplicate
-        /// stage; without them the item texts' hashed n-grams are used.
+        /// Item embeddings (.npy with rows in items-file order, or JSON / JSON
+        /// Lines / CSV named by item id) for the duplicate stage; without them
+        /// the item texts' hashed n-grams are used.
         #[arg(long)]
         embeddings: Option<PathBuf>,
         /// External ranking (model,score or model,rank) to correlate with.

@@ -337,7 +337,28 @@ fn similar_finds_duplicates_from_embeddings_and_from_texts() {
     // Mismatched rows and items are refused.
     let few = temp_file("few.csv", b"item_id\na\nb\n");
     let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", few.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has 4 rows but the items file has 2 items"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has 4 unnamed vectors but the items file has 2 items"));
+    // The same vectors as CSV named by item (in another order), as JSON
+    // records and as JSON Lines give the same report as the .npy.
+    let by_npy = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", items.to_str().unwrap(), "--top-k", "2"]);
+    assert!(by_npy.status.success());
+    let csv = temp_file("e.csv", b"item_id,x,y,z
+d,0.6,0.8,0
+b,0,1,0
+a,1,0,0
+c,2,0,0
+");
+    let json = temp_file("e.json", br#"[{"id": "c", "embedding": [2, 0, 0]}, {"id": "a", "embedding": [1, 0, 0]}, {"id": "b", "embedding": [0, 1, 0]}, {"id": "d", "embedding": [0.6, 0.8, 0]}]"#);
+    let jsonl = temp_file("e.jsonl", b"[1, 0, 0]\n[0, 1, 0]\n[2, 0, 0]\n[0.6, 0.8, 0]\n");
+    for file in [&csv, &json, &jsonl] {
+        let out = benchsift(&["similar", "--embeddings", file.to_str().unwrap(), "--items", items.to_str().unwrap(), "--top-k", "2"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, by_npy.stdout, "{file:?}");
+    }
+    // A named file missing an item says which.
+    let short = temp_file("short.csv", b"a,1,0,0\nb,0,1,0\nc,2,0,0\n");
+    let out = benchsift(&["similar", "--embeddings", short.to_str().unwrap(), "--items", items.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("item 'd' has no vector in"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -550,7 +571,7 @@ fn metric_selectors_read_metric_scores_and_outputs() {
         b
     });
     let out = benchsift(&["select", &human, "--method", "kcenter", "--budget", "5", "--embeddings", npy.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("3 embedding rows for 40 items"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has 3 unnamed vectors but the response matrix has 40 items"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -130,7 +130,7 @@ export interface SideInputs {
   metricScores?: FileInput;
   /** Model outputs, a wide CSV of texts (`model,<item ids…>`), for `diversity`. */
   outputs?: FileInput;
-  /** Item embeddings `.npy` (rows in items-file order) for kcenter/dpp (default: text features, else response vectors). */
+  /** Item embeddings for kcenter/dpp: `.npy` (rows in items-file order), or JSON / JSON Lines / CSV vectors named by item id (default: text features, else response vectors). */
   embeddings?: FileInput;
 }
 
@@ -235,7 +235,7 @@ export function evaluate(responses: FileInput | FileInput[], options?: EvaluateO
 export interface SimilarOptions {
   /** Items CSV: ids, and texts for the built-in features. */
   items?: FileInput;
-  /** `.npy` float32/float16 N × D, rows in items-file order. */
+  /** `.npy` float32/float16 N × D with rows in items-file order, or JSON (`[[…]]`, `[{id, embedding}]`, `{id: […]}`), JSON Lines or CSV (optional id column: vectors are then matched to items by id). */
   embeddings?: FileInput;
   /** Neighbours per item when no threshold is given (default 10). */
   topK?: number;
@@ -286,7 +286,7 @@ export interface LmEvalRun {
 export function lmEvalSamples(subset: Subset, options?: { task?: string; model?: string }): LmEvalRun;
 
 export interface FilterOptions extends LoadOptions {
-  /** Embeddings (.npy, rows in items-file order) for the duplicate stage; else the items' texts. */
+  /** Embeddings (.npy with rows in items-file order, or JSON / JSON Lines / CSV named by item id) for the duplicate stage; else the items' texts. */
   embeddings?: FileInput;
   /** External ranking, `model,score` or `model,rank`, to correlate with. */
   referenceRanking?: FileInput;

@@ -7,6 +7,7 @@
 //! is skipped; CRLF line ends and quoted fields are accepted.
 
 mod csv_matrix;
+mod embeddings;
 mod json_matrix;
 mod lm_eval;
 mod meta;
@@ -22,7 +23,8 @@ use crate::matrix::ResponseMatrix;
 
 pub use lm_eval::{LmEvalFile, split_samples_file_name};
 pub use meta::{read_item_column, read_item_texts, read_items, read_models, read_reference_ranking, read_truth};
-pub use npy::{Embeddings, read_npy};
+pub use embeddings::{Embeddings, read_embeddings};
+pub use npy::read_npy;
 pub(crate) use csv_matrix::sniff_delimiter;
 
 /// One input file: its name (a path, or a browser `File.name`) and its bytes.

@@ -11,6 +11,8 @@ pub struct Embeddings {
     pub rows: usize,
     pub dims: usize,
     pub data: Vec<f32>,
+    /// Each row's item id, when the file names its rows (text forms only).
+    pub ids: Option<Vec<String>>,
 }
 
 impl Embeddings {
@@ -118,7 +120,7 @@ pub fn read_npy(input: &Input, max_bytes: u64) -> Result<Embeddings> {
         }
         data = c_order;
     }
-    Ok(Embeddings { rows, dims, data })
+    Ok(Embeddings { rows, dims, data, ids: None })
 }
 
 /// The text after `'key':` up to the next top-level comma of a Python dict literal.

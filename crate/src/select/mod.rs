@@ -164,19 +164,13 @@ impl SideData {
         let outputs = outputs.map(|o| metric::read_outputs(o, m, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
         let embeddings = match embeddings {
             Some(input) => {
-                let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
-                let ids = match items_file {
-                    Some(items) => crate::read::read_item_texts(items, crate::read::DEFAULT_MAX_BYTES)?.0,
-                    None => m.item_ids().to_vec(),
+                let e = crate::read::read_embeddings(input, crate::read::DEFAULT_MAX_BYTES)?;
+                let (order, order_of) = match (&e.ids, items_file) {
+                    (Some(_), _) => (None, ""),
+                    (None, Some(items)) => (Some(crate::read::read_item_texts(items, crate::read::DEFAULT_MAX_BYTES)?.0), "the items file"),
+                    (None, None) => (Some(m.item_ids().to_vec()), "the response matrix"),
                 };
-                if ids.len() != e.rows {
-                    return Err(Error::invalid(format!(
-                        "{} embedding rows for {} items ({})",
-                        e.rows,
-                        ids.len(),
-                        if items_file.is_some() { "rows follow the items file" } else { "rows follow the responses' items" }
-                    )));
-                }
+                let ids = e.row_ids(input.name, order.as_deref(), order_of)?;
                 let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(r, id)| (id.as_str(), r)).collect();
                 let unit = crate::similar::normalize(&e.data, e.dims);
                 let mut data = Vec::with_capacity(m.n_items() * e.dims);

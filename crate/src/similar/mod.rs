@@ -401,21 +401,23 @@ pub struct SimilarInput {
 }
 
 impl SimilarInput {
-    /// From an items CSV and optional `.npy` embeddings (rows in the items
-    /// file's order); without embeddings the texts become hashed n-grams.
+    /// From an items CSV and optional embeddings (any form
+    /// `read::read_embeddings` takes: named vectors are matched to items by
+    /// id, unnamed rows follow the items file); without embeddings the texts
+    /// become hashed n-grams.
     pub fn read(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>) -> Result<SimilarInput> {
         let table = items.map(|i| crate::read::read_item_texts(i, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
         match embeddings {
             Some(input) => {
-                let e = crate::read::read_npy(input, crate::read::DEFAULT_MAX_BYTES)?;
-                let (ids, texts) = match table {
-                    Some((ids, _)) if ids.len() != e.rows => {
-                        return Err(Error::invalid(format!("{} has {} rows but the items file has {} items", input.name, e.rows, ids.len())));
+                let e = crate::read::read_embeddings(input, crate::read::DEFAULT_MAX_BYTES)?;
+                let (ids, texts, vectors) = match table {
+                    Some((ids, texts)) => {
+                        let vectors = e.ordered_as(input.name, &ids)?;
+                        (ids, Some(texts), vectors)
                     }
-                    Some((ids, texts)) => (ids, Some(texts)),
-                    None => ((0..e.rows).map(|i| i.to_string()).collect(), None),
+                    None => (e.ids.clone().unwrap_or_else(|| (0..e.rows).map(|i| i.to_string()).collect()), None, e.data),
                 };
-                Ok(SimilarInput { ids, texts, vectors: e.data, dims: e.dims, features: "embeddings" })
+                Ok(SimilarInput { ids, texts, vectors, dims: e.dims, features: "embeddings" })
             }
             None => {
                 let (ids, texts) = table.ok_or_else(|| Error::invalid("give embeddings or an items file with texts"))?;
