@@ -481,6 +481,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 max_iterations: Some(max_iterations),
                 tolerance: Some(tolerance),
                 quadrature_points: Some(quadrature_points),
+                backend: Some(backend),
             };
             let options = settings.to_options(&dataset.matrix).map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();

@@ -64,27 +64,12 @@ pub fn info(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8]
     to_json(&crate::info::info(&dataset))
 }
 
-/// `benchsift fit`: an IRT model on the given files; returns the fit as JSON
-/// text. `progress(iteration, maxIterations, logLikelihood, maxChange)` is
-/// called after each EM iteration; returning `false` stops the fit.
-#[wasm_bindgen]
-pub fn fit(
-    names: Vec<String>,
-    roles: Vec<String>,
-    lengths: &[u32],
-    data: &[u8],
-    load_options_json: &str,
-    fit_options_json: &str,
-    progress: Option<js_sys::Function>,
-) -> Result<String, JsError> {
-    let files = split_files(&names, &roles, lengths, data)?;
-    let load: LoadOptions = parse_options(load_options_json)?;
-    let settings: crate::irt::FitSettings = parse_options(fit_options_json)?;
-    let dataset = Dataset::load(&files, &load).map_err(|e| JsError::new(&e.to_string()))?;
-    let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
-    let mut callback_error = None;
-    let mut report = |p: &crate::irt::Progress| -> bool {
-        let Some(f) = &progress else { return true };
+/// The JS progress callback of a fit as the core's: `progress(iteration,
+/// maxIterations, logLikelihood, maxChange)`; `false` stops the fit, and an
+/// exception stops it and is kept in `error`.
+fn fit_progress<'a>(progress: &'a Option<js_sys::Function>, error: &'a mut Option<JsValue>) -> impl FnMut(&crate::irt::Progress) -> bool + 'a {
+    move |p: &crate::irt::Progress| -> bool {
+        let Some(f) = progress else { return true };
         let args = js_sys::Array::of4(
             &JsValue::from(p.iteration as f64),
             &JsValue::from(p.max_iterations as f64),
@@ -94,17 +79,81 @@ pub fn fit(
         match f.apply(&JsValue::NULL, &args) {
             Ok(v) => v.as_bool() != Some(false),
             Err(e) => {
-                callback_error = Some(e);
+                *error = Some(e);
                 false
             }
         }
-    };
-    let fitted = crate::irt::fit(&dataset.matrix, &options, &mut report).map_err(|e| JsError::new(&e.to_string()))?;
+    }
+}
+
+/// The fit as JSON text, or the progress callback's exception.
+fn fit_result(fitted: crate::Result<crate::irt::IrtFit>, callback_error: Option<JsValue>) -> Result<String, JsError> {
+    let fitted = fitted.map_err(|e| JsError::new(&e.to_string()))?;
     if let Some(e) = callback_error {
         let message = e.as_string().or_else(|| js_sys::Error::from(e).message().as_string()).unwrap_or_default();
         return Err(JsError::new(&format!("the progress callback threw: {message}")));
     }
     to_json(&fitted.to_json())
+}
+
+/// `benchsift fit` on the CPU: an IRT model on the given files; returns the
+/// fit as JSON text. `progress(iteration, maxIterations, logLikelihood,
+/// maxChange)` is called after each EM iteration; returning `false` stops
+/// the fit. The file bytes are taken (not borrowed) so that they are freed
+/// once the matrix is read, before the fit allocates its own arrays.
+#[wasm_bindgen]
+pub fn fit(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: Vec<u8>,
+    load_options_json: &str,
+    fit_options_json: &str,
+    progress: Option<js_sys::Function>,
+) -> Result<String, JsError> {
+    let settings: crate::irt::FitSettings = parse_options(fit_options_json)?;
+    let dataset = load(&names, &roles, lengths, &data, load_options_json)?;
+    drop(data);
+    let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
+    let reason = match settings.backend.unwrap_or_default() {
+        crate::irt::BackendChoice::Cpu => "the CPU was asked for",
+        crate::irt::BackendChoice::Gpu => return Err(JsError::new("the GPU backend was asked for, but this entry point fits on the CPU only (the GPU one, fitGpu, needs the gpu feature)")),
+        crate::irt::BackendChoice::Auto => "this entry point fits on the CPU (fitGpu chooses a backend)",
+    };
+    let mut callback_error = None;
+    let fitted = crate::irt::fit(&dataset.matrix, &options, &mut fit_progress(&progress, &mut callback_error)).map(|mut f| {
+        f.backend = crate::irt::Backend::cpu(reason);
+        f
+    });
+    fit_result(fitted, callback_error)
+}
+
+/// `benchsift fit` with the `backend` setting honoured (`auto`, `cpu`,
+/// `gpu`): the E- and M-step sums on WebGPU through wgpu where the browser
+/// offers a real adapter and the matrix is large (or `gpu` forces it), else
+/// the CPU; the result's `backend` says which and why. The same EM loop as
+/// [`fit`]; it awaits each WebGPU readback (yielding to the event loop) and
+/// calls `progress` as [`fit`] does. Resolves to JSON text. In Node (no
+/// WebGPU) `auto` runs on the CPU.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_name = fitGpu)]
+pub async fn fit_gpu(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: Vec<u32>,
+    data: Vec<u8>,
+    load_options_json: String,
+    fit_options_json: String,
+    progress: Option<js_sys::Function>,
+) -> Result<String, JsError> {
+    let settings: crate::irt::FitSettings = parse_options(&fit_options_json)?;
+    let dataset = load(&names, &roles, &lengths, &data, &load_options_json)?;
+    drop(data);
+    let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
+    let choice = settings.backend.unwrap_or_default();
+    let mut callback_error = None;
+    let fitted = crate::gpu::irt::fit(&dataset.matrix, &options, choice, None, &mut fit_progress(&progress, &mut callback_error)).await;
+    fit_result(fitted, callback_error)
 }
 
 fn load(names: &[String], roles: &[String], lengths: &[u32], data: &[u8], load_options_json: &str) -> Result<Dataset, JsError> {

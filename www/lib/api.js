@@ -25,6 +25,8 @@
  * @typedef {object} WasmModule
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} info
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => string} fit
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => Promise<string>} [fitGpu]
+ *   present when the wasm was built with the `gpu` feature
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, select: string) => string} select
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, subset: string, fit: string, estimator: string) => string} estimate
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
@@ -98,12 +100,17 @@ async function packFiles(responses, options) {
  * @param {{name: string, role: string, bytes: Uint8Array}[]} files
  */
 function concat(files) {
-  const total = files.reduce((n, f) => n + f.bytes.length, 0);
-  const data = new Uint8Array(total);
-  let offset = 0;
-  for (const f of files) {
-    data.set(f.bytes, offset);
-    offset += f.bytes.length;
+  // One file (the usual case) crosses as it is: wasm-bindgen copies it into
+  // wasm memory anyway, and copying it here as well put a 344 MB CSV in the
+  // JS heap once more per call (1 GB after an info and a fit; BENCHMARKS.md).
+  let data = files.length === 1 ? files[0].bytes : undefined;
+  if (!data) {
+    data = new Uint8Array(files.reduce((n, f) => n + f.bytes.length, 0));
+    let offset = 0;
+    for (const f of files) {
+      data.set(f.bytes, offset);
+      offset += f.bytes.length;
+    }
   }
   return {
     names: files.map((f) => f.name),
@@ -158,11 +165,23 @@ export async function info(wasm, responses, options = {}) {
 export async function fit(wasm, responses, options = {}) {
   const { names, roles, lengths, data } = await packFiles(responses, options);
   const { irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints, onProgress } = options;
-  const settings = JSON.stringify({ irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints });
+  const backend = options.backend ?? 'auto';
+  const settings = JSON.stringify({ irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints, backend });
   const progress = onProgress
     ? (/** @type {number} */ iteration, /** @type {number} */ maxIterations, /** @type {number} */ logLikelihood, /** @type {number} */ maxChange) =>
         onProgress({ iteration, maxIterations, logLikelihood, maxChange }) !== false
     : undefined;
+  // As in `similar`: the GPU entry is async (WebGPU readbacks are), runs the
+  // same EM and chooses between GPU and CPU itself, saying why in `backend`.
+  // `cpu` takes the synchronous entry: no adapter is even probed.
+  if (backend !== 'cpu' && typeof wasm.fitGpu === 'function') {
+    const gpu = wasm.fitGpu;
+    try {
+      return JSON.parse(await gpu(names, roles, lengths, data, loadOptions(options), settings, progress));
+    } catch (e) {
+      throw new Error(e instanceof Error ? e.message : String(e));
+    }
+  }
   const json = rethrow(() => wasm.fit(names, roles, lengths, data, loadOptions(options), settings, progress));
   return JSON.parse(json);
 }

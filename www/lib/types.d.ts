@@ -84,6 +84,13 @@ export interface FitOptions extends LoadOptions {
   quadraturePoints?: number;
   /** Called after every EM iteration; return `false` to stop early. */
   onProgress?: (progress: FitProgress) => boolean | void;
+  /** Where the EM's two heavy sums run (default `auto`): `auto` uses WebGPU
+   * only for binary responses with rasch/1pl/2pl/3pl/4pl, models × items ×
+   * grid nodes ≥ 2·10⁸ and a real (non-fallback) adapter, else the CPU, and
+   * refits on the CPU if the GPU fails; `gpu` forces WebGPU (an error where it
+   * cannot run); `cpu` never probes an adapter. The result's `backend` says
+   * which ran and why. In Node (no WebGPU) `auto` runs on the CPU. */
+  backend?: 'auto' | 'cpu' | 'gpu';
 }
 
 /** A fitted IRT model: what `benchsift fit` writes. */

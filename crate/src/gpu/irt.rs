@@ -11,8 +11,9 @@
 //! models ascending per item); the CPU sums in f64, so results agree to
 //! about 1e-6 relative.
 //!
-//! [`fit_blocking`] runs `irt::fit_with` with the two kernels as its
-//! [`BinarySums`]: per EM iteration the host builds the item × node tables,
+//! [`fit`] runs `irt::fit_async` (the one EM loop) with the two kernels as
+//! its [`BinarySums`], natively through [`fit_blocking`] and in the browser
+//! from the async wasm export `fitGpu`: per EM iteration the host builds the item × node tables,
 //! the GPU sums every model's log-likelihood over the whole grid, the host
 //! turns each model's window of it into a posterior (including the Newton
 //! refinement of posteriors narrower than the grid spacing, one pass over
@@ -22,9 +23,7 @@
 use wgpu::util::DeviceExt;
 
 use super::{GpuContext, GpuError};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::irt::{Backend, BackendChoice, BinarySums, Family, FitOptions, IrtFit, Progress};
-#[cfg(not(target_arch = "wasm32"))]
+use crate::irt::{Backend, BackendChoice, BinarySums, Family, FitOptions, IrtFit, Progress, SumsFuture};
 use crate::matrix::Kind;
 use crate::matrix::ResponseMatrix;
 
@@ -192,62 +191,86 @@ impl IrtSession<'_> {
 /// dominating. An estimate, not yet measured on a hardware GPU.
 pub const MIN_IRT_GPU_WORK: f64 = 2e8;
 
-/// The kernels of one session as the core's [`BinarySums`] (native: it
-/// blocks on each readback). A panic inside wgpu — its default reaction to
-/// a lost device — is caught and reported as a failure like any other.
-#[cfg(not(target_arch = "wasm32"))]
+/// The kernels of one session as the core's [`BinarySums`], on every
+/// target: the futures await the readbacks (natively they are complete when
+/// first polled, since the readback waits on the device; in the browser they
+/// yield to the event loop). A panic inside wgpu — natively its default
+/// reaction to a lost device — is caught around every poll and reported as a
+/// failure like any other.
 pub struct GpuSums<'a> {
     session: IrtSession<'a>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl<'a> GpuSums<'a> {
     pub fn new(session: IrtSession<'a>) -> Self {
         GpuSums { session }
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let why = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("a panic in wgpu");
+    format!("the GPU failed: {why}")
+}
+
 fn guarded<T>(f: impl FnOnce() -> Result<T, GpuError>) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r.map_err(|e| e.to_string()),
-        Err(panic) => {
-            let why = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("a panic in wgpu");
-            Err(format!("the GPU failed: {why}"))
+        Err(panic) => Err(panic_message(&*panic)),
+    }
+}
+
+/// A sums future with [`guarded`]'s treatment of panics, poll by poll.
+struct Guarded<'a>(SumsFuture<'a>);
+
+impl std::future::Future for Guarded<'_> {
+    type Output = Result<(), String>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => std::task::Poll::Ready(Err(panic_message(&*panic))),
         }
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+fn to32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
 impl BinarySums for GpuSums<'_> {
-    fn log_likelihood(&mut self, t0: &[f64], t1: &[f64], q: usize, ll: &mut [f64]) -> Result<(), String> {
-        let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
-        let out = guarded(|| pollster::block_on(self.session.log_likelihood(&to32(t0), &to32(t1), q)))?;
-        if out.len() != ll.len() {
-            return Err(format!("the GPU returned {} log-likelihoods, expected {}", out.len(), ll.len()));
-        }
-        ll.iter_mut().zip(out).for_each(|(o, v)| *o = v as f64);
-        Ok(())
+    fn log_likelihood<'a>(&'a mut self, t0: &'a [f64], t1: &'a [f64], q: usize, ll: &'a mut [f64]) -> SumsFuture<'a> {
+        let session = &self.session;
+        Box::pin(Guarded(Box::pin(async move {
+            let out = session.log_likelihood(&to32(t0), &to32(t1), q).await.map_err(|e| e.to_string())?;
+            if out.len() != ll.len() {
+                return Err(format!("the GPU returned {} log-likelihoods, expected {}", out.len(), ll.len()));
+            }
+            ll.iter_mut().zip(out).for_each(|(o, v)| *o = v as f64);
+            Ok(())
+        })))
     }
 
-    fn counts(&mut self, post: &[f64], q: usize, stats: &mut [f64]) -> Result<(), String> {
-        let post: Vec<f32> = post.iter().map(|&x| x as f32).collect();
-        let out = guarded(|| pollster::block_on(self.session.counts(&post, q)))?;
-        if out.len() != stats.len() {
-            return Err(format!("the GPU returned {} counts, expected {}", out.len(), stats.len()));
-        }
-        stats.iter_mut().zip(out).for_each(|(o, v)| *o = v as f64);
-        Ok(())
+    fn counts<'a>(&'a mut self, post: &'a [f64], q: usize, stats: &'a mut [f64]) -> SumsFuture<'a> {
+        let session = &self.session;
+        Box::pin(Guarded(Box::pin(async move {
+            let out = session.counts(&to32(post), q).await.map_err(|e| e.to_string())?;
+            if out.len() != stats.len() {
+                return Err(format!("the GPU returned {} counts, expected {}", out.len(), stats.len()));
+            }
+            stats.iter_mut().zip(out).for_each(|(o, v)| *o = v as f64);
+            Ok(())
+        })))
     }
 }
 
-/// `benchsift fit` with the backend chosen by `choice` (native only). `cpu`
-/// fits on the CPU; `auto` uses the GPU only for binary data and a Bernoulli
-/// model, a real (non-fallback) adapter and at least [`MIN_IRT_GPU_WORK`];
-/// `gpu` forces it (an error where it cannot run). In `auto` a GPU failure,
-/// before or during the fit, reruns the fit on the CPU and says why.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn fit_blocking(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice, progress: &mut dyn FnMut(&Progress) -> bool) -> crate::Result<IrtFit> {
+/// `benchsift fit` (and the JS `fit`) with the backend chosen by `choice`.
+/// `cpu` fits on the CPU; `auto` uses the GPU only for binary data and a
+/// Bernoulli model, at least [`MIN_IRT_GPU_WORK`] (below it no device is
+/// opened) and a real (non-fallback) adapter; `gpu` forces it (an error where
+/// it cannot run). In `auto` a GPU failure, before or during the fit, reruns
+/// the fit on the CPU and says why. `fallback` as in [`GpuContext::new`].
+/// The EM loop is `irt::fit_async`, the same one every CPU fit runs.
+pub async fn fit(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice, fallback: Option<bool>, progress: &mut dyn FnMut(&Progress) -> bool) -> crate::Result<IrtFit> {
     let cpu = |reason: String, progress: &mut dyn FnMut(&Progress) -> bool| -> crate::Result<IrtFit> {
         let mut fit = crate::irt::fit(m, options, progress)?;
         fit.backend = Backend::cpu(&reason);
@@ -275,7 +298,7 @@ pub fn fit_blocking(m: &ResponseMatrix, options: &FitOptions, choice: BackendCho
     if choice == BackendChoice::Auto && work < MIN_IRT_GPU_WORK {
         return cpu(format!("the matrix ({work:.1e} model × item × grid-node sums per E-step) is below the {MIN_IRT_GPU_WORK:.0e} at which a GPU pays off"), progress);
     }
-    let context = GpuContext::shared_blocking();
+    let context = GpuContext::shared(fallback).await;
     let adapter = context.as_ref().map(|c| c.adapter()).map_err(|e| e.to_string());
     match super::choose_for(choice, adapter.as_ref().map(|a| *a).map_err(String::as_str), work, MIN_IRT_GPU_WORK) {
         super::Decision::Cpu(why) if choice == BackendChoice::Gpu => Err(crate::Error::invalid(format!("the GPU backend was asked for, but {why}"))),
@@ -285,7 +308,7 @@ pub fn fit_blocking(m: &ResponseMatrix, options: &FitOptions, choice: BackendCho
             let why = if choice == BackendChoice::Gpu { "the GPU was asked for" } else { "a GPU adapter is present and the matrix is large" };
             let described = format!("{}: {why}", ctx.adapter().describe());
             match guarded(|| ctx.irt_session(m)) {
-                Ok(session) => fit_on(m, options, choice, &mut GpuSums::new(session), &described, progress),
+                Ok(session) => fit_on(m, options, choice, &mut GpuSums::new(session), &described, progress).await,
                 Err(e) if choice == BackendChoice::Auto => cpu(format!("the GPU failed ({e}); ran on the CPU"), progress),
                 Err(e) => Err(crate::Error::invalid(format!("the GPU fit failed: {e}"))),
             }
@@ -293,10 +316,15 @@ pub fn fit_blocking(m: &ResponseMatrix, options: &FitOptions, choice: BackendCho
     }
 }
 
+/// [`fit`], blocking (native only): what the CLI calls.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fit_blocking(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice, progress: &mut dyn FnMut(&Progress) -> bool) -> crate::Result<IrtFit> {
+    pollster::block_on(fit(m, options, choice, None, progress))
+}
+
 /// The fit with `sums`; a failure of `sums` reruns it on the CPU in `auto`
 /// and is an error otherwise.
-#[cfg(not(target_arch = "wasm32"))]
-fn fit_on(
+async fn fit_on(
     m: &ResponseMatrix,
     options: &FitOptions,
     choice: BackendChoice,
@@ -304,7 +332,7 @@ fn fit_on(
     described: &str,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> crate::Result<IrtFit> {
-    match crate::irt::fit_with(m, options, Some(sums), progress)? {
+    match crate::irt::fit_async(m, options, Some(sums), progress).await? {
         Ok(mut fit) => {
             // The host still builds tables, posteriors and M-steps in parallel.
             fit.backend = Backend { device: "gpu".into(), threads: crate::parallel::threads(), reason: described.into() };
@@ -398,17 +426,17 @@ mod tests {
         let options = FitOptions::default();
         let cpu = crate::irt::fit(&m, &options, &mut |_| true).unwrap();
         let mut failing = crate::irt::tests::CpuSums { m: &m, calls: 0, fail_at: 7 };
-        let auto = fit_on(&m, &options, BackendChoice::Auto, &mut failing, "test adapter", &mut |_| true).unwrap();
+        let auto = pollster::block_on(fit_on(&m, &options, BackendChoice::Auto, &mut failing, "test adapter", &mut |_| true)).unwrap();
         assert_eq!(failing.calls, 7);
         assert_eq!(auto.backend.device, "cpu");
         assert!(auto.backend.reason.contains("the GPU failed during the fit (device lost (simulated))"), "{}", auto.backend.reason);
         assert_eq!(format!("{:?}", auto.items), format!("{:?}", cpu.items));
         let mut failing = crate::irt::tests::CpuSums { m: &m, calls: 0, fail_at: 7 };
-        let forced = fit_on(&m, &options, BackendChoice::Gpu, &mut failing, "test adapter", &mut |_| true);
+        let forced = pollster::block_on(fit_on(&m, &options, BackendChoice::Gpu, &mut failing, "test adapter", &mut |_| true));
         assert!(forced.unwrap_err().to_string().contains("device lost"));
         // A working provider reports the GPU and the reason it was given.
         let mut fine = crate::irt::tests::CpuSums { m: &m, calls: 0, fail_at: usize::MAX };
-        let ok = fit_on(&m, &options, BackendChoice::Gpu, &mut fine, "test adapter: asked", &mut |_| true).unwrap();
+        let ok = pollster::block_on(fit_on(&m, &options, BackendChoice::Gpu, &mut fine, "test adapter: asked", &mut |_| true)).unwrap();
         assert_eq!((ok.backend.device.as_str(), ok.backend.reason.as_str()), ("gpu", "test adapter: asked"));
         // The rule: small matrices stay on the CPU in auto without opening a device.
         let small = fit_blocking(&m, &options, BackendChoice::Auto, &mut |_| true).unwrap();
@@ -425,6 +453,9 @@ mod tests {
         assert_eq!(out.unwrap_err(), "the GPU failed: Device lost: simulated");
         let out: Result<u8, String> = guarded(|| Err(GpuError::Readback("the device was lost".into())));
         assert_eq!(out.unwrap_err(), "reading results back from the GPU failed: the device was lost");
+        // The same for a panic while a sums future is being polled.
+        let out = pollster::block_on(Guarded(Box::pin(async { panic!("Device lost: simulated") })));
+        assert_eq!(out.unwrap_err(), "the GPU failed: Device lost: simulated");
     }
 
     /// The whole fit with the kernels (lavapipe here) against the CPU fit on

@@ -16,8 +16,11 @@
 //! leaderboards) by Fisher scoring. Missing cells simply drop out of both
 //! steps. EM is deterministic: there is no randomness to seed in 1-D.
 //! For binary responses the E-step's log-likelihood sums and the M-step's
-//! counts can come from outside the core ([`fit_with`] and [`BinarySums`]):
+//! counts can come from outside the core ([`fit_async`] and [`BinarySums`]):
 //! that is how `gpu::irt` runs them on a GPU without this module seeing wgpu.
+//! The EM loop is async so that it can await WebGPU's readbacks in the
+//! browser; CPU fits drive it without an executor, since nothing they await
+//! is ever pending.
 //!
 //! Models: Rasch (a = 1), 1PL (one a shared by all items), 2PL, 3PL (lower
 //! asymptote c, estimated with a prior or fixed with `guess`), 4PL (upper
@@ -255,6 +258,10 @@ pub struct FitSettings {
     pub max_iterations: Option<usize>,
     pub tolerance: Option<f64>,
     pub quadrature_points: Option<usize>,
+    /// Where the EM's heavy sums run: auto (default), cpu or gpu. Read by
+    /// the entry points that can use a GPU (`gpu::irt::fit`), not by
+    /// [`FitSettings::to_options`].
+    pub backend: Option<BackendChoice>,
 }
 
 impl FitSettings {
@@ -378,14 +385,35 @@ impl BackendChoice {
 /// statistical core (the GPU kernels in `gpu/irt.rs` implement it; the core
 /// never sees wgpu). Both cover the whole grid; errors are messages for users
 /// (a lost device, an out-of-memory readback).
+///
+/// Both return futures because WebGPU can only read results back
+/// asynchronously: the one EM loop, [`fit_async`], awaits them. A provider
+/// that finishes its work before returning (the CPU oracle in the tests, or
+/// a native device that it polls to completion) returns a ready future, and
+/// [`fit_with`] drives the loop without an executor.
 pub trait BinarySums {
     /// `ll[m·q + n] = Σ_{i observed} t0[i·q + n] + Σ_{i correct} t1[i·q + n]`
     /// for every model m and node n, given the item × node tables
     /// t0 = ln(1 − P) and t1 = ln P − ln(1 − P).
-    fn log_likelihood(&mut self, t0: &[f64], t1: &[f64], q: usize, ll: &mut [f64]) -> std::result::Result<(), String>;
+    fn log_likelihood<'a>(&'a mut self, t0: &'a [f64], t1: &'a [f64], q: usize, ll: &'a mut [f64]) -> SumsFuture<'a>;
     /// Per item i and node n, `stats[(2i)·q + n] = Σ_m post[m·q + n]·observed[m, i]`
     /// and `stats[(2i + 1)·q + n] = Σ_m post[m·q + n]·correct[m, i]`.
-    fn counts(&mut self, post: &[f64], q: usize, stats: &mut [f64]) -> std::result::Result<(), String>;
+    fn counts<'a>(&'a mut self, post: &'a [f64], q: usize, stats: &'a mut [f64]) -> SumsFuture<'a>;
+}
+
+/// What a [`BinarySums`] call returns: done, or why it failed. Not `Send`:
+/// WebGPU's objects live on one thread.
+pub type SumsFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>;
+
+/// The output of `f` if it completes on its first poll, which every future
+/// of the fit does when its sums are computed before their futures are
+/// returned (no sums at all, or a provider that blocks); `None` otherwise.
+fn ready_now<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// Starting values: b from each item's mean score, a = 1.
@@ -431,8 +459,24 @@ pub fn fit(m: &ResponseMatrix, options: &FitOptions, progress: &mut dyn FnMut(&P
 /// is refused). Everything else — the posterior windows and their Newton
 /// refinement, the M-step optimisation, PX-EM and SQUAREM — runs here as in
 /// [`fit`]. The outer error is the input's; the inner one is a failure of
-/// `sums`, after which the caller may rerun [`fit`] on the CPU.
+/// `sums`, after which the caller may rerun [`fit`] on the CPU. `sums` must
+/// finish each call before returning its future (natively a provider can
+/// block); one that does not is reported as a failure: use [`fit_async`].
 pub fn fit_with(
+    m: &ResponseMatrix,
+    options: &FitOptions,
+    sums: Option<&mut dyn BinarySums>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<std::result::Result<IrtFit, String>> {
+    ready_now(fit_async(m, options, sums, progress))
+        .unwrap_or_else(|| Ok(Err("the E- and M-step sums did not finish synchronously (an asynchronous provider needs fit_async)".into())))
+}
+
+/// The fit itself, with the external sums awaited: the only EM loop.
+/// [`fit`] and [`fit_with`] drive it without an executor (all their awaits
+/// are ready at once); in the browser the awaits on WebGPU readbacks yield
+/// to the event loop. Results are those of [`fit_with`].
+pub async fn fit_async(
     m: &ResponseMatrix,
     options: &FitOptions,
     sums: Option<&mut dyn BinarySums>,
@@ -473,7 +517,7 @@ pub fn fit_with(
     };
     let quad = Grid::uniform(options.quadrature_points, GRID_HALF_WIDTH);
     let mut em = Em::new(&obs, &quad, options, sums);
-    match run_em(&mut em, items, options, progress) {
+    match run_em(&mut em, items, options, progress).await {
         Ok((items, log_likelihood, iterations, converged)) => {
             let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
             Ok(Ok(IrtFit {
@@ -488,7 +532,7 @@ pub fn fit_with(
                 converged,
                 scale,
                 quadrature_points: quad.len(),
-                backend: Backend::cpu("this entry point fits on the CPU; GPU fits are native only (`benchsift fit --backend`)"),
+                backend: Backend::cpu("fitted on the CPU (this entry point does not choose a backend; `gpu::irt::fit` does)"),
                 multi: None,
             }))
         }
@@ -498,8 +542,8 @@ pub fn fit_with(
 
 /// The EM iterations from `items`: (items, log-likelihood, iterations,
 /// converged), or the failure of the external sums.
-fn run_em(
-    em: &mut Em,
+async fn run_em(
+    em: &mut Em<'_, '_>,
     mut items: Vec<ItemParams>,
     options: &FitOptions,
     progress: &mut dyn FnMut(&Progress) -> bool,
@@ -516,7 +560,7 @@ fn run_em(
     let mut stopped = false;
     while iterations < options.max_iterations.min(WARMUP_ITERATIONS) {
         iterations += 1;
-        let step = em.step(&items, true)?;
+        let step = em.step(&items, true).await?;
         items = step.items;
         if !report(iterations, step.log_likelihood, step.max_change) {
             stopped = true;
@@ -533,8 +577,8 @@ fn run_em(
     // The jump is kept only if the MAP objective did not get worse.
     while !converged && !stopped && iterations + 3 <= options.max_iterations {
         let p0 = pack_all(&items, family, free);
-        let s1 = em.step(&items, true)?;
-        let s2 = em.step(&s1.items, true)?;
+        let s1 = em.step(&items, true).await?;
+        let s2 = em.step(&s1.items, true).await?;
         iterations += 2;
         if s2.max_change < options.tolerance {
             items = s2.items;
@@ -555,7 +599,7 @@ fn run_em(
         let jumped: Vec<f64> =
             (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
         let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
-        let s3 = em.step(&candidate, true)?;
+        let s3 = em.step(&candidate, true).await?;
         iterations += 1;
         let objective_jump = s3.log_likelihood + items_log_prior(&candidate, family, free, &options.priors);
         let objective_p1 = s2.log_likelihood + items_log_prior(&s1.items, family, free, &options.priors);
@@ -563,7 +607,7 @@ fn run_em(
             (s3.items, s3.log_likelihood, s3.max_change)
         } else {
             // The jump overshot: keep the plain EM progress instead.
-            let s4 = em.step(&s2.items, true)?;
+            let s4 = em.step(&s2.items, true).await?;
             iterations += 1;
             (s4.items, s4.log_likelihood, s4.max_change)
         };
@@ -576,7 +620,7 @@ fn run_em(
         }
     }
     // Final E-step at the final parameters: log-likelihood and abilities.
-    let log_likelihood = em.e_step(&items)?;
+    let log_likelihood = em.e_step(&items).await?;
     Ok((items, log_likelihood, iterations, converged))
 }
 
@@ -674,11 +718,11 @@ impl<'a, 's> Em<'a, 's> {
         }
     }
 
-    fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
+    async fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
         let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
         let full = match self.sums.as_deref_mut() {
             Some(sums) => {
-                sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll)?;
+                sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
                 Some(&self.ll[..])
             }
             None => None,
@@ -759,12 +803,12 @@ impl<'a, 's> Em<'a, 's> {
     }
 
     /// One EM iteration from `items`.
-    fn step(&mut self, input: &[ItemParams], expand: bool) -> std::result::Result<Step, String> {
+    async fn step(&mut self, input: &[ItemParams], expand: bool) -> std::result::Result<Step, String> {
         let items = input;
-        let log_likelihood = self.e_step(items)?;
+        let log_likelihood = self.e_step(items).await?;
         let (q, k_stats) = (self.grid.len(), self.obs.stats_per_node());
         match self.sums.as_deref_mut() {
-            Some(sums) => sums.counts(&self.post, q, &mut self.stats)?,
+            Some(sums) => sums.counts(&self.post, q, &mut self.stats).await?,
             None => estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats),
         }
         let (family, free, options) = (self.obs.family(), self.options.free(), self.options);
@@ -1082,34 +1126,87 @@ pub(crate) mod tests {
         pub fail_at: usize,
     }
 
-    impl BinarySums for CpuSums<'_> {
-        fn log_likelihood(&mut self, t0: &[f64], t1: &[f64], q: usize, ll: &mut [f64]) -> std::result::Result<(), String> {
+    impl CpuSums<'_> {
+        fn fail(&mut self) -> std::result::Result<(), String> {
             self.calls += 1;
-            if self.calls >= self.fail_at {
-                return Err("device lost (simulated)".into());
-            }
-            ll.fill(0.0);
-            for model in 0..self.m.n_models() {
-                let row = &mut ll[model * q..(model + 1) * q];
-                for (t, bits) in [(t0, self.m.observed_bits(model)), (t1, self.m.correct_bits(model).unwrap())] {
-                    for i in 0..self.m.n_items() {
-                        if bits[i / 64] >> (i % 64) & 1 == 1 {
-                            row.iter_mut().zip(&t[i * q..(i + 1) * q]).for_each(|(a, x)| *a += x);
+            if self.calls >= self.fail_at { Err("device lost (simulated)".into()) } else { Ok(()) }
+        }
+    }
+
+    impl BinarySums for CpuSums<'_> {
+        fn log_likelihood<'a>(&'a mut self, t0: &'a [f64], t1: &'a [f64], q: usize, ll: &'a mut [f64]) -> SumsFuture<'a> {
+            let out = self.fail().map(|()| {
+                ll.fill(0.0);
+                for model in 0..self.m.n_models() {
+                    let row = &mut ll[model * q..(model + 1) * q];
+                    for (t, bits) in [(t0, self.m.observed_bits(model)), (t1, self.m.correct_bits(model).unwrap())] {
+                        for i in 0..self.m.n_items() {
+                            if bits[i / 64] >> (i % 64) & 1 == 1 {
+                                row.iter_mut().zip(&t[i * q..(i + 1) * q]).for_each(|(a, x)| *a += x);
+                            }
                         }
                     }
                 }
-            }
-            Ok(())
+            });
+            Box::pin(std::future::ready(out))
         }
 
-        fn counts(&mut self, post: &[f64], q: usize, stats: &mut [f64]) -> std::result::Result<(), String> {
-            self.calls += 1;
-            if self.calls >= self.fail_at {
-                return Err("device lost (simulated)".into());
+        fn counts<'a>(&'a mut self, post: &'a [f64], q: usize, stats: &'a mut [f64]) -> SumsFuture<'a> {
+            let out = self.fail().map(|()| {
+                let full = vec![PosteriorSummary::full(q); self.m.n_models()];
+                estep::accumulate(&Observations::Binary(self.m), post, &full, q, stats);
+            });
+            Box::pin(std::future::ready(out))
+        }
+    }
+
+    /// [`CpuSums`] whose results arrive only on the second poll, as a
+    /// WebGPU readback would: [`fit_with`] reports that instead of hanging,
+    /// and [`fit_async`] under a real executor gives the synchronous fit.
+    pub(crate) struct LateSums<'a>(pub CpuSums<'a>);
+
+    /// Pending on its first poll (waking its task), ready on the second.
+    struct YieldOnce(bool);
+
+    impl std::future::Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                return std::task::Poll::Ready(());
             }
-            let full = vec![PosteriorSummary::full(q); self.m.n_models()];
-            estep::accumulate(&Observations::Binary(self.m), post, &full, q, stats);
-            Ok(())
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+
+    impl BinarySums for LateSums<'_> {
+        fn log_likelihood<'a>(&'a mut self, t0: &'a [f64], t1: &'a [f64], q: usize, ll: &'a mut [f64]) -> SumsFuture<'a> {
+            let inner = self.0.log_likelihood(t0, t1, q, ll);
+            Box::pin(async move {
+                YieldOnce(false).await;
+                inner.await
+            })
+        }
+
+        fn counts<'a>(&'a mut self, post: &'a [f64], q: usize, stats: &'a mut [f64]) -> SumsFuture<'a> {
+            let inner = self.0.counts(post, q, stats);
+            Box::pin(async move {
+                YieldOnce(false).await;
+                inner.await
+            })
+        }
+    }
+
+    /// A minimal executor for the tests: polls until ready, the waker a no-op
+    /// (the late futures wake themselves by being polled again).
+    pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+                return out;
+            }
         }
     }
 
@@ -1140,6 +1237,31 @@ pub(crate) mod tests {
         let mut failing = CpuSums { m: &m, calls: 0, fail_at: 7 };
         let out = fit_with(&m, &FitOptions::default(), Some(&mut failing), &mut |_| true).unwrap();
         assert_eq!(out.unwrap_err(), "device lost (simulated)");
+        // Sums that arrive later (as WebGPU readbacks do): the synchronous
+        // entry says so; the asynchronous one, awaited, gives the same fit
+        // as sums that are ready at once, and reports progress the same way.
+        let options = FitOptions::default();
+        let mut late = LateSums(CpuSums { m: &m, calls: 0, fail_at: usize::MAX });
+        let out = fit_with(&m, &options, Some(&mut late), &mut |_| true).unwrap();
+        assert!(out.unwrap_err().contains("did not finish synchronously"));
+        let (mut seen_now, mut seen_late) = (Vec::new(), Vec::new());
+        let mut now = CpuSums { m: &m, calls: 0, fail_at: usize::MAX };
+        let ready = fit_with(&m, &options, Some(&mut now), &mut |p| {
+            seen_now.push(p.iteration);
+            true
+        })
+        .unwrap()
+        .unwrap();
+        let mut late = LateSums(CpuSums { m: &m, calls: 0, fail_at: usize::MAX });
+        let awaited = block_on(fit_async(&m, &options, Some(&mut late), &mut |p| {
+            seen_late.push(p.iteration);
+            true
+        }))
+        .unwrap()
+        .unwrap();
+        assert_eq!(format!("{:?}", ready.to_json()), format!("{:?}", awaited.to_json()));
+        assert_eq!(seen_now, seen_late);
+        assert!(!seen_now.is_empty());
         // Continuous data cannot use the binary sums.
         let mut b = MatrixBuilder::new(vec!["i0".into(), "i1".into()]);
         b.push_row_unchecked("m0".into(), &[Some(0.5), Some(0.25)]);
