@@ -7,7 +7,8 @@ Run (from anywhere; the venv is the one from scripts/fixtures/requirements-irt.t
     python3 -m venv /tmp/irt-venv
     /tmp/irt-venv/bin/pip install -r scripts/bench/requirements-bench.txt
     /tmp/irt-venv/bin/python scripts/bench/irt_vs_reference.py [--quick]
-        [--girth-timeout S] [--skip-girth-mmlu] [--benchsift PATH] [--no-benchsift-1core]
+        [--girth-timeout S] [--skip-girth-mmlu] [--only synthetic_2pl|mmlu_pro]
+        [--benchsift PATH] [--no-benchsift-1core]
 Needs target/release/benchsift (cargo build --release); the script copies it to a
 temporary folder first, so a rebuild during the run does not change what is timed.
 
@@ -479,6 +480,8 @@ def main():
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="synthetic matrix only")
+    ap.add_argument("--only", choices=["synthetic_2pl", "mmlu_pro"],
+                    help="run one matrix only (e.g. to give girth's hour-long MMLU-Pro fit a run of its own)")
     ap.add_argument("--girth-timeout", type=float, default=3600.0,
                     help="seconds before a girth (or py-irt) fit is killed (default 3600)")
     ap.add_argument("--skip-girth-mmlu", action="store_true", help="do not run girth on MMLU-Pro")
@@ -518,16 +521,17 @@ def main():
                             "subset_items": SUBSET_ITEMS, "pyirt_seed": PYIRT_SEED,
                             "grid": {"nodes": GRID_N, "lo": GRID_LO, "hi": GRID_HI, "prior": "N(0,1)"},
                             "girth_timeout_s": args.girth_timeout, "quick": args.quick,
-                            "skip_girth_mmlu": args.skip_girth_mmlu},
+                            "skip_girth_mmlu": args.skip_girth_mmlu, "only": args.only},
                "notes": NOTES, "matrices": matrices}
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
             f.write("\n")
 
-    models, items, M, truth = make_synthetic()
-    bench_matrix("synthetic_2pl", models, items, M, truth, args, exe, work, matrices)
-    save(False)
-    if not args.quick:
+    if args.only != "mmlu_pro":
+        models, items, M, truth = make_synthetic()
+        bench_matrix("synthetic_2pl", models, items, M, truth, args, exe, work, matrices)
+        save(False)
+    if not args.quick and args.only != "synthetic_2pl":
         src, (models, items, M) = load_mmlu()
         log(f"MMLU-Pro from {src}")
         bench_matrix("mmlu_pro", models, items, M, None, args, exe, work, matrices)
