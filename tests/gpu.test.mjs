@@ -143,10 +143,10 @@ test('in Chromium the WebGPU kernel agrees with the CPU path', { skip }, async (
         auto: await run({ topK: 3 }),
         gpuPairs: await run({ threshold: 0.5, backend: 'gpu' }),
         cpuPairs: await run({ threshold: 0.5, backend: 'cpu' }),
-        // Large enough for a GPU to pay, but SwiftShader is a software adapter.
+        // Large enough for a GPU to pay (5,400² × 350 ≥ 10¹⁰ multiply-adds), but SwiftShader is a software adapter.
         autoLarge: await api.similar({ embeddings: { name: 'big.npy', data: bytes(large) }, topK: 1 }).catch((e) => ({ error: String(e) })),
       };
-    }, [Buffer.from(makeNpy(300, 20)).toString('base64'), Buffer.from(makeNpy(2400, 350)).toString('base64')]);
+    }, [Buffer.from(makeNpy(300, 20)).toString('base64'), Buffer.from(makeNpy(5400, 350)).toString('base64')]);
     assert.deepEqual(errors, []);
     for (const [name, r] of Object.entries(results)) assert.ok(!('error' in r), `${name}: ${r.error}`);
     console.log(`browser GPU backend: ${JSON.stringify(results.gpu.backend)}`);

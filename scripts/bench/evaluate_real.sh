@@ -4,14 +4,18 @@
 # earlier ones, 5-fold over models. Writes bench-results/evaluate_<name>.json and the
 # wall time of each run to bench-results/evaluate_real.log; summarise with
 # scripts/bench/summarise_evaluate.py.
-# Usage: scripts/bench/evaluate_real.sh [path/to/benchsift]
+# Usage: scripts/bench/evaluate_real.sh [path/to/benchsift] [--confirm]
+# --confirm runs only the two confirmation matrices, which chose no method or default:
+# AlpacaEval judged by GPT-4 (v1) instead of GPT-4 Turbo, and LiveCodeBench's dense
+# 400-problem slice (no missing cells).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-target/release/benchsift}
+CONFIRM=${2:-}
 D=${SHARED_DATA:-../shared/data}
 [ -d "$D" ] || D=/work/shared/data
 mkdir -p bench-results
-log=bench-results/evaluate_real.log
+log=bench-results/evaluate_real${CONFIRM:+_confirm}.log
 : > "$log"
 run() {
   local name=$1; shift
@@ -19,6 +23,16 @@ run() {
   "$B" evaluate "$@" -o "bench-results/evaluate_$name.json" 2>> "$log"
   echo "$name: $((SECONDS - start)) s" | tee -a "$log"
 }
+if [ "$CONFIRM" = --confirm ]; then
+  # AlpacaEval, GPT-4 (v1) judge: 53 models x 805 prompts, continuous.
+  run alpacaeval_gpt4v1 "$D/alpacaeval/responses_alpaca_eval_gpt4_v1.csv" --items "$D/alpacaeval/items.csv" \
+    --embeddings "$D/alpacaeval/item_embeddings_minilm.npy" \
+    --methods random,irt-cluster,anchor-points,metric-var,metric-cons,kcenter,dpp,metabench --seeds 5
+  # LiveCodeBench, dense slice: 77 models x 400 problems, pass@1 0-100, nothing missing.
+  run livecodebench_dense400 "$D/livecodebench_codegen/responses_dense_400.csv" \
+    --methods random,irt-cluster,anchor-points,metric-var,metric-cons,kcenter,dpp,metabench --seeds 5
+  exit 0
+fi
 # AlpacaEval: 57 models x 805 prompts, continuous; MiniLM embeddings for kcenter/dpp.
 run alpacaeval "$D/alpacaeval/responses.csv" --items "$D/alpacaeval/items.csv" \
   --embeddings "$D/alpacaeval/item_embeddings_minilm.npy" \

@@ -254,9 +254,12 @@ impl GpuContext {
 }
 
 /// Below this many multiply-adds (n² · dims) the CPU search finishes before
-/// a GPU would have compiled its shaders and copied the data: 2·10⁹ is about
-/// n = 2,300 at 384 dimensions, 0.1–0.3 s on a few CPU cores.
-pub const MIN_GPU_WORK: f64 = 2e9;
+/// a GPU would have opened a device, compiled its shaders and copied the
+/// data (a few hundred ms): 10¹⁰ is about n = 5,100 at 384 dimensions, which
+/// the symmetric CPU search (half the product, ~25 G multiply-adds/s a core)
+/// does in 0.2–0.4 s on two cores. An estimate from the CPU side only: no
+/// real GPU has timed the crossover yet (BENCHMARKS.md).
+pub const MIN_GPU_WORK: f64 = 1e10;
 
 /// The decision for one job: run on the GPU, or on the CPU and why.
 #[derive(Debug, Clone, PartialEq)]
