@@ -240,14 +240,21 @@ test('side files (metric scores, outputs) through the package match the CLI', ()
      const cons = await select(read('human.csv'), { method: 'metric-cons', budget: 8, metricScores: read('metric.csv') });
      const div = await select(read('human.csv'), { method: 'diversity', budget: 8, outputs: read('outputs.csv') });
      const ev = await evaluate(read('human.csv'), { methods: ['metric-var'], budgets: [8], folds: 3, seeds: 2, metricScores: read('metric.csv') });
-     console.log(JSON.stringify({ cons, div, ev }));`,
+     const bal = await select(read('human.csv'), {
+       method: 'metric-balance', budget: 8,
+       metricScores: [read('metric.csv'), { name: 'metric2.csv', data: readFileSync(${JSON.stringify(join(ROOT, 'tests', 'fixtures', 'metric_balance'))} + '/metric2.csv') }],
+     });
+     console.log(JSON.stringify({ cons, div, ev, bal }));`,
   );
-  const { cons, div, ev } = JSON.parse(run('node', ['side.mjs'], project));
+  const { cons, div, ev, bal } = JSON.parse(run('node', ['side.mjs'], project));
   const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
   const f = 'tests/fixtures/subset2evaluate';
   assert.deepEqual(cons, cli(['select', `${f}/human.csv`, '--method', 'metric-cons', '--budget', '8', '--metric-scores', `${f}/metric.csv`]));
   assert.deepEqual(div, cli(['select', `${f}/human.csv`, '--method', 'diversity', '--budget', '8', '--outputs', `${f}/outputs.csv`]));
   assert.deepEqual(ev, cli(['evaluate', `${f}/human.csv`, '--methods', 'metric-var', '--budgets', '8', '--folds', '3', '--seeds', '2', '--metric-scores', `${f}/metric.csv`]));
+  const golden = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'metric_balance', 'golden.json'), 'utf8'));
+  assert.deepEqual(bal.items, golden.cases[0].order.slice(0, 8));
+  assert.deepEqual(bal, cli(['select', `${f}/human.csv`, '--method', 'metric-balance', '--budget', '8', '--metric-scores', `${f}/metric.csv`, '--metric-scores', 'tests/fixtures/metric_balance/metric2.csv']));
 });
 
 test('embeddings as JSON Lines through the package match the CLI on the same vectors as CSV', () => {

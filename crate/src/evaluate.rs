@@ -160,6 +160,8 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
         // subset2evaluate scores a subset by its mean; p-IRT corrects for
         // the items being chosen for difficulty or spread, not as a sample.
         Method::MetricAvg | Method::MetricVar | Method::MetricCons | Method::Diversity => &[Estimator::Mean, Estimator::Pirt],
+        // Chosen so that the plain mean matches the full set's profile.
+        Method::MetricBalance => &[Estimator::Mean, Estimator::Pirt],
         // Voronoi-cell weights make the weighted mean representative.
         Method::Kcenter | Method::Dpp => &[Estimator::Weighted, Estimator::Pirt],
         Method::Metabench => &[Estimator::Irt, Estimator::Pirt],
@@ -246,7 +248,7 @@ fn run_one(
     let ctx = Context { matrix: m, train, fit, anchor_space, side };
     let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify })?;
     let estimators = estimators_with(method, has_truth);
-    let mut setup = Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None };
+    let mut setup = Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, interval_floor: None };
     if estimators.contains(&Estimator::ThetaReg) && fit.is_some() {
         // The line from at most 200 training models, as λ below.
         let step = train.len().div_ceil(200).max(1);
@@ -275,12 +277,18 @@ fn run_one(
             .collect();
         setup.lambda = Some(estimate::calibrate_lambda(&rows));
     }
+    // Interval floors from at most 100 training models (see estimate's
+    // "Calibrated width"): enough for a 95% quantile.
+    let step = train.len().div_ceil(100).max(1);
+    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
     estimators
         .iter()
         .map(|&e| {
             if (e.needs_irt() && fit.is_none()) || (e == Estimator::ThetaReg && setup.regression.is_none()) {
                 return Ok(Vec::new());
             }
+            let floor = estimate::interval_floor_from(&setup, e, calibration.iter().map(|(r, t)| (r.as_slice(), *t)));
+            let setup = Setup { interval_floor: floor, ..setup };
             Ok(test
                 .iter()
                 .filter_map(|&j| {

@@ -41,9 +41,11 @@ struct DataArgs {
 #[derive(clap::Args)]
 struct SideArgs {
     /// An automatic metric's scores (models × items, same item ids) for the
-    /// metric-avg/metric-var/metric-cons methods (default: the responses).
+    /// metric-* methods (default: the responses). metric-avg/var/cons take
+    /// one; metric-balance combines several: repeat the flag, or give a
+    /// folder (its .csv/.tsv files, gzipped or not, in name order).
     #[arg(long)]
-    metric_scores: Option<PathBuf>,
+    metric_scores: Vec<PathBuf>,
     /// Model outputs (wide CSV of texts: model,<item ids…>) for `diversity`.
     #[arg(long)]
     outputs: Option<PathBuf>,
@@ -526,6 +528,30 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// A table file as is; a folder as its .csv/.tsv files (gzipped or not), in
+/// name order.
+fn expand_tables(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            p.is_file() && [".csv", ".csv.gz", ".tsv", ".tsv.gz"].iter().any(|ext| name.ends_with(ext))
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(format!("{}: a folder with no .csv or .tsv files", path.display()));
+    }
+    entries.sort();
+    out.extend(entries);
+    Ok(())
+}
+
 /// Files of one argument: the file itself, or every `.jsonl` under a folder
 /// (lm-evaluation-harness output), sorted for a deterministic order.
 fn expand(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -609,7 +635,12 @@ fn read_truth(path: Option<&Path>, m: &benchsift::ResponseMatrix) -> Result<Opti
 }
 
 fn load_side(side: &SideArgs, data: &DataArgs, m: &benchsift::ResponseMatrix) -> Result<select::SideData, String> {
-    let metric = side.metric_scores.as_deref().map(read_file).transpose()?;
+    let mut metric_paths = Vec::new();
+    for p in &side.metric_scores {
+        expand_tables(p, &mut metric_paths)?;
+    }
+    let metrics = metric_paths.iter().map(|p| read_file(p)).collect::<Result<Vec<_>, _>>()?;
+    let metric_inputs: Vec<Input> = metrics.iter().map(|(n, b)| Input::new(n, b)).collect();
     let outputs = side.outputs.as_deref().map(read_file).transpose()?;
     let embeddings = side.embeddings.as_deref().map(read_file).transpose()?;
     let items = match (&embeddings, data.items.as_deref()) {
@@ -618,7 +649,7 @@ fn load_side(side: &SideArgs, data: &DataArgs, m: &benchsift::ResponseMatrix) ->
     };
     select::SideData::load(
         m,
-        metric.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
+        &metric_inputs,
         outputs.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
         embeddings.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),
         items.as_ref().map(|(n, b)| Input::new(n, b)).as_ref(),

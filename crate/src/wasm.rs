@@ -206,7 +206,8 @@ impl Split {
             let start: usize = self.lengths[..k].iter().map(|&l| l as usize).sum();
             Input::new(&self.names[k], &self.data[start..start + self.lengths[k] as usize])
         });
-        crate::select::SideData::load(m, self.input("metric").as_ref(), self.input("outputs").as_ref(), self.input("embeddings").as_ref(), items.as_ref())
+        let metrics: Vec<Input<'_>> = self.side.iter().filter(|(r, _, _)| r == "metric").map(|(_, n, b)| Input::new(n, b)).collect();
+        crate::select::SideData::load(m, &metrics, self.input("outputs").as_ref(), self.input("embeddings").as_ref(), items.as_ref())
             .map_err(|e| JsError::new(&e.to_string()))
     }
 

@@ -268,6 +268,19 @@ fn select_estimate_and_evaluate_work_end_to_end() {
         }
         let mean: f64 = models.iter().map(|m| m["estimate"].as_f64().unwrap()).sum::<f64>() / 57.0;
         assert!((mean - truth["mean"].as_f64().unwrap()).abs() < 0.1, "{estimator}: mean estimate {mean}");
+        // The subset file's floor for this estimator: no interval is narrower
+        // than it (unless clipped at 0 or 1), and it covers ≥ 95% of the
+        // training models (here every model is a training model).
+        let floor = s["interval_floors"][estimator].as_f64().unwrap_or_else(|| panic!("{estimator}: no floor in {s}"));
+        assert!(floor > 0.0);
+        let mut covered = 0;
+        for m in models {
+            let (v, lo, hi) = (m["estimate"].as_f64().unwrap(), m["low"].as_f64().unwrap(), m["high"].as_f64().unwrap());
+            assert!((hi - v >= floor - 1e-12 || hi == 1.0) && (v - lo >= floor - 1e-12 || lo == 0.0), "{estimator}: {m} vs floor {floor}");
+            let t = m["full_mean"].as_f64().unwrap();
+            covered += (lo <= t && t <= hi) as usize;
+        }
+        assert!(covered >= 54, "{estimator}: {covered} of 57 covered");
     }
     let out = benchsift(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", subset.to_str().unwrap(), "--estimator", "irt"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --fit"));
@@ -556,6 +569,26 @@ fn metric_selectors_read_metric_scores_and_outputs() {
     assert_eq!(s["items"].as_array().unwrap().to_vec(), order("diversity", "unigram"));
     let out = benchsift(&["select", &human, "--method", "diversity", "--budget", "10"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the models' outputs"));
+    // metric-balance over two metric files, given one by one or as a folder: the reference order.
+    let balance: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/metric_balance/golden.json")).unwrap()).unwrap();
+    let want = balance["cases"][0]["order"].as_array().unwrap()[..10].to_vec();
+    let (m1, m2) = (format!("{fx}/metric.csv"), "tests/fixtures/metric_balance/metric2.csv".to_string());
+    let s = info_json(&["select", &human, "--method", "metric-balance", "--budget", "10", "--metric-scores", &m1, "--metric-scores", &m2]);
+    assert_eq!(s["items"].as_array().unwrap().to_vec(), want);
+    let dir = temp_file("metric.csv", &std::fs::read(repo().join(&m1)).unwrap()).parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("metric2.csv.gz"), {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&std::fs::read(repo().join(&m2)).unwrap()).unwrap();
+        gz.finish().unwrap()
+    })
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not a table").unwrap();
+    let folder = dir.to_str().unwrap().to_string();
+    let s = info_json(&["select", &human, "--method", "metric-balance", "--budget", "10", "--metric-scores", &folder]);
+    assert_eq!(s["items"].as_array().unwrap().to_vec(), want);
+    let out = benchsift(&["select", &human, "--method", "metric-cons", "--budget", "10", "--metric-scores", &folder]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("metric-cons takes one metric file, not 2"), "{}", String::from_utf8_lossy(&out.stderr));
     // Embeddings of the wrong length are refused with the counts.
     let npy = temp_file("e.npy", &{
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }";

@@ -25,8 +25,8 @@ fn orderings_and_utilities_match_subset2evaluate() {
         let method = Method::parse(case["method"].as_str().unwrap()).unwrap();
         let side = match case["metric"].as_str().unwrap() {
             "human" => SideData::default(),
-            "metric" => SideData::load(&m, Some(&Input::new("metric.csv", &metric)), None, None, None).unwrap(),
-            _ => SideData::load(&m, None, Some(&Input::new("outputs.csv", &outputs)), None, None).unwrap(),
+            "metric" => SideData::load(&m, &[Input::new("metric.csv", &metric)], None, None, None).unwrap(),
+            _ => SideData::load(&m, &[], Some(&Input::new("outputs.csv", &outputs)), None, None).unwrap(),
         };
         let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side() };
         let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(m.n_items()), seed: 0, stratify: false }).unwrap();

@@ -19,10 +19,15 @@ metric_cons (metric MetricX-23-c, their CLI default), diversity (unigram; their 
 variants need sacrebleu and the LM one a sentence-transformers model, neither installed).
 
 Ours (the benchsift CLI, `--budget k` per budget): the same four methods on the same
-MetricX-23-c matrix (--metric-scores, outputs for diversity), plus anchor-points,
+MetricX-23-c matrix (--metric-scores, outputs for diversity); metric-balance on the
+ensemble of every automatic metric in the folder's metric_scores/ except the WMT
+"Random-sysname" sanity baseline (67 files, one --metric-scores each); plus anchor-points,
 irt-cluster, irt-info, kcenter, dpp and metabench run on the metric matrix itself (its systems x
 segments scores as the "responses" to select from). For selectors with weights, "weighted"
 scores a system by sum(w_i * human_i) over the subset instead of the plain mean.
+
+Data sets: en-de MQM (where metric-balance and its defaults were chosen), zh-en MQM
+and en-de DA+SQM (responses_da-sqm.csv, raw 0-100 scores; held-out confirmation).
 
 Reads ../shared/data/wmt23_mqm_{ende,zhen} (never committed); writes
 bench-results/subset2evaluate_compare.json and prints a markdown table.
@@ -61,27 +66,45 @@ def read_wide(path):
     return items, {r[0]: r[1:] for r in rows[1:]}
 
 
-def load(folder):
-    items, human = read_wide(os.path.join(folder, "responses.csv"))
+def load(folder, human_file="responses.csv"):
+    items, human = read_wide(os.path.join(folder, human_file))
+    mqm = human_file == "responses.csv"
     _, metric = read_wide(os.path.join(folder, "metric_scores", f"{METRIC}-refA.csv.gz"))
     _, outputs = read_wide(os.path.join(folder, "system_outputs.csv.gz"))
     # Systems as load_data_wmt keeps them: outputs and human scores, no references.
     systems = [s for s in human if s in outputs and s in metric and not s.startswith("ref") and s != "synthetic_ref"]
     keep = [i for i in range(len(items)) if all(human[s][i] != "" for s in systems) and all(metric[s][i] != "" for s in systems)]
+    # The metric ensemble for metric-balance: every metric file but the random baseline.
+    ensemble = {}
+    for name in sorted(os.listdir(os.path.join(folder, "metric_scores"))):
+        if name.startswith("Random-sysname") or not name.endswith(".csv.gz"):
+            continue
+        m_items, m = read_wide(os.path.join(folder, "metric_scores", name))
+        col = {x: j for j, x in enumerate(m_items)}
+        ensemble[name[: -len(".csv.gz")]] = {s: [m[s][col[items[i]]] if items[i] in col else "" for i in keep] for s in systems}
     data = []
     for n, i in enumerate(keep):
         data.append({
             "i": n,
             "id": items[i],
             "tgt": {s: outputs[s][i] for s in systems},
-            "scores": {s: {"human": max(0.0, min(100.0, 100 + 4 * float(human[s][i]))), METRIC: float(metric[s][i])} for s in systems},
+            "scores": {s: {"human": max(0.0, min(100.0, 100 + 4 * float(human[s][i]))) if mqm else float(human[s][i]), METRIC: float(metric[s][i])} for s in systems},
         })
-    return systems, data
+    return systems, data, ensemble
 
 
-def write_inputs(tmp, systems, data):
+def write_inputs(tmp, systems, data, ensemble):
     ids = [x["id"] for x in data]
-    paths = {}
+    paths = {"ensemble": []}
+    os.makedirs(os.path.join(tmp, "ensemble"))
+    for name, table in ensemble.items():
+        path = os.path.join(tmp, "ensemble", f"{name}.csv")
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["model", *ids])
+            for s in systems:
+                w.writerow([s, *table[s]])
+        paths["ensemble"].append(path)
     for name, fn in [("human", lambda x, s: repr(x["scores"][s]["human"])), ("metric", lambda x, s: repr(x["scores"][s][METRIC])), ("outputs", lambda x, s: x["tgt"][s])]:
         path = os.path.join(tmp, f"{name}.csv")
         with open(path, "w", newline="") as f:
@@ -121,11 +144,13 @@ def theirs(data, method, seed=None):
     return float(np.mean([tau_of(data, order[:k]) for k in budgets(len(data))])), order
 
 
-def ours(binary, paths, data, method, seed):
+def ours(binary, paths, data, method, seed, ensemble=None):
     index = {x["id"]: x["i"] for x in data}
     side = []
     responses = paths["metric"]
-    if method.startswith("metric-"):
+    if method == "metric-balance":
+        responses, side = paths["human"], [a for p in (ensemble or paths["ensemble"]) for a in ("--metric-scores", p)]
+    elif method.startswith("metric-"):
         responses, side = paths["human"], ["--metric-scores", paths["metric"]]
     elif method == "diversity":
         responses, side = paths["human"], ["--outputs", paths["outputs"]]
@@ -145,11 +170,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--benchsift", default=os.path.join(ROOT, "target", "release", "benchsift"))
     ap.add_argument("--seeds", type=int, default=SEEDS)
+    ap.add_argument("--halves", type=int, default=10, help="metric-balance on this many random halves of the metric ensemble (a robustness check)")
     args = ap.parse_args()
     results = {"protocol": "subset2evaluate eval_subset_correlation (Kendall tau-b of system means), averaged over PROPS 5%..50%",
                "metric": METRIC, "seeds": args.seeds, "datasets": {}}
-    for lang, folder in [("en-de", "wmt23_mqm_ende"), ("zh-en", "wmt23_mqm_zhen")]:
-        systems, data = load(os.path.join(SHARED, folder))
+    for lang, folder, human_file in [("en-de", "wmt23_mqm_ende", "responses.csv"), ("zh-en", "wmt23_mqm_zhen", "responses.csv"),
+                                     ("en-de DA+SQM", "wmt23_mqm_ende", "responses_da-sqm.csv")]:
+        systems, data, ensemble = load(os.path.join(SHARED, folder), human_file)
         print(f"{lang}: {len(systems)} systems x {len(data)} segments", file=sys.stderr)
         row = {"systems": len(systems), "segments": len(data), "theirs": {}, "ours": {}, "seconds": {}}
         started = time.time()
@@ -162,9 +189,10 @@ def main():
             their_orders[method] = order
         row["seconds"]["theirs"] = time.time() - started
         with tempfile.TemporaryDirectory() as tmp:
-            paths = write_inputs(tmp, systems, data)
+            paths = write_inputs(tmp, systems, data, ensemble)
+            row["ensemble_metrics"] = len(ensemble)
             started = time.time()
-            for method in ["random", "metric-avg", "metric-var", "metric-cons", "diversity", "anchor-points", "irt-cluster", "irt-info", "kcenter", "dpp", "metabench"]:
+            for method in ["random", "metric-avg", "metric-var", "metric-cons", "metric-balance", "diversity", "anchor-points", "irt-cluster", "irt-info", "kcenter", "dpp", "metabench"]:
                 seeded = method in ("random", "anchor-points", "irt-cluster", "kcenter")
                 runs = [ours(args.benchsift, paths, data, method, seed) for seed in (range(args.seeds) if seeded else [0])]
                 entry = {"tau": float(np.mean([r[0] for r in runs])), "tau_weighted": float(np.mean([r[1] for r in runs]))}
@@ -177,6 +205,15 @@ def main():
                     entry["same_subsets_as_theirs"] = f"{sum(same)}/{len(same)}"
                 row["ours"][method] = entry
                 print(f"  {method}: {entry}", file=sys.stderr)
+                if method == "metric-balance" and args.halves > 0:
+                    # How much the deterministic order's tau owes to the exact metric set:
+                    # the same method on random halves of the ensemble.
+                    rng = np.random.default_rng(20261126)
+                    halves = [sorted(rng.choice(paths["ensemble"], len(paths["ensemble"]) // 2, replace=False)) for _ in range(args.halves)]
+                    taus = [ours(args.benchsift, paths, data, method, 0, half)[0] for half in halves]
+                    row["metric_balance_halves"] = {"draws": args.halves, "tau": float(np.mean(taus)), "sd": float(np.std(taus)),
+                                                    "min": float(np.min(taus)), "max": float(np.max(taus))}
+                    print(f"  metric-balance on ensemble halves: {row['metric_balance_halves']}", file=sys.stderr)
             row["seconds"]["ours"] = time.time() - started
         results["datasets"][lang] = row
     os.makedirs(os.path.join(ROOT, "bench-results"), exist_ok=True)
@@ -196,6 +233,9 @@ def main():
         best_theirs = max(v["tau"] for k, v in results["datasets"][l]["theirs"].items() if k != "random")
         best_name, best = max(((k, max(v["tau"], v["tau_weighted"])) for k, v in results["datasets"][l]["ours"].items()), key=lambda x: x[1])
         print(f"{l}: best subset2evaluate method τ {best_theirs:.3f}; best benchsift {best_name} τ {best:.3f} (ratio {best / best_theirs:.3f})")
+        h = results["datasets"][l].get("metric_balance_halves")
+        if h:
+            print(f"{l}: metric-balance on {h['draws']} random halves of the ensemble τ {h['tau']:.3f} ± {h['sd']:.3f} (min {h['min']:.3f}, max {h['max']:.3f})")
 
 
 if __name__ == "__main__":

@@ -85,9 +85,12 @@ async function packFiles(responses, options) {
   }
   if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
   if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
-  const side = /** @type {{truth?: FileInput, metricScores?: FileInput, outputs?: FileInput, embeddings?: FileInput}} */ (options);
+  const side = /** @type {{truth?: FileInput, metricScores?: FileInput | FileInput[], outputs?: FileInput, embeddings?: FileInput}} */ (options);
   if (side.truth != null) files.push({ role: 'truth', ...(await toNamed(side.truth, 'truth.csv')) });
-  if (side.metricScores != null) files.push({ role: 'metric', ...(await toNamed(side.metricScores, 'metric.csv')) });
+  if (side.metricScores != null) {
+    const metrics = Array.isArray(side.metricScores) ? side.metricScores : [side.metricScores];
+    for (const [i, m] of metrics.entries()) files.push({ role: 'metric', ...(await toNamed(m, `metric${metrics.length > 1 ? i + 1 : ''}.csv`)) });
+  }
   if (side.outputs != null) files.push({ role: 'outputs', ...(await toNamed(side.outputs, 'outputs.csv')) });
   if (side.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(side.embeddings, 'embeddings.npy')) });
   const { referenceRanking } = /** @type {{referenceRanking?: FileInput}} */ (options);

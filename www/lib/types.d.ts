@@ -125,6 +125,7 @@ export type Method =
   | 'metric-avg'
   | 'metric-var'
   | 'metric-cons'
+  | 'metric-balance'
   | 'diversity'
   | 'kcenter'
   | 'dpp'
@@ -133,8 +134,11 @@ export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'th
 
 /** Inputs beyond the responses that some methods use. */
 export interface SideInputs {
-  /** An automatic metric's scores (models × items, same item ids) for metric-avg/var/cons (default: the responses). */
-  metricScores?: FileInput;
+  /**
+   * Automatic metrics' scores (models × items, same item ids) for the metric-* methods (default: the responses).
+   * metric-avg/var/cons take one; metric-balance combines several (an array, one file per metric).
+   */
+  metricScores?: FileInput | FileInput[];
   /** Model outputs, a wide CSV of texts (`model,<item ids…>`), for `diversity`. */
   outputs?: FileInput;
   /** Item embeddings for kcenter/dpp: `.npy` (rows in items-file order), or JSON / JSON Lines / CSV vectors named by item id (default: text features, else response vectors). */
@@ -176,6 +180,8 @@ export interface Subset {
   gpirt_lambda?: number;
   /** theta-reg's line (true = intercept + slope·irt estimate) on the training models, when an IRT fit was made. */
   theta_regression?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
+  /** Per estimator, the smallest interval half-width: the split-conformal 95% quantile of the training models' absolute errors. */
+  interval_floors?: Record<string, number>;
   /** The chosen items' groups and texts, when an items file gave them. */
   groups?: (string | null)[];
   texts?: (string | null)[];

@@ -23,12 +23,15 @@
 //! - `metric-avg`, `metric-var`, `metric-cons`, `diversity`: subset2evaluate's
 //!   utilities (Zouhar et al. 2025), over an automatic metric's scores or the
 //!   training models' own; see [`metric`].
+//! - `metric-balance`: greedy moment matching of the models' per-item
+//!   differences under an ensemble of automatic metrics; see [`balance`].
 //! - `kcenter`, `dpp`: items that cover the item-embedding space; see
 //!   [`diversity`].
 //! - `metabench`: near-constant and non-discriminating items dropped, then
 //!   penalised greedy log-information selection (after Kipnis et al. 2024);
 //!   see [`metabench`].
 
+pub mod balance;
 pub(crate) mod cluster;
 pub mod diversity;
 pub mod metabench;
@@ -52,6 +55,7 @@ pub enum Method {
     MetricAvg,
     MetricVar,
     MetricCons,
+    MetricBalance,
     Diversity,
     Kcenter,
     Dpp,
@@ -59,7 +63,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 12] = [
+    pub const ALL: [Method; 13] = [
         Method::Random,
         Method::Stratified,
         Method::IrtInfo,
@@ -68,6 +72,7 @@ impl Method {
         Method::MetricAvg,
         Method::MetricVar,
         Method::MetricCons,
+        Method::MetricBalance,
         Method::Diversity,
         Method::Kcenter,
         Method::Dpp,
@@ -98,6 +103,7 @@ impl Method {
             Method::MetricAvg => "metric-avg",
             Method::MetricVar => "metric-var",
             Method::MetricCons => "metric-cons",
+            Method::MetricBalance => "metric-balance",
             Method::Diversity => "diversity",
             Method::Kcenter => "kcenter",
             Method::Dpp => "dpp",
@@ -114,7 +120,14 @@ impl Method {
     pub fn is_seeded(self) -> bool {
         !matches!(
             self,
-            Method::IrtInfo | Method::MetricAvg | Method::MetricVar | Method::MetricCons | Method::Diversity | Method::Dpp | Method::Metabench
+            Method::IrtInfo
+                | Method::MetricAvg
+                | Method::MetricVar
+                | Method::MetricCons
+                | Method::MetricBalance
+                | Method::Diversity
+                | Method::Dpp
+                | Method::Metabench
         )
     }
 }
@@ -122,8 +135,9 @@ impl Method {
 /// Inputs beyond the responses that some selectors use.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Side<'a> {
-    /// An automatic metric's scores (`metric-*`; default: the responses).
-    pub metric: Option<&'a MetricScores>,
+    /// Automatic metrics' scores (`metric-*`; default: the responses).
+    /// metric-avg/var/cons take one; `metric-balance` any number.
+    pub metrics: &'a [MetricScores],
     /// Model outputs (`diversity`).
     pub outputs: Option<&'a Outputs>,
     /// Item vectors (`kcenter`, `dpp`; default: see [`item_vectors`]).
@@ -133,7 +147,7 @@ pub struct Side<'a> {
 /// Owned side inputs, as the CLI and the JS API load them.
 #[derive(Debug, Clone, Default)]
 pub struct SideData {
-    pub metric: Option<MetricScores>,
+    pub metrics: Vec<MetricScores>,
     pub outputs: Option<Outputs>,
     /// Item embeddings, one unit row per matrix item.
     pub embeddings: Option<ItemVectors>,
@@ -141,26 +155,26 @@ pub struct SideData {
 
 impl SideData {
     pub fn side(&self) -> Side<'_> {
-        Side { metric: self.metric.as_ref(), outputs: self.outputs.as_ref(), vectors: self.embeddings.as_ref() }
+        Side { metrics: &self.metrics, outputs: self.outputs.as_ref(), vectors: self.embeddings.as_ref() }
     }
 
-    /// Loads the side files: a metric matrix (any format `read_responses`
-    /// reads), outputs (wide CSV of texts), embeddings (.npy, rows in the
+    /// Loads the side files: metric matrices (any format `read_responses`
+    /// reads, one per metric), outputs (wide CSV of texts), embeddings (.npy, rows in the
     /// items file's order, or in the matrix's item order without one).
     pub fn load(
         m: &ResponseMatrix,
-        metric: Option<&crate::read::Input>,
+        metrics: &[crate::read::Input],
         outputs: Option<&crate::read::Input>,
         embeddings: Option<&crate::read::Input>,
         items_file: Option<&crate::read::Input>,
     ) -> Result<SideData> {
-        let metric = match metric {
-            Some(input) => {
+        let metrics = metrics
+            .iter()
+            .map(|input| {
                 let loaded = crate::read::read_responses(std::slice::from_ref(input), &Default::default())?;
-                Some(MetricScores::align(&loaded.matrix, m)?)
-            }
-            None => None,
-        };
+                MetricScores::align(&loaded.matrix, m).map_err(|e| Error::invalid(format!("{}: {e}", input.name)))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let outputs = outputs.map(|o| metric::read_outputs(o, m, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
         let embeddings = match embeddings {
             Some(input) => {
@@ -182,7 +196,7 @@ impl SideData {
             }
             None => None,
         };
-        Ok(SideData { metric, outputs, embeddings })
+        Ok(SideData { metrics, outputs, embeddings })
     }
 }
 
@@ -458,6 +472,15 @@ fn select_within(
             let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
             (chosen, w)
         }
+        Method::MetricBalance => {
+            let (features, dims) = balance_features(ctx, stratum)?;
+            // Under a cost budget the whole order, taken while it fits.
+            let steps = if matches!(share, Share::Items(_)) { k } else { stratum.len() };
+            let ordered: Vec<usize> = balance::order(&features, dims, steps).into_iter().map(|p| stratum[p]).collect();
+            let chosen = take_within_budget(&ordered, share, costs);
+            let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
+            (chosen, w)
+        }
         Method::Kcenter | Method::Dpp => {
             let computed;
             let vectors = match ctx.side.vectors {
@@ -487,6 +510,22 @@ fn select_within(
     Ok((items, weights))
 }
 
+/// `metric-balance`'s features of the stratum items (see [`balance`]):
+/// every metric given, or the training models' responses without one.
+fn balance_features(ctx: &Context, stratum: &[usize]) -> Result<(Vec<f64>, usize)> {
+    let owned;
+    let metrics: Vec<Vec<&[Option<f64>]>> = if ctx.side.metrics.is_empty() {
+        owned = metric::response_rows(ctx.matrix, ctx.train, stratum);
+        vec![owned.iter().map(Vec::as_slice).collect()]
+    } else {
+        ctx.side.metrics.iter().map(|s| metric::rows_for(s, ctx.matrix, ctx.train)).collect()
+    };
+    if metrics.iter().all(Vec::is_empty) {
+        return Err(Error::invalid("the metric scores have no row for any training model"));
+    }
+    Ok(balance::features(&metrics, stratum))
+}
+
 /// subset2evaluate's utility of every stratum item (see [`metric`]).
 pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize]) -> Result<Vec<f64>> {
     if method == Method::Diversity {
@@ -494,12 +533,22 @@ pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize]) -> Res
         let rows = metric::output_rows(outputs, ctx.matrix, ctx.train);
         return Ok(metric::diversity_unigram(outputs, &rows, stratum));
     }
+    if method == Method::MetricBalance {
+        return Err(Error::invalid("metric-balance orders items greedily and has no per-item utility"));
+    }
     let owned;
-    let rows: Vec<&[Option<f64>]> = match ctx.side.metric {
-        Some(scores) => metric::rows_for(scores, ctx.matrix, ctx.train),
-        None => {
+    let rows: Vec<&[Option<f64>]> = match ctx.side.metrics {
+        [] => {
             owned = metric::response_rows(ctx.matrix, ctx.train, stratum);
             owned.iter().map(Vec::as_slice).collect()
+        }
+        [scores] => metric::rows_for(scores, ctx.matrix, ctx.train),
+        several => {
+            return Err(Error::invalid(format!(
+                "{} takes one metric file, not {} (metric-balance combines several)",
+                method.as_str(),
+                several.len()
+            )));
         }
     };
     if rows.is_empty() {
@@ -587,6 +636,10 @@ pub struct SubsetJson {
     /// IRT fit; against the given true scores, else the row means).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theta_regression: Option<crate::estimate::Regression>,
+    /// Each estimator's smallest interval half-width: the split-conformal 95%
+    /// quantile of the training models' absolute errors (see `estimate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_floors: Option<std::collections::BTreeMap<String, f64>>,
     /// The chosen items' groups and texts, when the items file has them, so
     /// a person can read what was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -697,7 +750,7 @@ pub fn select_subset_with(
         None => m.model_means(),
     };
     let theta_regression = fit.as_ref().and_then(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None };
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, interval_floor: None };
         let rows: Vec<(f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -710,7 +763,7 @@ pub fn select_subset_with(
         crate::estimate::calibrate_regression(&rows)
     });
     let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None };
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, interval_floor: None };
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -723,6 +776,28 @@ pub fn select_subset_with(
             .collect();
         crate::estimate::calibrate_lambda(&rows)
     });
+    // Each estimator's interval floor from the training models' errors
+    // (estimate's "Calibrated width").
+    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train
+        .iter()
+        .map(|&j| (subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect(), means[j]))
+        .collect();
+    let setup = crate::estimate::Setup {
+        items: &subset.items,
+        weights: &subset.weights,
+        n_items: m.n_items(),
+        fit: fit.as_ref(),
+        lambda: gpirt_lambda,
+        regression: None,
+        interval_floor: None,
+    };
+    let floors: std::collections::BTreeMap<String, f64> = crate::estimate::Estimator::ALL
+        .into_iter()
+        .filter_map(|e| {
+            let floor = crate::estimate::interval_floor_from(&setup, e, calibration.iter().map(|(r, t)| (r.as_slice(), *t)))?;
+            Some((e.as_str().to_string(), floor))
+        })
+        .collect();
     Ok(SubsetJson {
         method: options.method,
         budget: match options.budget {
@@ -741,6 +816,7 @@ pub fn select_subset_with(
         cost: subset.cost,
         gpirt_lambda,
         theta_regression,
+        interval_floors: (!floors.is_empty()).then_some(floors),
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
     })
@@ -879,7 +955,7 @@ mod tests {
             csv.push_str(&format!(",{}", (i % 5) as f64 * -0.1));
         }
         csv.push('\n');
-        let side = SideData::load(&m, Some(&crate::read::Input::new("metric.csv", csv.as_bytes())), None, None, None).unwrap();
+        let side = SideData::load(&m, &[crate::read::Input::new("metric.csv", csv.as_bytes())], None, None, None).unwrap();
         let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(3), seed: 0, stratify: false };
         let s = select_subset_with(&m, &train, &options, &crate::irt::FitOptions::default(), side.side(), None).unwrap();
         // Variance of (0.1·(i mod 7), −0.1·(i mod 5)) grows with (i mod 7) + (i mod 5):
@@ -889,7 +965,7 @@ mod tests {
         next.sort();
         assert_eq!(next, vec!["q13", "q19"]);
         let bad = "model,x1,x2\na,1,2\n";
-        let err = SideData::load(&m, Some(&crate::read::Input::new("metric.csv", bad.as_bytes())), None, None, None).unwrap_err().to_string();
+        let err = SideData::load(&m, &[crate::read::Input::new("metric.csv", bad.as_bytes())], None, None, None).unwrap_err().to_string();
         assert!(err.contains("none of the responses"), "{err}");
     }
 
