@@ -313,7 +313,10 @@ fn evaluate(
             continue;
         }
         let z = p.a * (theta - p.b);
-        let s = sigmoid(z);
+        // One exponential serves the sigmoid and the softplus below; this
+        // loop is most of a fit's time.
+        let e = exp(-z.abs());
+        let s = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
         let ds = s * (1.0 - s);
         // d(mean)/d(packed params), in the packed order.
         let mut dm = [0.0; MAX_PARAMS];
@@ -338,7 +341,7 @@ fn evaluate(
                 let sum = stats.s[q];
                 f += if p.c == 0.0 && p.d == 1.0 && z.abs() < 20.0 {
                     // s·ln σ(z) + (n − s)·ln(1 − σ(z)) = s·z − n·softplus(z)
-                    sum * z - n * (z.max(0.0) + ln_1p(exp(-z.abs())))
+                    sum * z - n * (z.max(0.0) + ln_1p(e))
                 } else {
                     sum * ln(pr) + (n - sum) * ln(1.0 - pr)
                 };
