@@ -86,6 +86,27 @@ before(async () => {
 after(async () => server?.close());
 
 /**
+ * Headless Chromium with WebGPU on a plain same-origin document (the page's
+ * CSP, without running the app); `errors` collects uncaught page errors.
+ * @param {string} profile
+ */
+async function openGpuPage(profile) {
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(tempDir(profile), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run'],
+    timeout: 60_000,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  /** @type {string[]} */
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(`${server.url}favicon.svg`);
+  return { context, page, errors };
+}
+
+/**
  * @param {{pairs: {a: string, b: string, cosine: number}[]}} gpu
  * @param {{pairs: {a: string, b: string, cosine: number}[]}} cpu
  */
@@ -104,20 +125,8 @@ function assertSamePairs(gpu, cpu) {
 }
 
 test('in Chromium the WebGPU kernel agrees with the CPU path', { skip }, async () => {
-  const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(tempDir('chrome-gpu'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run'],
-    timeout: 60_000,
-  });
+  const { context, page, errors } = await openGpuPage('chrome-gpu');
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    /** @type {string[]} */
-    const errors = [];
-    page.on('pageerror', (err) => errors.push(String(err)));
-    // A plain same-origin document: the page's CSP, without running the app.
-    await page.goto(`${server.url}favicon.svg`);
     const hasGpu = await page.evaluate(async () => Boolean(await /** @type {any} */ (navigator).gpu?.requestAdapter()));
     if (!hasGpu) {
       console.warn('\n!!! SKIPPED: this Chromium offers no WebGPU adapter even with --enable-unsafe-webgpu\n');
@@ -173,19 +182,8 @@ test('in Chromium the WebGPU kernel agrees with the CPU path', { skip }, async (
 // on the log-likelihood; f32 sums against f64), and `auto` on a software
 // adapter: the CPU, saying why.
 test('in Chromium the WebGPU IRT fit agrees with the CPU fit, and auto skips a software adapter', { skip }, async () => {
-  const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(tempDir('chrome-gpu-fit'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run'],
-    timeout: 60_000,
-  });
+  const { context, page, errors } = await openGpuPage('chrome-gpu-fit');
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    /** @type {string[]} */
-    const errors = [];
-    page.on('pageerror', (err) => errors.push(String(err)));
-    await page.goto(`${server.url}favicon.svg`);
     const adapter = await page.evaluate(async () => {
       const a = await /** @type {any} */ (navigator).gpu?.requestAdapter();
       return a ? { fallback: Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter) } : null;

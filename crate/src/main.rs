@@ -528,43 +528,44 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// A folder's entries in name order (a deterministic order), or `None` when
+/// `path` is a file.
+fn folder_entries(path: &Path) -> Result<Option<Vec<PathBuf>>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(None);
+    }
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    Ok(Some(entries))
+}
+
 /// A table file as is; a folder as its .csv/.tsv files (gzipped or not), in
 /// name order.
 fn expand_tables(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_dir() {
+    let Some(entries) = folder_entries(path)? else {
         out.push(path.to_path_buf());
         return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            p.is_file() && [".csv", ".csv.gz", ".tsv", ".tsv.gz"].iter().any(|ext| name.ends_with(ext))
-        })
-        .collect();
-    if entries.is_empty() {
+    };
+    let before = out.len();
+    out.extend(entries.into_iter().filter(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        p.is_file() && [".csv", ".csv.gz", ".tsv", ".tsv.gz"].iter().any(|ext| name.ends_with(ext))
+    }));
+    if out.len() == before {
         return Err(format!("{}: a folder with no .csv or .tsv files", path.display()));
     }
-    entries.sort();
-    out.extend(entries);
     Ok(())
 }
 
 /// Files of one argument: the file itself, or every `.jsonl` under a folder
 /// (lm-evaluation-harness output), sorted for a deterministic order.
 fn expand(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_dir() {
+    let Some(entries) = folder_entries(path)? else {
         out.push(path.to_path_buf());
         return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
+    };
     let before = out.len();
     for entry in entries {
         let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
