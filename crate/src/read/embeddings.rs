@@ -75,8 +75,9 @@ fn json_error(name: &str, line_offset: usize, e: serde_json::Error) -> Error {
     Error::input(at, format!("not embeddings JSON ({JSON_FORMS}): {e}"))
 }
 
-/// Collects rows, checking that every vector has the first one's length and
-/// that ids are unique; `place(i)` says where row i came from.
+/// Collects rows, checking that every vector has the first one's length,
+/// that its numbers are finite, and that ids are unique and given for every
+/// vector or none; each `push` names where its row came from for errors.
 struct Rows<'a> {
     name: &'a str,
     dims: usize,
