@@ -490,6 +490,44 @@ test('dropped embeddings (.npy) find near-duplicates by the user’s vectors, as
   }
 });
 
+test('dropped metric-score files drive metric-balance and metric-cons in the page, as the CLI does', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=bbh`);
+    await waitForState(page, 'ready');
+    const fx = join(ROOT, 'tests', 'fixtures', 'subset2evaluate');
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'human.csv', mimeType: 'text/csv', buffer: readFileSync(join(fx, 'human.csv')) },
+      { name: 'metric.csv', mimeType: 'text/csv', buffer: readFileSync(join(fx, 'metric.csv')) },
+      { name: 'outputs.csv', mimeType: 'text/csv', buffer: readFileSync(join(fx, 'outputs.csv')) },
+    ]);
+    await waitForState(page, 'ready');
+    assert.deepEqual(await page.$$eval('#file-list select', (s) => s.map((x) => /** @type {HTMLSelectElement} */ (x).value)), ['responses', 'metric', 'outputs']);
+    /** @type {[string, string[]][]} */
+    const runs = [
+      ['metric-balance', ['--metric-scores', join(fx, 'metric.csv')]],
+      ['metric-cons', ['--metric-scores', join(fx, 'metric.csv')]],
+      ['diversity', ['--outputs', join(fx, 'outputs.csv')]],
+    ];
+    for (const [method, side] of runs) {
+      await page.selectOption('#select-form select[name=method]', method);
+      await page.fill('#select-form input[name=budget]', '8');
+      await page.click('#select-form button[type=submit]');
+      await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+      assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+      const ids = await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent));
+      const cli = JSON.parse(execFileSync(CLI, ['select', join(fx, 'human.csv'), '--method', method, '--budget', '8', ...side], { cwd: ROOT, encoding: 'utf8' }));
+      assert.deepEqual(ids, cli.items, method);
+      await page.evaluate(() => document.body.removeAttribute('data-job'));
+    }
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('SMART filter in the page removes planted easy and duplicate items, as the CLI does', { skip }, async () => {
   const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
   try {

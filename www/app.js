@@ -5,7 +5,7 @@ import { lmEvalSamples } from './lib/lm_eval.js';
 import { curveChart, lineChart, pngBlob, scatterChart, svgDocument } from './plot.js';
 
 /** @typedef {import('./lib/types.js').Info} Info */
-/** @typedef {{name: string, role: 'responses' | 'items' | 'models' | 'embeddings', data: ArrayBuffer}} PageFile */
+/** @typedef {{name: string, role: 'responses' | 'items' | 'models' | 'embeddings' | 'metric' | 'outputs', data: ArrayBuffer}} PageFile */
 
 /** Bundled datasets: files under data/<key>/. */
 const DATASETS = /** @type {const} */ ({
@@ -75,6 +75,10 @@ function guessRole(name) {
   if (base.endsWith('.npy') || base.endsWith('.npy.gz')) return 'embeddings';
   // Embeddings as JSON, JSON Lines or CSV are told apart by name.
   if (/embedding|vectors/.test(base)) return 'embeddings';
+  // Automatic-metric score matrices (a WMT folder's metric_scores/) and
+  // model outputs, for the metric-* and diversity selectors.
+  if (/(^|\/)metric_scores\//.test(name.toLowerCase()) || /metric/.test(base)) return 'metric';
+  if (/(^|[._-])outputs?[._-]/.test(base)) return 'outputs';
   if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
   if (/^items?[._-]|[._-]items?\.|^questions?[._-]/.test(base)) return 'items';
   if (/^models?[._-]|[._-]models?\.|^systems?[._-]/.test(base)) return 'models';
@@ -91,7 +95,7 @@ function renderFileList() {
     name.textContent = file.name;
     const select = document.createElement('select');
     select.setAttribute('aria-label', `Role of ${file.name}`);
-    for (const role of ['responses', 'items', 'models', 'embeddings']) {
+    for (const role of ['responses', 'items', 'models', 'embeddings', 'metric', 'outputs']) {
       const option = document.createElement('option');
       option.value = role;
       option.textContent = role;

@@ -15,6 +15,21 @@ function split(files) {
   return { responses, items, models };
 }
 
+/**
+ * The selectors' side files: embeddings (kcenter, dpp), automatic-metric
+ * scores (metric-*, several for metric-balance) and outputs (diversity).
+ * @param {{name: string, role: string, data: ArrayBuffer}[]} files
+ */
+function sideFiles(files) {
+  const named = (/** @type {{name: string, data: ArrayBuffer} | undefined} */ f) => f && { name: f.name, data: f.data };
+  const metrics = files.filter((f) => f.role === 'metric').map((f) => ({ name: f.name, data: f.data }));
+  return {
+    embeddings: named(files.find((f) => f.role === 'embeddings')),
+    outputs: named(files.find((f) => f.role === 'outputs')),
+    ...(metrics.length > 0 ? { metricScores: metrics } : {}),
+  };
+}
+
 // Typed as a worker scope: the project's tsconfig has the DOM lib, where
 // `self` is a Window.
 const scope = /** @type {{postMessage(message: unknown): void, onmessage: ((event: MessageEvent) => void) | null}} */ (
@@ -68,9 +83,9 @@ scope.onmessage = async (event) => {
       };
       const onProgress = (/** @type {unknown} */ progress) => scope.postMessage({ id, progress });
       if (op === 'info') result = await info(responses, all);
-      else if (op === 'select') result = await select(responses, all);
+      else if (op === 'select') result = await select(responses, { ...all, ...sideFiles(files) });
       else if (op === 'fit') result = await fit(responses, { ...all, onProgress });
-      else result = await evaluate(responses, { ...all, onProgress });
+      else result = await evaluate(responses, { ...all, ...sideFiles(files), onProgress });
     } else {
       throw new Error(`unknown operation '${op}'`);
     }
