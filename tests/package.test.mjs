@@ -149,13 +149,14 @@ test('select, estimate and evaluate through the package match the CLI', () => {
      const subset = await select(file, { method: 'anchor-points', budget: 6, seed: 2 });
      const model = await fit(file, { irt: '2pl' });
      const est = await estimate(file, { subset, fit: model, estimator: 'pirt' });
+     const cal = await estimate(file, { subset, estimator: 'calibrated' });
      const progress = [];
      const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p.done) });
      let error = null;
      try { await select(file, { method: 'random', budget: 99 }); } catch (e) { error = e.message; }
-     console.log(JSON.stringify({ subset, est, ev, progress, error }));`,
+     console.log(JSON.stringify({ subset, est, cal, ev, progress, error }));`,
   );
-  const { subset, est, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
+  const { subset, est, cal, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
   const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
   const csv = 'www/data/bbh/responses.csv';
   assert.deepEqual(subset, cli(['select', csv, '--method', 'anchor-points', '--budget', '6', '--seed', '2']));
@@ -163,6 +164,9 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   writeFileSync(join(dir, 'subset.json'), JSON.stringify(subset));
   writeFileSync(join(dir, 'fit.json'), JSON.stringify(cli(['fit', csv, '--irt', '2pl'])));
   assert.deepEqual(est, cli(['estimate', csv, '--subset', join(dir, 'subset.json'), '--fit', join(dir, 'fit.json'), '--estimator', 'pirt']));
+  // The subset carries the calibrated estimator's line (fitted on all 107 models).
+  assert.equal(subset.calibration.n, 107);
+  assert.deepEqual(cal, cli(['estimate', csv, '--subset', join(dir, 'subset.json'), '--estimator', 'calibrated']));
   assert.deepEqual(ev, cli(['evaluate', csv, '--methods', 'irt-info', '--budgets', '5', '--folds', '3', '--seeds', '2']));
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(error, 'a budget of 99 items is more than the 27 items in the matrix');

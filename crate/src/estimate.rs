@@ -26,6 +26,22 @@
 //!   ± t₀.₉₇₅,ₙ₋₂ · s · √(1 + 1/n + (x − x̄)²/Sxx), with s the residual
 //!   standard deviation, so it carries both the θ noise (as it shows in the
 //!   training models' residuals) and the part→whole mismatch.
+//! - `calibrated`: the survey-sampling regression estimator (Cochran 1977,
+//!   ch. 7; Särndal, Swensson & Wretman 1992) with the training models as the
+//!   sample: their full scores are known (row means, or `--truth`), so the
+//!   least-squares line t = α + β·x of truth on the subset's `weighted` mean
+//!   x is fitted on them and applied to a new model's x. A subset chosen for
+//!   ranking or information (metric-var, metric-cons, metabench, dpp) is not
+//!   a sample and its mean is biased for the full score; the bias is mostly a
+//!   level and a stretch shared by all models, which the line removes. One
+//!   predictor, the weighted mean (the plain mean when weights are uniform;
+//!   for cluster or Voronoi weights already the more representative one): a
+//!   second predictor would spend a degree of freedom of ~40 training models
+//!   on two nearly collinear numbers. It needs no IRT fit, so the training
+//!   models' x are not fitted on them (only the selection saw them).
+//!   Interval: theta-reg's prediction interval ([`Regression::predict`]).
+//!   Fewer than 3 training models, or subset means that do not vary, give
+//!   no line: `estimate` refuses the estimator and `evaluate` skips it.
 //!
 //! Intervals are normal (± 1.96 SE) unless said otherwise; `evaluate`
 //! measures their coverage.
@@ -50,8 +66,9 @@
 //! parameters were fitted with them, which makes the quantile a little
 //! optimistic. `evaluate` calibrates per split on at most 100 training
 //! models; `select` stores the floors in the subset file
-//! (`interval_floors`) for `estimate`. theta-reg's prediction interval is
-//! already built on the training models' residuals and is left as it is.
+//! (`interval_floors`) for `estimate`. theta-reg's and calibrated's
+//! prediction intervals are already built on the training models' residuals
+//! and are left as they are.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,10 +86,12 @@ pub enum Estimator {
     Gpirt,
     #[serde(rename = "theta-reg")]
     ThetaReg,
+    Calibrated,
 }
 
 impl Estimator {
-    pub const ALL: [Estimator; 6] = [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt, Estimator::ThetaReg];
+    pub const ALL: [Estimator; 7] =
+        [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt, Estimator::ThetaReg, Estimator::Calibrated];
 
     pub fn parse(name: &str) -> Result<Estimator> {
         Estimator::ALL.into_iter().find(|e| e.as_str() == name.trim()).ok_or_else(|| {
@@ -92,11 +111,22 @@ impl Estimator {
             Estimator::Pirt => "pirt",
             Estimator::Gpirt => "gpirt",
             Estimator::ThetaReg => "theta-reg",
+            Estimator::Calibrated => "calibrated",
         }
     }
 
     pub fn needs_irt(self) -> bool {
         matches!(self, Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg)
+    }
+
+    /// For the estimators that map another estimate through a line fitted
+    /// on the training models: that estimate (the line's predictor).
+    pub fn predictor(self) -> Option<Estimator> {
+        match self {
+            Estimator::ThetaReg => Some(Estimator::Irt),
+            Estimator::Calibrated => Some(Estimator::Weighted),
+            _ => None,
+        }
     }
 }
 
@@ -121,6 +151,8 @@ pub struct Setup<'a> {
     pub lambda: Option<f64>,
     /// theta-reg's calibration line.
     pub regression: Option<Regression>,
+    /// `calibrated`'s line (true score on the weighted subset mean).
+    pub calibration: Option<Regression>,
     /// Smallest half-width of the interval, from the training models' errors
     /// (see [`calibrate_interval_floor`]); `None`: the model-based interval.
     pub interval_floor: Option<f64>,
@@ -140,8 +172,49 @@ pub struct Regression {
     pub sxx: f64,
 }
 
-/// Least-squares line of true scores on `irt` estimates; rows are
-/// (irt estimate, true score). `None` with fewer than 3 rows or constant x.
+impl Regression {
+    /// The line's prediction at `x` with its 95% prediction interval,
+    /// ± t₀.₉₇₅,ₙ₋₂ · s · √(1 + 1/n + (x − x̄)²/Sxx). A line read from a file
+    /// is checked first: it must have come from ≥ 3 models and finite numbers.
+    pub fn predict(&self, x: f64) -> Result<Estimate> {
+        let sane = self.n >= 3
+            && self.sxx > 0.0
+            && self.residual_sd >= 0.0
+            && [self.intercept, self.slope, self.residual_sd, self.mean_x, self.sxx].iter().all(|v| v.is_finite());
+        if !sane {
+            return Err(Error::invalid("the calibration line is not usable: it needs at least 3 training models, varying predictors and finite numbers"));
+        }
+        let half = t975((self.n - 2) as f64)
+            * self.residual_sd
+            * (1.0 + 1.0 / self.n as f64 + (x - self.mean_x).powi(2) / self.sxx).sqrt();
+        let estimate = self.intercept + self.slope * x;
+        // The truth's scale is the user's, not the matrix's: no clamping.
+        Ok(Estimate { estimate, low: estimate - half, high: estimate + half })
+    }
+}
+
+/// t₀.₉₇₅ with `df` degrees of freedom. The quantile is found by iterating
+/// the incomplete beta function, which cost a third of `evaluate`'s time when
+/// it ran for every held-out model; each line has one df, so one entry per
+/// thread is remembered (the same number, so the same bits).
+fn t975(df: f64) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<(f64, f64)> = const { std::cell::Cell::new((f64::NAN, f64::NAN)) };
+    }
+    LAST.with(|last| {
+        let (d, q) = last.get();
+        if d == df {
+            return q;
+        }
+        let q = crate::metrics::student_t_quantile(0.975, df);
+        last.set((df, q));
+        q
+    })
+}
+
+/// Least-squares line of true scores on a predictor (theta-reg: `irt`
+/// estimates; calibrated: weighted subset means); rows are
+/// (predictor, true score). `None` with fewer than 3 rows or constant x.
 pub fn calibrate_regression(rows: &[(f64, f64)]) -> Option<Regression> {
     let n = rows.len();
     if n < 3 {
@@ -190,16 +263,21 @@ fn unit_span(scale: Option<Scale>) -> f64 {
 /// `setup.items` with the model's raw score there; unanswered subset items
 /// are simply absent.
 pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) -> Result<Estimate> {
-    let (value, sd) = point(setup, estimator, responses)?;
-    if estimator == Estimator::ThetaReg {
-        let reg = setup.regression.ok_or_else(|| Error::invalid("the theta-reg estimator needs a calibration on training models with true scores"))?;
-        let x = value;
-        let half = crate::metrics::student_t_quantile(0.975, (reg.n - 2) as f64)
-            * reg.residual_sd
-            * (1.0 + 1.0 / reg.n as f64 + (x - reg.mean_x).powi(2) / reg.sxx).sqrt();
-        let estimate = reg.intercept + reg.slope * x;
-        // The truth's scale is the user's, not the matrix's: no clamping.
-        return Ok(Estimate { estimate, low: estimate - half, high: estimate + half });
+    // A line's estimators map their predictor's estimate, the same number
+    // their line was fitted on.
+    let (value, sd) = point(setup, estimator.predictor().unwrap_or(estimator), responses)?;
+    match estimator {
+        Estimator::ThetaReg => {
+            let reg = setup.regression.ok_or_else(|| Error::invalid("the theta-reg estimator needs a calibration on training models with true scores"))?;
+            return reg.predict(value);
+        }
+        Estimator::Calibrated => {
+            let line = setup.calibration.ok_or_else(|| {
+                Error::invalid("the calibrated estimator needs a line fitted on at least 3 training models whose subset means differ (select writes it into the subset file)")
+            })?;
+            return line.predict(value);
+        }
+        _ => {}
     }
     let half = (Z95 * sd).max(setup.interval_floor.unwrap_or(0.0));
     let (mut low, mut high) = (value - half, value + half);
@@ -230,15 +308,29 @@ pub fn calibrate_interval_floor(rows: &[(f64, f64)]) -> Option<f64> {
 /// [`calibrate_interval_floor`] for `estimator` on `setup` from training
 /// models: each a (responses on the subset, true score) pair.
 pub fn interval_floor_from<'a>(setup: &Setup, estimator: Estimator, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>) -> Option<f64> {
-    if estimator == Estimator::ThetaReg || (estimator.needs_irt() && setup.fit.is_none()) {
+    if estimator.predictor().is_some() || (estimator.needs_irt() && setup.fit.is_none()) {
         return None;
     }
     let rows: Vec<(f64, f64)> = models.filter_map(|(r, t)| Some((point(setup, estimator, r).ok()?.0, t))).collect();
     calibrate_interval_floor(&rows)
 }
 
+/// The line of `estimator` (theta-reg or calibrated) on `setup` from
+/// training models, each a (responses on the subset, true score) pair:
+/// [`calibrate_regression`] of the truth on the estimator's predictor.
+/// `None` for other estimators, without the fit the predictor needs, or
+/// when [`calibrate_regression`] has too little to fit.
+pub fn regression_from<'a>(setup: &Setup, estimator: Estimator, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>) -> Option<Regression> {
+    let predictor = estimator.predictor()?;
+    if predictor.needs_irt() && setup.fit.is_none() {
+        return None;
+    }
+    let rows: Vec<(f64, f64)> = models.filter_map(|(r, t)| Some((point(setup, predictor, r).ok()?.0, t))).collect();
+    calibrate_regression(&rows)
+}
+
 /// An estimator's point estimate and standard error on the scores' scale
-/// (for theta-reg, those of the `irt` estimate it maps).
+/// (for theta-reg and calibrated, those of the predictor their line maps).
 pub fn point(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) -> Result<(f64, f64)> {
     if responses.is_empty() {
         return Err(Error::invalid("the model answered none of the subset's items"));
@@ -253,6 +345,7 @@ pub fn point(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) ->
             let (v, s) = weighted_moments(setup, responses.iter().map(|&(k, x)| (k, x)));
             (v, s, false)
         }
+        Estimator::Calibrated => return point(setup, Estimator::Weighted, responses),
         Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg => {
             let fit = setup.fit.ok_or_else(|| Error::invalid(format!("the {} estimator needs an IRT fit", estimator.as_str())))?;
             let unit_responses: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (k, to_unit(scale, x))).collect();
@@ -440,6 +533,7 @@ pub fn estimate_matrix(
     }
     let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda,
         regression: subset.theta_regression,
+        calibration: subset.calibration,
         interval_floor: subset.interval_floors.as_ref().and_then(|f| f.get(estimator.as_str()).copied()),
     };
     let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
@@ -453,7 +547,7 @@ pub fn estimate_matrix(
             Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
         })
         .collect::<Result<_>>()?;
-    let interval = if estimator == Estimator::ThetaReg { "95% regression prediction interval (Student t)" } else { "95% normal" };
+    let interval = if estimator.predictor().is_some() { "95% regression prediction interval (Student t)" } else { "95% normal" };
     Ok(Estimates { estimator, interval, models })
 }
 
@@ -472,7 +566,7 @@ mod tests {
 
     #[test]
     fn mean_and_weighted_estimates_and_intervals() {
-        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None, interval_floor: None };
+        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
         let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
         let m = estimate(&setup, Estimator::Mean, &r).unwrap();
         assert!((m.estimate - 0.75).abs() < 1e-12);
@@ -501,7 +595,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..200).step_by(7).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None, interval_floor: None };
+        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, interval_floor: None };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
         for j in 300..350 {
@@ -538,6 +632,7 @@ mod tests {
             cost: None,
             gpirt_lambda: None,
             theta_regression: None,
+            calibration: None,
             interval_floors: None,
             groups: None,
             texts: None,
@@ -582,7 +677,7 @@ mod tests {
         assert_eq!(fit.dims(), d);
         let subset: Vec<usize> = (0..n_items).step_by(5).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None, interval_floor: None };
+        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, interval_floor: None };
         let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
         for j in 300..350 {
             let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
@@ -611,7 +706,7 @@ mod tests {
         assert_eq!(calibrate_interval_floor(&[(0.5, 0.0), (0.0, 0.25)]), Some(0.5));
         assert_eq!(calibrate_interval_floor(&[]), None);
         // The floor widens a narrow interval and leaves a wide one alone.
-        let mut setup = Setup { items: &[0, 1, 2, 3], weights: &[0.25; 4], n_items: 1000, fit: None, lambda: None, regression: None, interval_floor: None };
+        let mut setup = Setup { items: &[0, 1, 2, 3], weights: &[0.25; 4], n_items: 1000, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
         let r = [(0, 10.0), (1, 11.0), (2, 12.0), (3, 13.0)];
         let plain = estimate(&setup, Estimator::Mean, &r).unwrap();
         setup.interval_floor = Some(5.0);
@@ -636,7 +731,7 @@ mod tests {
         };
         let items: Vec<usize> = (0..20).collect();
         let weights = vec![0.05; 20];
-        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, interval_floor: None };
+        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..20).map(|k| (k, row[k])).collect() };
         let train: Vec<Vec<f64>> = (0..60).map(|_| model(&mut rng)).collect();
         let rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|r| (as_responses(r), r.iter().sum::<f64>() / 200.0)).collect();
@@ -656,6 +751,83 @@ mod tests {
         setup.interval_floor = floor;
         let after = coverage(&setup);
         assert!(before < 60 && after >= 90, "coverage {before} → {after} of 100");
+    }
+
+    /// Binary answers of a Rasch model with ability `theta` on `difficulty`.
+    fn rasch_row(rng: &mut Rng, difficulty: &[f64]) -> Vec<f64> {
+        let theta = rng.normal();
+        difficulty.iter().map(|b| if rng.uniform() < 1.0 / (1.0 + crate::math::exp(-(theta - b))) { 1.0 } else { 0.0 }).collect()
+    }
+
+    #[test]
+    fn calibrated_line_recovers_an_exact_linear_truth() {
+        // Known answer: every training model's truth is 0.1 + 0.5 × its
+        // weighted subset mean, so the line is exactly that with no residual
+        // and a new model's estimate is its truth.
+        let weights = [0.5, 0.25, 0.25];
+        let mut setup = Setup { items: &[0, 1, 2], weights: &weights, n_items: 50, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let train: Vec<[f64; 3]> = vec![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]];
+        let answers = |row: &[f64; 3]| -> Vec<(usize, f64)> { row.iter().copied().enumerate().collect() };
+        let weighted = |row: &[f64; 3]| row.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>();
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|r| (answers(r), 0.1 + 0.5 * weighted(r))).collect();
+        let line = regression_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t))).unwrap();
+        assert!((line.intercept - 0.1).abs() < 1e-12 && (line.slope - 0.5).abs() < 1e-12 && line.residual_sd < 1e-12, "{line:?}");
+        assert_eq!(line.n, 5);
+        // The prediction interval is theta-reg's: an exact line has none.
+        setup.calibration = Some(line);
+        let e = estimate(&setup, Estimator::Calibrated, &answers(&[0.0, 1.0, 0.0])).unwrap();
+        assert!((e.estimate - 0.225).abs() < 1e-12 && (e.high - e.low).abs() < 1e-9, "{e:?}");
+        assert_eq!(Some(line), calibrate_regression(&rows.iter().map(|(r, t)| (weighted(&[r[0].1, r[1].1, r[2].1]), *t)).collect::<Vec<_>>()));
+        // Its interval comes from the line; no conformal floor is made for it.
+        assert_eq!(interval_floor_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t))), None);
+        // Too few training models (or no spread) give no line, and the
+        // estimator says what it needs instead of guessing.
+        assert!(regression_from(&setup, Estimator::Calibrated, rows[..2].iter().map(|(r, t)| (r.as_slice(), *t))).is_none());
+        setup.calibration = None;
+        let err = estimate(&setup, Estimator::Calibrated, &answers(&[0.0, 1.0, 0.0])).unwrap_err().to_string();
+        assert!(err.contains("at least 3 training models"), "{err}");
+        // A line from a file is checked before it is used.
+        setup.calibration = Some(Regression { n: 2, ..line });
+        assert!(estimate(&setup, Estimator::Calibrated, &answers(&[0.0, 1.0, 0.0])).is_err());
+        setup.calibration = Some(Regression { slope: f64::NAN, ..line });
+        assert!(estimate(&setup, Estimator::Calibrated, &answers(&[0.0, 1.0, 0.0])).is_err());
+    }
+
+    #[test]
+    fn calibrated_removes_the_bias_of_a_subset_that_is_not_a_sample() {
+        // The 25 easiest of 200 Rasch items: the subset mean overstates every
+        // model's score (by ~0.3 on average), and a model-based SE knows
+        // nothing of it. The line fitted on 60 training models whose full
+        // means are known takes the bias out, and its prediction interval
+        // covers new models.
+        let mut rng = Rng::new(21);
+        let difficulty: Vec<f64> = (0..200).map(|i| -2.5 + 5.0 * i as f64 / 199.0).collect();
+        let items: Vec<usize> = (0..25).collect();
+        let weights = vec![1.0 / 25.0; 25];
+        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..25).map(|k| (k, row[k])).collect() };
+        let full = |row: &[f64]| row.iter().sum::<f64>() / 200.0;
+        let train: Vec<Vec<f64>> = (0..60).map(|_| rasch_row(&mut rng, &difficulty)).collect();
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|r| (as_responses(r), full(r))).collect();
+        setup.calibration = regression_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
+        let line = setup.calibration.unwrap();
+        assert!(line.slope > 0.0 && line.intercept < 0.0, "{line:?}");
+        let (mut bias_mean, mut bias_cal, mut mae_mean, mut mae_cal, mut covered) = (0.0, 0.0, 0.0, 0.0, 0);
+        for _ in 0..100 {
+            let row = rasch_row(&mut rng, &difficulty);
+            let t = full(&row);
+            let m = estimate(&setup, Estimator::Mean, &as_responses(&row)).unwrap().estimate;
+            let c = estimate(&setup, Estimator::Calibrated, &as_responses(&row)).unwrap();
+            bias_mean += (m - t) / 100.0;
+            bias_cal += (c.estimate - t) / 100.0;
+            mae_mean += (m - t).abs() / 100.0;
+            mae_cal += (c.estimate - t).abs() / 100.0;
+            covered += (c.low <= t && t <= c.high) as usize;
+        }
+        assert!(bias_mean > 0.2, "the subset mean should be biased: {bias_mean}");
+        assert!(bias_cal.abs() < 0.02, "calibrated bias {bias_cal}");
+        assert!(mae_cal < 0.25 * mae_mean, "calibrated MAE {mae_cal} vs mean {mae_mean}");
+        assert!((88..=100).contains(&covered), "coverage {covered}/100");
     }
 
     #[test]
@@ -686,7 +858,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..100).step_by(4).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None, interval_floor: None };
+        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None, calibration: None, interval_floor: None };
         let responses = |j: usize| -> Vec<(usize, f64)> { subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect() };
         assert!(estimate(&setup, Estimator::ThetaReg, &responses(0)).unwrap_err().to_string().contains("calibration"));
         let rows: Vec<(f64, f64)> = train.iter().map(|&j| (estimate(&setup, Estimator::Irt, &responses(j)).unwrap().estimate, truth[j])).collect();

@@ -168,9 +168,12 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
     }
 }
 
-/// The estimators evaluated for `method`.
+/// The estimators evaluated for `method`: its own, `calibrated` for every
+/// method (the training models' line removes the bias of a subset that is
+/// not a sample; see `estimate`), and `theta-reg` when true scores are given.
 fn estimators_with(method: Method, has_truth: bool) -> Vec<Estimator> {
     let mut out = estimators_for(method).to_vec();
+    out.push(Estimator::Calibrated);
     if has_truth {
         out.push(Estimator::ThetaReg);
     }
@@ -248,20 +251,23 @@ fn run_one(
     let ctx = Context { matrix: m, train, fit, anchor_space, side };
     let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify })?;
     let estimators = estimators_with(method, has_truth);
-    let mut setup = Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, interval_floor: None };
-    if estimators.contains(&Estimator::ThetaReg) && fit.is_some() {
-        // The line from at most 200 training models, as λ below.
-        let step = train.len().div_ceil(200).max(1);
-        let rows: Vec<(f64, f64)> = train
-            .iter()
-            .step_by(step)
-            .filter_map(|&j| {
-                let r = responses_on(m, j, &subset.items);
-                Some((estimate::estimate(&setup, Estimator::Irt, &r).ok()?.estimate, truth[j]))
-            })
-            .collect();
-        setup.regression = estimate::calibrate_regression(&rows);
-    }
+    let mut setup =
+        Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, interval_floor: None };
+    // The lines from at most 200 training models, as λ below (each θ costs
+    // a MAP fit; a weighted mean costs nothing, but one cap keeps it simple).
+    let step = train.len().div_ceil(200).max(1);
+    let line_rows: Vec<(Vec<(usize, f64)>, f64)> = if estimators.iter().any(|e| e.predictor().is_some()) {
+        train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect()
+    } else {
+        Vec::new()
+    };
+    let line = |e: Estimator| estimate::regression_from(&setup, e, line_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
+    let (regression, calibration) = (
+        if estimators.contains(&Estimator::ThetaReg) { line(Estimator::ThetaReg) } else { None },
+        if estimators.contains(&Estimator::Calibrated) { line(Estimator::Calibrated) } else { None },
+    );
+    setup.regression = regression;
+    setup.calibration = calibration;
     if estimators.contains(&Estimator::Gpirt) && fit.is_some() {
         // λ from at most 200 training models: enough for one number.
         let step = train.len().div_ceil(200).max(1);
@@ -284,7 +290,14 @@ fn run_one(
     estimators
         .iter()
         .map(|&e| {
-            if (e.needs_irt() && fit.is_none()) || (e == Estimator::ThetaReg && setup.regression.is_none()) {
+            // Without a fit or a line (too few training models) the
+            // estimator is skipped: its rows are absent, not wrong.
+            let no_line = match e {
+                Estimator::ThetaReg => setup.regression.is_none(),
+                Estimator::Calibrated => setup.calibration.is_none(),
+                _ => false,
+            };
+            if (e.needs_irt() && fit.is_none()) || no_line {
                 return Ok(Vec::new());
             }
             let floor = estimate::interval_floor_from(&setup, e, calibration.iter().map(|(r, t)| (r.as_slice(), *t)));

@@ -76,8 +76,8 @@ enum Command {
         method: String,
         #[command(flatten)]
         side: SideArgs,
-        /// True full-benchmark scores (model,score) for theta-reg's calibration
-        /// (default: the training models' row means); makes an IRT fit.
+        /// True full-benchmark scores (model,score) for the theta-reg and calibrated
+        /// lines (default: the training models' row means); makes an IRT fit.
         #[arg(long)]
         truth: Option<PathBuf>,
         /// Number of items to choose.
@@ -114,7 +114,8 @@ enum Command {
         /// An IRT fit of the whole benchmark (`benchsift fit`), for irt, pirt, gpirt.
         #[arg(long)]
         fit: Option<PathBuf>,
-        /// mean, weighted, irt, pirt, gpirt or theta-reg.
+        /// mean, weighted, irt, pirt, gpirt, theta-reg or calibrated (the weighted
+        /// mean through the subset file's line fitted on the training models).
         #[arg(long, default_value = "weighted")]
         estimator: String,
         #[arg(short, long)]
@@ -124,7 +125,8 @@ enum Command {
     Evaluate {
         #[command(flatten)]
         data: DataArgs,
-        /// True full-benchmark scores (model,score) when the matrix is only part of the benchmark.
+        /// True full-benchmark scores (model,score) when the matrix is only part of the
+        /// benchmark (adds theta-reg; calibrated is fitted on them too).
         #[arg(long)]
         truth: Option<PathBuf>,
         /// Comma-separated methods (random is always included).

@@ -649,3 +649,76 @@ fn evaluate_with_truth_reports_theta_regression_with_coverage() {
     assert_eq!(row("metric-var", "mean", 10).unwrap()["seeds"], 1);
     assert_eq!(row("kcenter", "weighted", 10).unwrap()["seeds"], 2);
 }
+
+#[test]
+fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
+    // metric-var picks AlpacaEval prompts that spread the models, not a
+    // sample: the subset file carries the line fitted on its training models
+    // and `estimate --estimator calibrated` applies it.
+    let dir = temp_file("placeholder", b"").parent().unwrap().to_path_buf();
+    let subset = dir.join("subset.json");
+    let out = benchsift(&[
+        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "metric-var", "--budget", "30", "-o", subset.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&subset).unwrap()).unwrap();
+    let line = &s["calibration"];
+    assert_eq!(line["n"], 57, "{s}");
+    assert!(line["slope"].as_f64().unwrap() > 0.0 && line["residual_sd"].as_f64().unwrap() > 0.0, "{line}");
+    assert!(s["interval_floors"].get("calibrated").is_none(), "the line's own interval needs no floor");
+    let estimates = |estimator: &str| -> Vec<Value> {
+        let e = info_json(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", subset.to_str().unwrap(), "--estimator", estimator]);
+        e["models"].as_array().unwrap().clone()
+    };
+    let cal = estimates("calibrated");
+    let mean = estimates("mean");
+    assert_eq!(cal.len(), 57);
+    let (mut err_cal, mut err_mean, mut covered) = (0.0, 0.0, 0);
+    for (c, m) in cal.iter().zip(&mean) {
+        let t = c["full_mean"].as_f64().unwrap();
+        let (v, lo, hi) = (c["estimate"].as_f64().unwrap(), c["low"].as_f64().unwrap(), c["high"].as_f64().unwrap());
+        assert!(lo < v && v < hi, "{c}");
+        err_cal += (v - t).abs() / 57.0;
+        err_mean += (m["estimate"].as_f64().unwrap() - t).abs() / 57.0;
+        covered += (lo <= t && t <= hi) as usize;
+    }
+    // The training models themselves (in-sample): the line fits them better
+    // than the biased subset mean, and its prediction interval covers them.
+    assert!(err_cal < 0.7 * err_mean, "calibrated MAE {err_cal} vs mean {err_mean}");
+    assert!(covered >= 52, "{covered} of 57 covered");
+
+    // Two training models are too few for a line: none is written, and the
+    // estimator says what it needs.
+    let tiny = dir.join("tiny.json");
+    let first_two: Vec<&str> = mean[..2].iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids = temp_file("train.txt", first_two.join("\n").as_bytes());
+    let out = benchsift(&[
+        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "random", "--budget", "30", "--train-models", ids.to_str().unwrap(), "-o",
+        tiny.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&tiny).unwrap()).unwrap();
+    assert!(t.get("calibration").is_none(), "{t}");
+    let out = benchsift(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", tiny.to_str().unwrap(), "--estimator", "calibrated"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 training models"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // evaluate reports it for every method, held-out models only.
+    let ev = info_json(&["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "2"]);
+    let rows = ev["results"].as_array().unwrap();
+    for method in ["random", "metric-var", "anchor-points"] {
+        for budget in [5, 10] {
+            let r = rows
+                .iter()
+                .find(|r| r["method"] == method && r["estimator"] == "calibrated" && r["budget"] == budget)
+                .unwrap_or_else(|| panic!("{method} {budget}: no calibrated row"));
+            assert!(r["coverage"]["mean"].as_f64().unwrap() >= 0.8, "{r}");
+        }
+    }
+    // With 2 training models per fold there is no line: no rows, no error.
+    let few = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--models", "www/data/bbh/models.csv", "--newest", "105", "--methods", "random", "--budgets", "5"]);
+    assert!(few.status.success(), "{}", String::from_utf8_lossy(&few.stderr));
+    let ev: Value = serde_json::from_slice(&few.stdout).unwrap();
+    let rows = ev["results"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["estimator"] == "mean") && !rows.iter().any(|r| r["estimator"] == "calibrated"), "{ev}");
+}

@@ -130,7 +130,7 @@ export type Method =
   | 'kcenter'
   | 'dpp'
   | 'metabench';
-export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg';
+export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg' | 'calibrated';
 
 /** Inputs beyond the responses that some methods use. */
 export interface SideInputs {
@@ -180,6 +180,11 @@ export interface Subset {
   gpirt_lambda?: number;
   /** theta-reg's line (true = intercept + slope·irt estimate) on the training models, when an IRT fit was made. */
   theta_regression?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
+  /**
+   * The calibrated estimator's line (true = intercept + slope·weighted subset mean) on the training models' row means
+   * (or given true scores); absent with fewer than 3 training models or no spread in their subset means.
+   */
+  calibration?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
   /** Per estimator, the smallest interval half-width: the split-conformal 95% quantile of the training models' absolute errors. */
   interval_floors?: Record<string, number>;
   /** The chosen items' groups and texts, when an items file gave them. */

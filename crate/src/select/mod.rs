@@ -636,6 +636,11 @@ pub struct SubsetJson {
     /// IRT fit; against the given true scores, else the row means).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theta_regression: Option<crate::estimate::Regression>,
+    /// `calibrated`'s line: true score on the weighted subset mean, fitted on
+    /// the training models (against the given true scores, else the row
+    /// means); absent with fewer than 3 of them or no spread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::estimate::Regression>,
     /// Each estimator's smallest interval half-width: the split-conformal 95%
     /// quantile of the training models' absolute errors (see `estimate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -749,21 +754,18 @@ pub fn select_subset_with(
         Some(t) => t.to_vec(),
         None => m.model_means(),
     };
+    // The training models' subset responses and true scores: what the
+    // lines (theta-reg, calibrated) and the interval floors are fitted on.
+    let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train
+        .iter()
+        .map(|&j| (subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect(), means[j]))
+        .collect();
     let theta_regression = fit.as_ref().and_then(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, interval_floor: None };
-        let rows: Vec<(f64, f64)> = train
-            .iter()
-            .filter_map(|&j| {
-                let r: Vec<(usize, f64)> =
-                    subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect();
-                let x = crate::estimate::estimate(&setup, crate::estimate::Estimator::Irt, &r).ok()?;
-                Some((x.estimate, means[j]))
-            })
-            .collect();
-        crate::estimate::calibrate_regression(&rows)
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, interval_floor: None };
+        crate::estimate::regression_from(&setup, crate::estimate::Estimator::ThetaReg, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     });
     let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, interval_floor: None };
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, interval_floor: None };
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -776,12 +778,6 @@ pub fn select_subset_with(
             .collect();
         crate::estimate::calibrate_lambda(&rows)
     });
-    // Each estimator's interval floor from the training models' errors
-    // (estimate's "Calibrated width").
-    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train
-        .iter()
-        .map(|&j| (subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect(), means[j]))
-        .collect();
     let setup = crate::estimate::Setup {
         items: &subset.items,
         weights: &subset.weights,
@@ -789,12 +785,15 @@ pub fn select_subset_with(
         fit: fit.as_ref(),
         lambda: gpirt_lambda,
         regression: None,
+        calibration: None,
         interval_floor: None,
     };
+    let calibration =
+        crate::estimate::regression_from(&setup, crate::estimate::Estimator::Calibrated, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
     let floors: std::collections::BTreeMap<String, f64> = crate::estimate::Estimator::ALL
         .into_iter()
         .filter_map(|e| {
-            let floor = crate::estimate::interval_floor_from(&setup, e, calibration.iter().map(|(r, t)| (r.as_slice(), *t)))?;
+            let floor = crate::estimate::interval_floor_from(&setup, e, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))?;
             Some((e.as_str().to_string(), floor))
         })
         .collect();
@@ -816,6 +815,7 @@ pub fn select_subset_with(
         cost: subset.cost,
         gpirt_lambda,
         theta_regression,
+        calibration,
         interval_floors: (!floors.is_empty()).then_some(floors),
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
