@@ -351,24 +351,10 @@ async fn fit_on(
 mod tests {
     use super::*;
     use crate::irt::estep::{self, Observations, PosteriorSummary, Tables};
-    use crate::irt::{IrtModel, ItemParams};
+    use crate::irt::IrtModel;
     use crate::matrix::MatrixBuilder;
     use crate::rng::Rng;
 
-    /// A 2PL matrix with about `missing` of its cells absent.
-    fn matrix(models: usize, items: usize, missing: f64, rng: &mut Rng) -> (ResponseMatrix, Vec<ItemParams>) {
-        let params: Vec<ItemParams> = (0..items).map(|_| ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
-        let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i}")).collect());
-        for j in 0..models {
-            let theta = rng.normal();
-            let row: Vec<Option<f32>> = params
-                .iter()
-                .map(|p| if rng.uniform() < missing { None } else { Some((rng.uniform() < p.expected(theta)) as u8 as f32) })
-                .collect();
-            b.push_row_unchecked(format!("m{j}"), &row);
-        }
-        (b.into_matrix(), params)
-    }
 
     fn close(gpu: f32, cpu: f64, label: &str) {
         let tol = 1e-5 * cpu.abs().max(1.0);
@@ -387,7 +373,7 @@ mod tests {
         let mut rng = Rng::new(21);
         // Odd shapes: items not a multiple of 32 or 64, nodes not of 64.
         for &(models, items, nodes, missing) in &[(1, 1, 5, 0.0), (7, 33, 21, 0.2), (40, 130, 61, 0.5), (23, 64, 70, 0.0)] {
-            let (m, params) = matrix(models, items, missing, &mut rng);
+            let (m, params) = crate::irt::tests::synthetic_2pl_from(models, items, missing, &mut rng);
             let grid: Vec<f64> = (0..nodes).map(|k| -6.0 + 12.0 * k as f64 / (nodes - 1).max(1) as f64).collect();
             let t = Tables::new(&params, &grid, Family::Bernoulli);
             let obs = Observations::Binary(&m);

@@ -1103,7 +1103,11 @@ pub(crate) mod tests {
     /// A synthetic 2PL matrix (a log-normal, b and θ standard normal) with
     /// about `missing` of its cells absent.
     pub(crate) fn synthetic_2pl(models: usize, items: usize, missing: f64, seed: u64) -> ResponseMatrix {
-        let mut rng = Rng::new(seed);
+        synthetic_2pl_from(models, items, missing, &mut Rng::new(seed)).0
+    }
+
+    /// [`synthetic_2pl`] drawing from `rng`, with the true item parameters.
+    pub(crate) fn synthetic_2pl_from(models: usize, items: usize, missing: f64, rng: &mut Rng) -> (ResponseMatrix, Vec<ItemParams>) {
         let params: Vec<ItemParams> = (0..items).map(|_| ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
         let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i}")).collect());
         for j in 0..models {
@@ -1114,7 +1118,7 @@ pub(crate) mod tests {
                 .collect();
             b.push_row_unchecked(format!("m{j}"), &row);
         }
-        b.into_matrix()
+        (b.into_matrix(), params)
     }
 
     /// The sums over the whole grid, on the CPU, in the windowed code's
