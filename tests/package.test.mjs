@@ -150,13 +150,14 @@ test('select, estimate and evaluate through the package match the CLI', () => {
      const model = await fit(file, { irt: '2pl' });
      const est = await estimate(file, { subset, fit: model, estimator: 'pirt' });
      const cal = await estimate(file, { subset, estimator: 'calibrated' });
+     const binned = await select(file, { method: 'metric-var', budget: 9, difficultyStrata: 3 });
      const progress = [];
      const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p.done) });
      let error = null;
      try { await select(file, { method: 'random', budget: 99 }); } catch (e) { error = e.message; }
-     console.log(JSON.stringify({ subset, est, cal, ev, progress, error }));`,
+     console.log(JSON.stringify({ subset, est, cal, binned, ev, progress, error }));`,
   );
-  const { subset, est, cal, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
+  const { subset, est, cal, binned, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
   const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
   const csv = 'www/data/bbh/responses.csv';
   assert.deepEqual(subset, cli(['select', csv, '--method', 'anchor-points', '--budget', '6', '--seed', '2']));
@@ -168,6 +169,8 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   assert.equal(subset.calibration.n, 107);
   assert.deepEqual(cal, cli(['estimate', csv, '--subset', join(dir, 'subset.json'), '--estimator', 'calibrated']));
   assert.deepEqual(ev, cli(['evaluate', csv, '--methods', 'irt-info', '--budgets', '5', '--folds', '3', '--seeds', '2']));
+  assert.deepEqual(binned, cli(['select', csv, '--method', 'metric-var', '--budget', '9', '--difficulty-strata', '3']));
+  assert.equal(binned.difficulty_strata, 3);
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(error, 'a budget of 99 items is more than the 27 items in the matrix');
 });

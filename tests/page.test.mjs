@@ -490,7 +490,7 @@ test('dropped embeddings (.npy) find near-duplicates by the user’s vectors, as
   }
 });
 
-test('dropped metric-score files drive metric-balance and metric-cons in the page, as the CLI does', { skip }, async () => {
+test('dropped metric-score files drive metric-balance, metric-cons and difficulty bins in the page, as the CLI does', { skip }, async () => {
   const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
   try {
     await page.goto(`${server.url}?data=bbh`);
@@ -521,6 +521,19 @@ test('dropped metric-score files drive metric-balance and metric-cons in the pag
       assert.deepEqual(ids, cli.items, method);
       await page.evaluate(() => document.body.removeAttribute('data-job'));
     }
+    // "spread over difficulty": ten bins of the responses' difficulty, as --difficulty-strata 10.
+    await page.selectOption('#select-form select[name=method]', 'metric-var');
+    await page.check('#select-form input[name=difficulty]');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
+    const binned = await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent));
+    const args = ['select', join(fx, 'human.csv'), '--method', 'metric-var', '--budget', '8', '--metric-scores', join(fx, 'metric.csv')];
+    const cliBinned = JSON.parse(execFileSync(CLI, [...args, '--difficulty-strata', '10'], { cwd: ROOT, encoding: 'utf8' }));
+    const cliPlain = JSON.parse(execFileSync(CLI, args, { cwd: ROOT, encoding: 'utf8' }));
+    assert.deepEqual(binned, cliBinned.items);
+    assert.notDeepEqual(cliBinned.items, cliPlain.items);
+    assert.equal(new URL(page.url()).searchParams.get('difficulty'), '1');
     assert.deepEqual(foreign, []);
     assert.deepEqual(consoleErrors, []);
   } finally {

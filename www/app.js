@@ -320,6 +320,9 @@ async function probeWebGPU() {
 /** @type {import('./lib/types.js').Subset | null} */
 let lastSubset = null;
 
+/** Bins of the "spread over difficulty" boxes (the CLI's --difficulty-strata 10, measured in BENCHMARKS.md). */
+const DIFFICULTY_BINS = 10;
+
 /** @param {HTMLFormElement} form */
 function formValues(form) {
   return new FormData(form);
@@ -333,6 +336,7 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
     budget: Number(data.get('budget')),
     seed: Number(data.get('seed')),
     stratify: data.get('stratify') === 'on',
+    difficultyStrata: data.get('difficulty') === 'on' ? DIFFICULTY_BINS : 0,
     holdoutModels: String(data.get('holdout') ?? '')
       .split(',')
       .map((id) => id.trim())
@@ -346,6 +350,8 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
   url.searchParams.set('seed', String(options.seed));
   if (options.stratify) url.searchParams.set('stratify', '1');
   else url.searchParams.delete('stratify');
+  if (options.difficultyStrata) url.searchParams.set('difficulty', '1');
+  else url.searchParams.delete('difficulty');
   history.replaceState(null, '', url);
   setError(null);
   setStatus(`Selecting ${options.budget} items with ${options.method}${options.method.startsWith('irt') ? ' (fitting the IRT model first)' : ''}…`);
@@ -438,9 +444,12 @@ async function runCompare(/** @type {SubmitEvent} */ event) {
     budgets: budgetsText ? budgetsText.split(',').map((b) => Number(b.trim())).filter((b) => b > 0) : undefined,
     folds: Number(data.get('folds')),
     seeds: Number(data.get('seeds')),
+    difficultyStrata: data.get('difficulty') === 'on' ? DIFFICULTY_BINS : 0,
   };
   const url = new URL(location.href);
   url.searchParams.set('compare', options.methods.join(','));
+  if (options.difficultyStrata) url.searchParams.set('compareDifficulty', '1');
+  else url.searchParams.delete('compareDifficulty');
   if (options.budgets) url.searchParams.set('budgets', options.budgets.join(','));
   else url.searchParams.delete('budgets');
   url.searchParams.set('folds', String(options.folds));
@@ -934,7 +943,9 @@ function restoreSelectSettings() {
     if (value && /^\d+$/.test(value)) input.value = value;
   }
   /** @type {HTMLInputElement} */ (form.elements.namedItem('stratify')).checked = params.get('stratify') === '1';
+  /** @type {HTMLInputElement} */ (form.elements.namedItem('difficulty')).checked = params.get('difficulty') === '1';
   const compare = /** @type {HTMLFormElement} */ ($('compare-form'));
+  /** @type {HTMLInputElement} */ (compare.elements.namedItem('difficulty')).checked = params.get('compareDifficulty') === '1';
   const methods = params.get('compare');
   if (methods != null) {
     const wanted = new Set(methods.split(','));

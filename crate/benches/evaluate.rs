@@ -25,6 +25,7 @@ fn main() {
         seeds,
         irt: IrtModel::TwoPl,
         stratify: false,
+        difficulty_strata: 0,
         truth: None,
         side: Default::default(),
     };

@@ -625,6 +625,7 @@ mod tests {
             budget: Some(2),
             cost_budget: None,
             seed: 0,
+            difficulty_strata: None,
             benchmark_items: 4,
             train_models: 2,
             items: vec!["a".into(), "c".into()],

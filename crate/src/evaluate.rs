@@ -41,6 +41,10 @@ pub struct EvaluateOptions {
     pub seeds: usize,
     pub irt: IrtModel,
     pub stratify: bool,
+    /// Difficulty bins for every method but the random baseline, which
+    /// stays the plain random sample a user compares against (see
+    /// [`SelectOptions::difficulty_strata`]).
+    pub difficulty_strata: usize,
     /// A true score per model (in matrix order), replacing the row means;
     /// adds the `theta-reg` estimator to every method.
     pub truth: Option<Vec<f64>>,
@@ -61,6 +65,8 @@ pub struct EvaluateSettings {
     pub irt: Option<String>,
     #[serde(default)]
     pub stratify: bool,
+    #[serde(default)]
+    pub difficulty_strata: usize,
 }
 
 /// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
@@ -98,6 +104,7 @@ impl EvaluateSettings {
             seeds: self.seeds.unwrap_or(5),
             irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
             stratify: self.stratify,
+            difficulty_strata: self.difficulty_strata,
             truth,
             side: select::SideData::default(),
         })
@@ -247,9 +254,11 @@ fn run_one(
     budget: usize,
     seed: u64,
     stratify: bool,
+    difficulty_strata: usize,
 ) -> Result<Vec<Vec<Outcome>>> {
     let ctx = Context { matrix: m, train, fit, anchor_space, side };
-    let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify })?;
+    let difficulty_strata = if method == Method::Random { 0 } else { difficulty_strata };
+    let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify, difficulty_strata })?;
     let estimators = estimators_with(method, has_truth);
     let mut setup =
         Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, interval_floor: None };
@@ -389,7 +398,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             .collect();
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
-            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify)
+            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify, options.difficulty_strata)
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;

@@ -91,6 +91,12 @@ enum Command {
         /// Split the budget across item groups (subject/task) by size.
         #[arg(long)]
         stratify: bool,
+        /// Also split by difficulty: this many equal bins of items by their
+        /// mean score over the training models, the budget in proportion
+        /// (0: off). Keeps ranking selectors (metric-var, metric-cons,
+        /// metabench) representative for score estimates.
+        #[arg(long, default_value_t = 0)]
+        difficulty_strata: usize,
         /// File with one training model id per line (default: all models).
         #[arg(long)]
         train_models: Option<PathBuf>,
@@ -153,6 +159,10 @@ enum Command {
         irt: String,
         #[arg(long)]
         stratify: bool,
+        /// Difficulty bins for every method but the random baseline (see
+        /// `select --difficulty-strata`).
+        #[arg(long, default_value_t = 0)]
+        difficulty_strata: usize,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -328,7 +338,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
         }
-        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, train_models, irt, dims, output } => {
+        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, difficulty_strata, train_models, irt, dims, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -345,6 +355,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 seed,
                 stratify,
+                difficulty_strata,
             };
             let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
             let side = load_side(&side, &data, m)?;
@@ -427,7 +438,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
-        Command::Evaluate { data, truth, methods, side, budgets, folds, holdout, newest, seeds, irt, stratify, output } => {
+        Command::Evaluate { data, truth, methods, side, budgets, folds, holdout, newest, seeds, irt, stratify, difficulty_strata, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -458,6 +469,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seeds,
                 irt: benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?,
                 stratify,
+                difficulty_strata,
                 truth,
                 side,
             };

@@ -722,3 +722,47 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     let rows = ev["results"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["estimator"] == "mean") && !rows.iter().any(|r| r["estimator"] == "calibrated"), "{ev}");
 }
+
+#[test]
+fn difficulty_strata_keep_a_ranking_selector_representative() {
+    // metric-var takes the AlpacaEval prompts that spread the models most,
+    // which sit in the middle of the difficulty range: their mean is far from
+    // the full score. Ten difficulty bins take ten of them from every level.
+    let dir = temp_file("placeholder", b"").parent().unwrap().to_path_buf();
+    let data = "www/data/alpacaeval/responses.csv.gz";
+    let pick = |extra: &[&str], name: &str| -> Value {
+        let path = dir.join(name);
+        let mut args = vec!["select", data, "--method", "metric-var", "--budget", "100", "-o", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = benchsift(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let plain = pick(&[], "plain.json");
+    let binned = pick(&["--difficulty-strata", "10"], "binned.json");
+    assert!(plain.get("difficulty_strata").is_none(), "{plain}");
+    assert_eq!(binned["difficulty_strata"], 10);
+    let mean_error = |subset: &Value, name: &str| -> f64 {
+        let path = dir.join(name);
+        std::fs::write(&path, subset.to_string()).unwrap();
+        let e = info_json(&["estimate", data, "--subset", path.to_str().unwrap(), "--estimator", "weighted"]);
+        let models = e["models"].as_array().unwrap();
+        models.iter().map(|m| (m["estimate"].as_f64().unwrap() - m["full_mean"].as_f64().unwrap()).abs()).sum::<f64>() / models.len() as f64
+    };
+    let (e_plain, e_binned) = (mean_error(&plain, "p.json"), mean_error(&binned, "b.json"));
+    assert!(e_binned < 0.3 * e_plain, "weighted-mean error {e_binned} with bins vs {e_plain} without");
+    // Every bin of 80–81 prompts gives 10, so the weights are equal.
+    let weights: Vec<f64> = binned["weights"].as_array().unwrap().iter().map(|w| w.as_f64().unwrap()).collect();
+    assert_eq!(weights.len(), 100);
+    assert!(weights.iter().all(|w| (w - 0.01).abs() < 2e-4), "{weights:?}");
+    // evaluate keeps its random baseline a plain random sample.
+    let args = ["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var", "--budgets", "9", "--folds", "3", "--seeds", "2"];
+    let base = info_json(&args);
+    let mut with_bins = args.to_vec();
+    with_bins.extend(["--difficulty-strata", "3"]);
+    let binned_ev = info_json(&with_bins);
+    let row = |ev: &Value, method: &str| ev["results"].as_array().unwrap().iter().find(|r| r["method"] == method && r["estimator"] == "mean").unwrap().clone();
+    assert_eq!(row(&base, "random"), row(&binned_ev, "random"));
+    assert_ne!(row(&base, "metric-var"), row(&binned_ev, "metric-var"));
+}
+

@@ -8,6 +8,8 @@
 # --confirm runs only the two confirmation matrices, which chose no method or default:
 # AlpacaEval judged by GPT-4 (v1) instead of GPT-4 Turbo, and LiveCodeBench's dense
 # 400-problem slice (no missing cells).
+# STRATA=B in the environment adds --difficulty-strata B to every run and writes
+# evaluate_<name>_strataB.json instead (compare: summarise_evaluate.py --versus _strataB).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-target/release/benchsift}
@@ -15,12 +17,13 @@ CONFIRM=${2:-}
 D=${SHARED_DATA:-../shared/data}
 [ -d "$D" ] || D=/work/shared/data
 mkdir -p bench-results
-log=bench-results/evaluate_real${CONFIRM:+_confirm}.log
+SUFFIX=${STRATA:+_strata$STRATA}
+log=bench-results/evaluate_real${CONFIRM:+_confirm}$SUFFIX.log
 : > "$log"
 run() {
-  local name=$1; shift
+  local name=$1$SUFFIX; shift
   local start=$SECONDS
-  "$B" evaluate "$@" -o "bench-results/evaluate_$name.json" 2>> "$log"
+  "$B" evaluate "$@" ${STRATA:+--difficulty-strata "$STRATA"} -o "bench-results/evaluate_$name.json" 2>> "$log"
   echo "$name: $((SECONDS - start)) s" | tee -a "$log"
 }
 if [ "$CONFIRM" = --confirm ]; then

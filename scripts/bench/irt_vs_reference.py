@@ -8,7 +8,8 @@ Run (from anywhere; the venv is the one from scripts/fixtures/requirements-irt.t
     /tmp/irt-venv/bin/pip install -r scripts/bench/requirements-bench.txt
     /tmp/irt-venv/bin/python scripts/bench/irt_vs_reference.py [--quick]
         [--girth-timeout S] [--skip-girth-mmlu] [--only synthetic_2pl|mmlu_pro]
-        [--benchsift PATH] [--no-benchsift-1core]
+        [--benchsift PATH] [--no-benchsift-1core] [--tools benchsift-1core,girth,pyirt]
+        [--benchsift-iterations 1,2,3]
 Needs target/release/benchsift (cargo build --release); the script copies it to a
 temporary folder first, so a rebuild during the run does not change what is timed.
 
@@ -226,8 +227,13 @@ def worker_girth(inp, out):
     calls = []
     orig = lad.LatentPDF.__call__
 
+    t_call = time.perf_counter()
+
     def counting(self, partial_int, iteration):
+        # one call per EM iteration: report the pace, so a fit that runs for hours shows how far it got
         calls.append(iteration)
+        print(f"    girth iteration {iteration + 1} starts at {time.perf_counter() - t_call:.0f} s",
+              file=sys.stderr, flush=True)
         return orig(self, partial_int, iteration)
 
     lad.LatentPDF.__call__ = counting
@@ -296,8 +302,10 @@ def run_worker(kind, payload, timeout, work):
     return {k: (v.item() if v.ndim == 0 else v) for k, v in r.items()}, None
 
 
-def run_benchsift(exe, csv_path, out_json, one_core=False):
+def run_benchsift(exe, csv_path, out_json, one_core=False, max_iterations=None):
     cmd = [exe, "fit", csv_path, "--irt", "2pl", "-o", out_json]
+    if max_iterations is not None:
+        cmd += ["--max-iterations", str(max_iterations)]
     if one_core:
         cmd = ["taskset", "-c", "0"] + cmd
     t0 = time.perf_counter()
@@ -357,20 +365,28 @@ def bench_matrix(name, models, items, M, truth, args, exe, work, rows_out):
         results.append(row)
         return row
 
-    # benchsift
+    # benchsift (always: its fit is the baseline of every ratio)
     la = os.getloadavg()[0]
     fit, err = run_benchsift(exe, csv_path, os.path.join(mdir, "benchsift_fit.json"))
     if fit is not None:
         assert fit["ids"] == list(items)
     record("benchsift", fit, err, "whole CLI process incl. CSV read", extra={"loadavg_before": la})
-    if not args.no_benchsift_1core:
+    if not args.no_benchsift_1core and "benchsift-1core" in args.tools:
         la = os.getloadavg()[0]
         fit1, err1 = run_benchsift(exe, csv_path, os.path.join(mdir, "benchsift_fit_1core.json"), one_core=True)
         record("benchsift-1core", fit1, err1, "taskset -c 0, whole CLI process", extra={"loadavg_before": la})
+    # The same fit stopped early: how soon it reaches a reference tool's held-out quality.
+    for k in args.benchsift_iterations:
+        la = os.getloadavg()[0]
+        fitk, errk = run_benchsift(exe, csv_path, os.path.join(mdir, f"benchsift_fit_{k}it.json"), max_iterations=k)
+        record(f"benchsift ({k} EM iteration{'s' if k > 1 else ''})", fitk, errk, f"--max-iterations {k}, whole CLI process",
+               extra={"loadavg_before": la})
 
     # girth
     girth_timed_out = False
-    if name == "mmlu_pro" and args.skip_girth_mmlu:
+    if "girth" not in args.tools:
+        pass
+    elif name == "mmlu_pro" and args.skip_girth_mmlu:
         record("girth", None, "skipped (--skip-girth-mmlu)")
     else:
         D = np.where(np.isnan(T), INVALID_RESPONSE, T).T.astype(np.int64)
@@ -404,17 +420,19 @@ def bench_matrix(name, models, items, M, truth, args, exe, work, rows_out):
                                     "(linear in items; iterations may differ)"})
 
     # py-irt
-    la = os.getloadavg()[0]
-    log("  py-irt 2pl ...")
-    pfit, perr = run_worker("pyirt", {"T": T, "models": np.array(models, dtype=object),
-                                      "items": np.array(items, dtype=object)}, args.girth_timeout, mdir)
-    record("py-irt", pfit, perr, "train() only; standardised", extra={"loadavg_before": la})
+    if "pyirt" in args.tools:
+        la = os.getloadavg()[0]
+        log("  py-irt 2pl ...")
+        pfit, perr = run_worker("pyirt", {"T": T, "models": np.array(models, dtype=object),
+                                          "items": np.array(items, dtype=object)}, args.girth_timeout, mdir)
+        record("py-irt", pfit, perr, "train() only; standardised", extra={"loadavg_before": la})
 
     if truth is not None:
         record("truth", {"a": truth["a"], "b": truth["b"], "seconds": None, "iterations": None}, None,
                "generating parameters")
 
     base = next((r["seconds"] for r in results if r["tool"] == "benchsift" and r["seconds"]), None)
+    # (Rows of early-stopped benchsift fits are compared with the full fit too: ratio < 1.)
     base_sub = next((r["seconds"] for r in results if r["tool"].startswith("benchsift [") and r["seconds"]), None)
     for r in results:
         ref = base_sub if "subset" in r["tool"] else base
@@ -486,10 +504,21 @@ def main():
                     help="seconds before a girth (or py-irt) fit is killed (default 3600)")
     ap.add_argument("--skip-girth-mmlu", action="store_true", help="do not run girth on MMLU-Pro")
     ap.add_argument("--no-benchsift-1core", action="store_true", help="skip the taskset -c 0 benchsift row")
+    ap.add_argument("--benchsift-iterations", default=[], type=lambda v: [int(k) for k in v.split(",") if k],
+                    help="comma list of EM iteration caps: extra benchsift rows stopped early (e.g. 1,2,3), "
+                         "to see how soon it reaches the other tools' held-out log-likelihood")
+    ap.add_argument("--tools", default="benchsift-1core,girth,pyirt",
+                    type=lambda v: set(t for t in v.split(",") if t),
+                    help="comma list of the rows to run besides benchsift (always run: it is every ratio's "
+                         "baseline): benchsift-1core, girth, pyirt; default all. Two runs with --tools girth "
+                         "and --tools pyirt can use the two cores at once.")
     ap.add_argument("--benchsift", default=os.path.join(ROOT, "target", "release", "benchsift"))
     ap.add_argument("--out", default=os.path.join(RESULTS, "irt_vs_reference.json"))
     ap.add_argument("--work", help="scratch folder to use and keep (default: a temporary folder, removed)")
     args = ap.parse_args()
+    unknown = args.tools - {"benchsift-1core", "girth", "pyirt"}
+    if unknown:
+        ap.error(f"--tools: unknown {', '.join(sorted(unknown))} (choose from benchsift-1core, girth, pyirt)")
 
     t_start = time.perf_counter()
     if not os.path.exists(args.benchsift):
@@ -521,7 +550,8 @@ def main():
                             "subset_items": SUBSET_ITEMS, "pyirt_seed": PYIRT_SEED,
                             "grid": {"nodes": GRID_N, "lo": GRID_LO, "hi": GRID_HI, "prior": "N(0,1)"},
                             "girth_timeout_s": args.girth_timeout, "quick": args.quick,
-                            "skip_girth_mmlu": args.skip_girth_mmlu, "only": args.only},
+                            "skip_girth_mmlu": args.skip_girth_mmlu, "only": args.only,
+                            "tools": sorted(args.tools)},
                "notes": NOTES, "matrices": matrices}
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))

@@ -156,6 +156,12 @@ export interface SelectOptions extends LoadOptions, SideInputs {
   seed?: number;
   /** Split the budget across item groups by size. */
   stratify?: boolean;
+  /**
+   * Also split it across this many equal bins of items by their mean score over the training
+   * models (0: off). Keeps ranking selectors (metric-var, metric-cons, metabench) representative
+   * for score estimates.
+   */
+  difficultyStrata?: number;
   /** Training model ids (default: all). */
   trainModels?: string[];
   /** Or: model ids to hold out, training on all the others. */
@@ -215,6 +221,8 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   seeds?: number;
   irt?: FitOptions['irt'];
   stratify?: boolean;
+  /** Difficulty bins for every method but the random baseline (see `SelectOptions.difficultyStrata`). */
+  difficultyStrata?: number;
   /** True scores (`model,score`) when the matrix is only part of the benchmark; adds theta-reg to every method. */
   truth?: FileInput;
   onProgress?: (progress: { done: number; total: number }) => void;

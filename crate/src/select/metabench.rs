@@ -38,24 +38,31 @@ pub const SIZE_PENALTY: f64 = 1e-4;
 const QUANTILES: usize = 41;
 
 /// Stage 1: the stratum items that pass the filter, topped up to `need`
-/// with the best dropped ones.
-pub(crate) fn filter(m: &ResponseMatrix, train: &[usize], stratum: &[usize], need: usize) -> Vec<usize> {
-    // Each training model's total over the stratum, for item–rest correlations.
-    let rows: Vec<Vec<Option<f64>>> = train.iter().map(|&j| stratum.iter().map(|&i| m.get(j, i).map(f64::from)).collect()).collect();
+/// with the best dropped ones. Item–rest correlations and the score range
+/// are over `scope`: the stratum itself, or the group a difficulty bin was
+/// cut from (a bin's own rest is too narrow to say who is able).
+pub(crate) fn filter(m: &ResponseMatrix, train: &[usize], stratum: &[usize], scope: &[usize], need: usize) -> Vec<usize> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for x in rows.iter().flatten().flatten() {
-        lo = lo.min(*x);
-        hi = hi.max(*x);
-    }
+    // Each training model's total over the scope, for item–rest correlations.
+    let totals: Vec<(f64, usize)> = train
+        .iter()
+        .map(|&j| {
+            scope.iter().filter_map(|&i| m.get(j, i).map(f64::from)).fold((0.0, 0), |(s, n), x| {
+                lo = lo.min(x);
+                hi = hi.max(x);
+                (s + x, n + 1)
+            })
+        })
+        .collect();
     let range = if hi > lo { hi - lo } else { 1.0 };
-    let totals: Vec<(f64, usize)> = rows.iter().map(|r| r.iter().flatten().fold((0.0, 0), |(s, n), x| (s + x, n + 1))).collect();
-    let stats: Vec<(f64, f64)> = (0..stratum.len())
-        .map(|p| {
-            let pairs: Vec<(f64, f64)> = rows
+    let stats: Vec<(f64, f64)> = stratum
+        .iter()
+        .map(|&i| {
+            let pairs: Vec<(f64, f64)> = train
                 .iter()
                 .zip(&totals)
-                .filter_map(|(r, &(sum, n))| {
-                    let x = r[p]?;
+                .filter_map(|(&j, &(sum, n))| {
+                    let x = f64::from(m.get(j, i)?);
                     // Mean of the other items the model answered.
                     (n > 1).then(|| (x, (sum - x) / (n - 1) as f64))
                 })
@@ -159,11 +166,11 @@ mod tests {
         let m = b.into_matrix();
         let train: Vec<usize> = (0..400).collect();
         let stratum: Vec<usize> = (0..n_items + 2).collect();
-        let kept = filter(&m, &train, &stratum, 10);
+        let kept = filter(&m, &train, &stratum, &stratum, 10);
         assert!(!kept.contains(&60) && !kept.contains(&61), "kept {kept:?}");
         assert!(kept.len() >= 55);
         // Asking for more than survive brings the dropped back.
-        assert_eq!(filter(&m, &train, &stratum, 62).len(), 62);
+        assert_eq!(filter(&m, &train, &stratum, &stratum, 62).len(), 62);
 
         let fit = crate::irt::fit(&m, &FitOptions::default(), &mut |_| true).unwrap();
         let chosen = select(&fit, &kept, 8, 0.0);

@@ -155,13 +155,14 @@ pub(crate) fn metric_var(rows: &[&[Option<f64>]], stratum: &[usize]) -> Vec<f64>
         .collect()
 }
 
-/// τ-c between each stratum item's scores and the models' mean over the
-/// stratum.
-pub(crate) fn metric_cons(rows: &[&[Option<f64>]], stratum: &[usize]) -> Vec<f64> {
+/// τ-c between each stratum item's scores and the models' mean over
+/// `scope` (the stratum, or the group a difficulty bin was cut from: the
+/// ranking an item should agree with is the group's, not a narrow bin's).
+pub(crate) fn metric_cons(rows: &[&[Option<f64>]], stratum: &[usize], scope: &[usize]) -> Vec<f64> {
     let target: Vec<Option<f64>> = rows
         .iter()
         .map(|r| {
-            let values: Vec<f64> = stratum.iter().filter_map(|&i| r[i]).collect();
+            let values: Vec<f64> = scope.iter().filter_map(|&i| r[i]).collect();
             (!values.is_empty()).then(|| numpy_mean(&values))
         })
         .collect();
