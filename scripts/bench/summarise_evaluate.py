@@ -22,85 +22,92 @@ def verdict(mae, rnd):
     return "above" if mae > rnd["mae"]["high"] else "within"
 
 
+def load(name):
+    return json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+
+
+def methods_of(rows, with_random):
+    methods = []
+    for r in rows:
+        if (with_random or r["method"] != "random") and r["method"] not in methods:
+            methods.append(r["method"])
+    return methods
+
+
+def random_row(rows, budget):
+    return next((r for r in rows if r["method"] == "random" and r["estimator"] == "mean" and r["budget"] == budget), None)
+
+
+def random_rows(rows, budgets):
+    """(budget, random's mean-estimator row) for the budgets the file has."""
+    return [(b, r) for b in budgets if (r := random_row(rows, b)) is not None]
+
+
+def interval_text(rnd, with_tau):
+    text = f"{rnd['mae']['mean']:.4g} [{rnd['mae']['low']:.3g}, {rnd['mae']['high']:.3g}]"
+    return text + (f", τ {rnd['kendall_tau']['mean']:.2f}" if with_tau else "")
+
+
+def best(rows, method, budget):
+    cand = [r for r in rows if r["method"] == method and r["budget"] == budget]
+    return min(cand, key=lambda r: r["mae"]["mean"]) if cand else None
+
+
 def against_random(names, budgets):
     for name in names:
-        ev = json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+        ev = load(name)
         rows = ev["results"]
-        methods = []
-        for r in rows:
-            if r["method"] not in methods:
-                methods.append(r["method"])
+        methods = methods_of(rows, True)
         print(f"**{name}** ({ev['models']} models × {ev['items']} items): MAE against random's (mean estimator) 95% interval\n")
         print("| items | random (mean) | method | calibrated | best estimator |")
         print("|---|---|---|---|---|")
-        for b in budgets:
-            rnd = next((r for r in rows if r["method"] == "random" and r["estimator"] == "mean" and r["budget"] == b), None)
-            if rnd is None:
-                continue
-            interval = f"{rnd['mae']['mean']:.4g} [{rnd['mae']['low']:.3g}, {rnd['mae']['high']:.3g}]"
+        for b, rnd in random_rows(rows, budgets):
+            interval = interval_text(rnd, False)
             for m in methods:
-                cand = [r for r in rows if r["method"] == m and r["budget"] == b]
-                if not cand:
+                top = best(rows, m, b)
+                if top is None:
                     continue
-                cal = next((r for r in cand if r["estimator"] == "calibrated"), None)
-                best = min(cand, key=lambda r: r["mae"]["mean"])
+                cal = next((r for r in rows if r["method"] == m and r["budget"] == b and r["estimator"] == "calibrated"), None)
                 cal_cell = f"{cal['mae']['mean']:.4g} ({verdict(cal['mae']['mean'], rnd)}, cov {cal['coverage']['mean']:.2f})" if cal else "—"
-                best_cell = f"{best['mae']['mean']:.4g} {best['estimator']} ({verdict(best['mae']['mean'], rnd)})"
+                best_cell = f"{top['mae']['mean']:.4g} {top['estimator']} ({verdict(top['mae']['mean'], rnd)})"
                 print(f"| {b} | {interval} | {m} | {cal_cell} | {best_cell} |")
         print()
 
 
 def main(names):
     for name in names:
-        ev = json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+        ev = load(name)
         rows = ev["results"]
-        methods = []
-        for r in rows:
-            if r["method"] != "random" and r["method"] not in methods:
-                methods.append(r["method"])
+        methods = methods_of(rows, False)
         budgets = sorted({r["budget"] for r in rows})
         print(f"**{name}** ({ev['models']} models × {ev['items']} items, {ev['split']}): MAE (τ, coverage)\n")
         print("| items | random (mean) | " + " | ".join(methods) + " |")
         print("|---|---|" + "---|" * len(methods))
         for b in budgets:
-            rnd = next(r for r in rows if r["method"] == "random" and r["estimator"] == "mean" and r["budget"] == b)
-            cells = [f"{rnd['mae']['mean']:.4g} [{rnd['mae']['low']:.3g}, {rnd['mae']['high']:.3g}], τ {rnd['kendall_tau']['mean']:.2f}"]
+            rnd = random_row(rows, b)
+            cells = [interval_text(rnd, True)]
             for m in methods:
-                cand = [r for r in rows if r["method"] == m and r["budget"] == b]
-                if not cand:
+                top = best(rows, m, b)
+                if top is None:
                     cells.append("—")
                     continue
-                best = min(cand, key=lambda r: r["mae"]["mean"])
-                mae = f"{best['mae']['mean']:.4g}"
-                if best["mae"]["mean"] < rnd["mae"]["low"]:
+                mae = f"{top['mae']['mean']:.4g}"
+                if top["mae"]["mean"] < rnd["mae"]["low"]:
                     mae = f"**{mae}**"
-                cells.append(f"{mae} ({best['estimator']}), τ {best['kendall_tau']['mean']:.2f}, cov {best['coverage']['mean']:.2f}")
+                cells.append(f"{mae} ({top['estimator']}), τ {top['kendall_tau']['mean']:.2f}, cov {top['coverage']['mean']:.2f}")
             print(f"| {b} | " + " | ".join(cells) + " |")
         print()
 
 
 def versus(names, suffix, budgets):
-    def load(name):
-        return json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))["results"]
-
-    def best(rows, m, b):
-        cand = [r for r in rows if r["method"] == m and r["budget"] == b]
-        return min(cand, key=lambda r: r["mae"]["mean"]) if cand else None
-
     for name in names:
-        plain, other = load(name), load(name + suffix)
-        methods = []
-        for r in plain:
-            if r["method"] != "random" and r["method"] not in methods:
-                methods.append(r["method"])
+        plain, other = load(name)["results"], load(name + suffix)["results"]
+        methods = methods_of(plain, False)
         print(f"**{name}**: best estimator's MAE (τ), without and with `{suffix.strip('_')}`, against random's (mean) 95% interval\n")
         print(f"| items | random (mean) | method | without | with {suffix.strip('_')} |")
         print("|---|---|---|---|---|")
-        for b in budgets:
-            rnd = next((r for r in plain if r["method"] == "random" and r["estimator"] == "mean" and r["budget"] == b), None)
-            if rnd is None:
-                continue
-            interval = f"{rnd['mae']['mean']:.4g} [{rnd['mae']['low']:.3g}, {rnd['mae']['high']:.3g}], τ {rnd['kendall_tau']['mean']:.2f}"
+        for b, rnd in random_rows(plain, budgets):
+            interval = interval_text(rnd, True)
             for m in methods:
                 x, y = best(plain, m, b), best(other, m, b)
                 if x is None or y is None:
