@@ -150,14 +150,15 @@ test('select, estimate and evaluate through the package match the CLI', () => {
      const model = await fit(file, { irt: '2pl' });
      const est = await estimate(file, { subset, fit: model, estimator: 'pirt' });
      const cal = await estimate(file, { subset, estimator: 'calibrated' });
+     const ridge = await estimate(file, { subset, estimator: 'ridge' });
      const binned = await select(file, { method: 'metric-var', budget: 9, difficultyStrata: 3 });
      const progress = [];
      const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p.done) });
      let error = null;
      try { await select(file, { method: 'random', budget: 99 }); } catch (e) { error = e.message; }
-     console.log(JSON.stringify({ subset, est, cal, binned, ev, progress, error }));`,
+     console.log(JSON.stringify({ subset, est, cal, ridge, binned, ev, progress, error }));`,
   );
-  const { subset, est, cal, binned, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
+  const { subset, est, cal, ridge, binned, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
   const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
   const csv = 'www/data/bbh/responses.csv';
   assert.deepEqual(subset, cli(['select', csv, '--method', 'anchor-points', '--budget', '6', '--seed', '2']));
@@ -168,6 +169,9 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   // The subset carries the calibrated estimator's line (fitted on all 107 models).
   assert.equal(subset.calibration.n, 107);
   assert.deepEqual(cal, cli(['estimate', csv, '--subset', join(dir, 'subset.json'), '--estimator', 'calibrated']));
+  // ... and ridge's fit (on 64 of the 107, evenly spaced).
+  assert.equal(subset.ridge.n, 64);
+  assert.deepEqual(ridge, cli(['estimate', csv, '--subset', join(dir, 'subset.json'), '--estimator', 'ridge']));
   assert.deepEqual(ev, cli(['evaluate', csv, '--methods', 'irt-info', '--budgets', '5', '--folds', '3', '--seeds', '2']));
   assert.deepEqual(binned, cli(['select', csv, '--method', 'metric-var', '--budget', '9', '--difficulty-strata', '3']));
   assert.equal(binned.difficulty_strata, 3);

@@ -43,6 +43,19 @@
 //!   Fewer than 3 training models, or subset means that do not vary, give
 //!   no line: `estimate` refuses the estimator and `evaluate` skips it.
 //!
+//! - `ridge`: `calibrated`'s line plus a ridge-penalised weight per subset
+//!   item, t = α + γ·x + Σₖ βₖ(xₖ − μₖ), fitted on the training models (at
+//!   most [`RIDGE_MAX_MODELS`], evenly spaced) with α, γ unpenalised and the
+//!   penalty λ chosen by exact leave-one-out cross-validation over a grid.
+//!   Where `calibrated` can only stretch the subset mean, the item weights
+//!   learn which answers say more about the rest of the benchmark; λ → ∞
+//!   gives `calibrated` back. μₖ is the training models' mean on item k, so
+//!   an unanswered item adds nothing. Interval: ± the split-conformal 95%
+//!   quantile of the leave-one-out absolute errors (each a training model's
+//!   error from a fit without it), so it needs no normal assumption.
+//!   Fewer than 4 training models or subset means that do not vary give no
+//!   fit, as for `calibrated`.
+//!
 //! Intervals are normal (± 1.96 SE) unless said otherwise; `evaluate`
 //! measures their coverage.
 //!
@@ -87,11 +100,20 @@ pub enum Estimator {
     #[serde(rename = "theta-reg")]
     ThetaReg,
     Calibrated,
+    Ridge,
 }
 
 impl Estimator {
-    pub const ALL: [Estimator; 7] =
-        [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt, Estimator::ThetaReg, Estimator::Calibrated];
+    pub const ALL: [Estimator; 8] = [
+        Estimator::Mean,
+        Estimator::Weighted,
+        Estimator::Irt,
+        Estimator::Pirt,
+        Estimator::Gpirt,
+        Estimator::ThetaReg,
+        Estimator::Calibrated,
+        Estimator::Ridge,
+    ];
 
     pub fn parse(name: &str) -> Result<Estimator> {
         Estimator::ALL.into_iter().find(|e| e.as_str() == name.trim()).ok_or_else(|| {
@@ -112,11 +134,18 @@ impl Estimator {
             Estimator::Gpirt => "gpirt",
             Estimator::ThetaReg => "theta-reg",
             Estimator::Calibrated => "calibrated",
+            Estimator::Ridge => "ridge",
         }
     }
 
     pub fn needs_irt(self) -> bool {
         matches!(self, Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg)
+    }
+
+    /// Fitted on the training models' true scores, with an interval built
+    /// from their residuals (so no conformal floor on top).
+    pub fn trained(self) -> bool {
+        matches!(self, Estimator::ThetaReg | Estimator::Calibrated | Estimator::Ridge)
     }
 
     /// For the estimators that map another estimate through a line fitted
@@ -153,6 +182,8 @@ pub struct Setup<'a> {
     pub regression: Option<Regression>,
     /// `calibrated`'s line (true score on the weighted subset mean).
     pub calibration: Option<Regression>,
+    /// `ridge`'s fit.
+    pub ridge: Option<&'a RidgeFit>,
     /// Smallest half-width of the interval, from the training models' errors
     /// (see [`calibrate_interval_floor`]); `None`: the model-based interval.
     pub interval_floor: Option<f64>,
@@ -263,6 +294,12 @@ fn unit_span(scale: Option<Scale>) -> f64 {
 /// `setup.items` with the model's raw score there; unanswered subset items
 /// are simply absent.
 pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) -> Result<Estimate> {
+    if estimator == Estimator::Ridge {
+        let fit = setup.ridge.ok_or_else(|| {
+            Error::invalid("the ridge estimator needs a fit on at least 4 training models whose subset means differ (select writes it into the subset file)")
+        })?;
+        return fit.predict(setup, responses);
+    }
     // A line's estimators map their predictor's estimate, the same number
     // their line was fitted on.
     let (value, sd) = point(setup, estimator.predictor().unwrap_or(estimator), responses)?;
@@ -308,7 +345,7 @@ pub fn calibrate_interval_floor(rows: &[(f64, f64)]) -> Option<f64> {
 /// [`calibrate_interval_floor`] for `estimator` on `setup` from training
 /// models: each a (responses on the subset, true score) pair.
 pub fn interval_floor_from<'a>(setup: &Setup, estimator: Estimator, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>) -> Option<f64> {
-    if estimator.predictor().is_some() || (estimator.needs_irt() && setup.fit.is_none()) {
+    if estimator.trained() || (estimator.needs_irt() && setup.fit.is_none()) {
         return None;
     }
     let rows: Vec<(f64, f64)> = models.filter_map(|(r, t)| Some((point(setup, estimator, r).ok()?.0, t))).collect();
@@ -346,6 +383,10 @@ pub fn point(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) ->
             (v, s, false)
         }
         Estimator::Calibrated => return point(setup, Estimator::Weighted, responses),
+        Estimator::Ridge => {
+            let e = estimate(setup, Estimator::Ridge, responses)?;
+            return Ok((e.estimate, (e.high - e.estimate) / Z95));
+        }
         Estimator::Irt | Estimator::Pirt | Estimator::Gpirt | Estimator::ThetaReg => {
             let fit = setup.fit.ok_or_else(|| Error::invalid(format!("the {} estimator needs an IRT fit", estimator.as_str())))?;
             let unit_responses: Vec<(usize, f64)> = responses.iter().map(|&(k, x)| (k, to_unit(scale, x))).collect();
@@ -478,6 +519,192 @@ pub fn calibrate_lambda(rows: &[(f64, f64, f64)]) -> f64 {
     if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.5 }
 }
 
+/// The most training models `ridge` is fitted on (evenly spaced when there
+/// are more): its leave-one-out search costs ~n³ per penalty, and `evaluate`
+/// fits it for every method, budget, seed and fold (at 100 models it added
+/// 13% to the 2,000 × 1,000 evaluate benchmark's CPU time). Leaderboards
+/// with more models than this are where the IRT estimators do well anyway.
+pub const RIDGE_MAX_MODELS: usize = 64;
+
+/// `ridge`'s fit (see the module docs): t = intercept + slope·x +
+/// Σₖ coefficients[k]·(xₖ − centres[k]) over the answered subset items, x
+/// the weighted subset mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RidgeFit {
+    pub intercept: f64,
+    pub slope: f64,
+    /// Per subset item, the training models' mean score on it.
+    pub centres: Vec<f64>,
+    pub coefficients: Vec<f64>,
+    /// The penalty, chosen by leave-one-out cross-validation.
+    pub lambda: f64,
+    /// Training models fitted on.
+    pub n: usize,
+    /// Half-width of the 95% interval: the split-conformal quantile of the
+    /// leave-one-out absolute errors.
+    pub half_width: f64,
+}
+
+impl RidgeFit {
+    /// The fit's estimate for a model's subset `responses`. A fit read from
+    /// a file is checked first.
+    pub fn predict(&self, setup: &Setup, responses: &[(usize, f64)]) -> Result<Estimate> {
+        let p = setup.items.len();
+        let sane = self.n >= 4
+            && self.centres.len() == p
+            && self.coefficients.len() == p
+            && self.half_width >= 0.0
+            && [self.intercept, self.slope, self.half_width].iter().chain(&self.centres).chain(&self.coefficients).all(|v| v.is_finite());
+        if !sane {
+            return Err(Error::invalid(format!(
+                "the ridge fit is not usable: it needs one centre and one coefficient per subset item ({p}), at least 4 training models and finite numbers"
+            )));
+        }
+        let (x, _) = point(setup, Estimator::Weighted, responses)?;
+        let estimate = self.intercept
+            + self.slope * x
+            + responses.iter().map(|&(k, r)| self.coefficients.get(k).map_or(0.0, |b| b * (r - self.centres[k]))).sum::<f64>();
+        Ok(Estimate { estimate, low: estimate - self.half_width, high: estimate + self.half_width })
+    }
+}
+
+/// Fits `ridge` on training models, each a (responses on the subset, true
+/// score) pair; `None` with fewer than 4 usable models or subset means that
+/// do not vary. Pass at most [`RIDGE_MAX_MODELS`] (see [`ridge_rows`]).
+///
+/// With A = [1, x] (unpenalised) and Z the centred item responses (0 where
+/// unanswered), the fit minimises ‖t − Aθ − Zβ‖² + λ‖β‖². Profiling θ out
+/// leaves P = I − A(AᵀA)⁻¹Aᵀ and K = PZZᵀP (n × n, n ≤ 100 however many
+/// items): β = ZᵀP(K + λI)⁻¹Pt, the hat matrix is H = (I − P) + K(K + λI)⁻¹,
+/// so the residuals are λ(K + λI)⁻¹Pt and each leave-one-out error is the
+/// residual over 1 − Hᵢᵢ, exactly (a linear smoother). λ runs over
+/// trace(K)/n × 10^(−2 … 2) in half-decades (nine Cholesky factorisations;
+/// on the real matrices the chosen λ sat between 10⁻¹ and 10¹ of that scale,
+/// and 10² is already nearly `calibrated`); the smallest mean squared
+/// leave-one-out error wins, the larger λ on a tie.
+pub fn calibrate_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>) -> Option<RidgeFit> {
+    fit_ridge(setup, models, None).map(|(fit, _)| fit)
+}
+
+/// [`calibrate_ridge`] at a given penalty (`Some(λ)`) or the searched one,
+/// with the leave-one-out errors.
+fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>, fixed: Option<f64>) -> Option<(RidgeFit, Vec<f64>)> {
+    let p = setup.items.len();
+    let rows: Vec<(&[(usize, f64)], f64, f64)> = models
+        .filter_map(|(r, t)| Some((r, point(setup, Estimator::Weighted, r).ok()?.0, t)))
+        .filter(|&(_, x, t)| x.is_finite() && t.is_finite())
+        .collect();
+    let n = rows.len();
+    if n < 4 {
+        return None;
+    }
+    let (mut sum, mut count) = (vec![0.0; p], vec![0usize; p]);
+    for (r, _, _) in &rows {
+        for &(k, x) in r.iter().filter(|&&(k, _)| k < p) {
+            sum[k] += x;
+            count[k] += 1;
+        }
+    }
+    let centres: Vec<f64> = sum.iter().zip(&count).map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 }).collect();
+    let mut z = vec![0.0; n * p];
+    for (i, (r, _, _)) in rows.iter().enumerate() {
+        for &(k, x) in r.iter().filter(|&&(k, _)| k < p) {
+            z[i * p + k] = x - centres[k];
+        }
+    }
+    let x: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let t: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    // Orthonormal basis (e1, e2) of the unpenalised columns [1, x].
+    let e1 = 1.0 / (n as f64).sqrt();
+    let x_mean = x.iter().sum::<f64>() / n as f64;
+    let norm = x.iter().map(|v| (v - x_mean) * (v - x_mean)).sum::<f64>().sqrt();
+    if !(norm > 0.0) {
+        return None;
+    }
+    let e2: Vec<f64> = x.iter().map(|v| (v - x_mean) / norm).collect();
+    let project = |v: &mut [f64]| {
+        let (a, b) = (v.iter().sum::<f64>() * e1, v.iter().zip(&e2).map(|(v, e)| v * e).sum::<f64>());
+        for (v, e) in v.iter_mut().zip(&e2) {
+            *v -= a * e1 + b * e;
+        }
+    };
+    // PZ, column by column.
+    let mut pz = z.clone();
+    let mut column = vec![0.0; n];
+    for k in 0..p {
+        (0..n).for_each(|i| column[i] = pz[i * p + k]);
+        project(&mut column);
+        (0..n).for_each(|i| pz[i * p + k] = column[i]);
+    }
+    let mut pt = t.clone();
+    project(&mut pt);
+    let mut kernel = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let v: f64 = pz[i * p..(i + 1) * p].iter().zip(&pz[j * p..(j + 1) * p]).map(|(a, b)| a * b).sum();
+            kernel[i * n + j] = v;
+            kernel[j * n + i] = v;
+        }
+    }
+    let h0: Vec<f64> = e2.iter().map(|e| e1 * e1 + e * e).collect();
+    let trace: f64 = (0..n).map(|i| kernel[i * n + i]).sum();
+    // (λ, dual weights, leave-one-out errors) of the best penalty.
+    let mut best: Option<(f64, f64, Vec<f64>, Vec<f64>)> = None;
+    if trace > 0.0 {
+        let scale = trace / n as f64;
+        let grid: Vec<f64> = match fixed {
+            Some(lambda) => vec![lambda],
+            None => (0..=8).rev().map(|step| scale * crate::math::pow(10.0, -2.0 + 0.5 * step as f64)).collect(),
+        };
+        for lambda in grid {
+            let mut shifted = kernel.clone();
+            (0..n).for_each(|i| shifted[i * n + i] += lambda);
+            let Some(l) = crate::math::cholesky(&shifted, n) else { continue };
+            let mut dual = pt.clone();
+            crate::math::cholesky_solve(&l, n, &mut dual);
+            let inverse_diagonal = crate::math::cholesky_inverse_diagonal(&l, n);
+            let loo: Option<Vec<f64>> = (0..n)
+                .map(|i| {
+                    let leverage = h0[i] + 1.0 - lambda * inverse_diagonal[i];
+                    // estimate − truth without model i (its residual over 1 − Hᵢᵢ).
+                    (1.0 - leverage > 1e-12).then(|| -lambda * dual[i] / (1.0 - leverage))
+                })
+                .collect();
+            let Some(loo) = loo else { continue };
+            let mse = loo.iter().map(|e| e * e).sum::<f64>() / n as f64;
+            if best.as_ref().is_none_or(|b| mse < b.1) {
+                best = Some((lambda, mse, dual, loo));
+            }
+        }
+    }
+    let (lambda, coefficients, loo) = match best {
+        Some((lambda, _, dual, loo)) => (lambda, (0..p).map(|k| (0..n).map(|i| pz[i * p + k] * dual[i]).sum()).collect::<Vec<f64>>(), loo),
+        // No item varies: the line alone, with its own leave-one-out errors.
+        None => {
+            let loo: Option<Vec<f64>> = (0..n).map(|i| (1.0 - h0[i] > 1e-12).then(|| -pt[i] / (1.0 - h0[i]))).collect();
+            (0.0, vec![0.0; p], loo?)
+        }
+    };
+    // α, γ: the least-squares line of what the items do not explain.
+    let rest: Vec<f64> = (0..n).map(|i| t[i] - (0..p).map(|k| z[i * p + k] * coefficients[k]).sum::<f64>()).collect();
+    let rest_mean = rest.iter().sum::<f64>() / n as f64;
+    let slope = x.iter().zip(&rest).map(|(xv, r)| (xv - x_mean) * (r - rest_mean)).sum::<f64>() / (norm * norm);
+    let intercept = rest_mean - slope * x_mean;
+    let errors: Vec<(f64, f64)> = loo.iter().map(|&e| (e, 0.0)).collect();
+    let half_width = calibrate_interval_floor(&errors)?;
+    Some((RidgeFit { intercept, slope, centres, coefficients, lambda, n, half_width }, loo))
+}
+
+/// At most [`RIDGE_MAX_MODELS`] of `train`, evenly spaced (all of them when
+/// there are no more).
+pub fn ridge_rows(train: &[usize]) -> Vec<usize> {
+    let n = train.len();
+    if n <= RIDGE_MAX_MODELS {
+        return train.to_vec();
+    }
+    (0..RIDGE_MAX_MODELS).map(|i| train[i * n / RIDGE_MAX_MODELS]).collect()
+}
+
 /// One model's estimate, as `benchsift estimate` reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelEstimate {
@@ -534,6 +761,7 @@ pub fn estimate_matrix(
     let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda,
         regression: subset.theta_regression,
         calibration: subset.calibration,
+        ridge: subset.ridge.as_ref(),
         interval_floor: subset.interval_floors.as_ref().and_then(|f| f.get(estimator.as_str()).copied()),
     };
     let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
@@ -547,7 +775,11 @@ pub fn estimate_matrix(
             Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
         })
         .collect::<Result<_>>()?;
-    let interval = if estimator.predictor().is_some() { "95% regression prediction interval (Student t)" } else { "95% normal" };
+    let interval = match estimator {
+        Estimator::Ridge => "95% split-conformal (leave-one-out errors of the training models)",
+        e if e.predictor().is_some() => "95% regression prediction interval (Student t)",
+        _ => "95% normal",
+    };
     Ok(Estimates { estimator, interval, models })
 }
 
@@ -566,7 +798,7 @@ mod tests {
 
     #[test]
     fn mean_and_weighted_estimates_and_intervals() {
-        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
         let m = estimate(&setup, Estimator::Mean, &r).unwrap();
         assert!((m.estimate - 0.75).abs() < 1e-12);
@@ -595,7 +827,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..200).step_by(7).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, interval_floor: None };
+        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, ridge: None, interval_floor: None };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
         for j in 300..350 {
@@ -634,6 +866,7 @@ mod tests {
             gpirt_lambda: None,
             theta_regression: None,
             calibration: None,
+            ridge: None,
             interval_floors: None,
             groups: None,
             texts: None,
@@ -678,7 +911,7 @@ mod tests {
         assert_eq!(fit.dims(), d);
         let subset: Vec<usize> = (0..n_items).step_by(5).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, interval_floor: None };
+        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, ridge: None, interval_floor: None };
         let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
         for j in 300..350 {
             let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
@@ -707,7 +940,7 @@ mod tests {
         assert_eq!(calibrate_interval_floor(&[(0.5, 0.0), (0.0, 0.25)]), Some(0.5));
         assert_eq!(calibrate_interval_floor(&[]), None);
         // The floor widens a narrow interval and leaves a wide one alone.
-        let mut setup = Setup { items: &[0, 1, 2, 3], weights: &[0.25; 4], n_items: 1000, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let mut setup = Setup { items: &[0, 1, 2, 3], weights: &[0.25; 4], n_items: 1000, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let r = [(0, 10.0), (1, 11.0), (2, 12.0), (3, 13.0)];
         let plain = estimate(&setup, Estimator::Mean, &r).unwrap();
         setup.interval_floor = Some(5.0);
@@ -732,7 +965,7 @@ mod tests {
         };
         let items: Vec<usize> = (0..20).collect();
         let weights = vec![0.05; 20];
-        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..20).map(|k| (k, row[k])).collect() };
         let train: Vec<Vec<f64>> = (0..60).map(|_| model(&mut rng)).collect();
         let rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|r| (as_responses(r), r.iter().sum::<f64>() / 200.0)).collect();
@@ -766,7 +999,7 @@ mod tests {
         // weighted subset mean, so the line is exactly that with no residual
         // and a new model's estimate is its truth.
         let weights = [0.5, 0.25, 0.25];
-        let mut setup = Setup { items: &[0, 1, 2], weights: &weights, n_items: 50, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let mut setup = Setup { items: &[0, 1, 2], weights: &weights, n_items: 50, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let train: Vec<[f64; 3]> = vec![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]];
         let answers = |row: &[f64; 3]| -> Vec<(usize, f64)> { row.iter().copied().enumerate().collect() };
         let weighted = |row: &[f64; 3]| row.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>();
@@ -805,7 +1038,7 @@ mod tests {
         let difficulty: Vec<f64> = (0..200).map(|i| -2.5 + 5.0 * i as f64 / 199.0).collect();
         let items: Vec<usize> = (0..25).collect();
         let weights = vec![1.0 / 25.0; 25];
-        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, interval_floor: None };
+        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..25).map(|k| (k, row[k])).collect() };
         let full = |row: &[f64]| row.iter().sum::<f64>() / 200.0;
         let train: Vec<Vec<f64>> = (0..60).map(|_| rasch_row(&mut rng, &difficulty)).collect();
@@ -859,7 +1092,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..100).step_by(4).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None, calibration: None, interval_floor: None };
+        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let responses = |j: usize| -> Vec<(usize, f64)> { subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect() };
         assert!(estimate(&setup, Estimator::ThetaReg, &responses(0)).unwrap_err().to_string().contains("calibration"));
         let rows: Vec<(f64, f64)> = train.iter().map(|&j| (estimate(&setup, Estimator::Irt, &responses(j)).unwrap().estimate, truth[j])).collect();
@@ -880,5 +1113,80 @@ mod tests {
         let exact = calibrate_regression(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
         assert!((exact.slope - 2.0).abs() < 1e-12 && (exact.intercept - 1.0).abs() < 1e-12 && exact.residual_sd < 1e-12);
         assert!(calibrate_regression(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]).is_none());
+    }
+
+    /// `models` × `items` responses in [0, 1] from two latent traits, and
+    /// true scores that lean on item 0 beyond the subset mean.
+    fn ridge_data(models: usize, items: usize, seed: u64) -> (Vec<Vec<(usize, f64)>>, Vec<f64>) {
+        let mut rng = crate::rng::Rng::new(seed);
+        let mut rows = Vec::new();
+        let mut truth = Vec::new();
+        for _ in 0..models {
+            let (a, b) = (rng.normal(), rng.normal());
+            let r: Vec<(usize, f64)> = (0..items)
+                .map(|k| {
+                    let load = if k == 0 { b } else { a };
+                    (k, crate::irt::item::sigmoid(load + 0.3 * rng.normal()))
+                })
+                .collect();
+            let mean = r.iter().map(|x| x.1).sum::<f64>() / items as f64;
+            truth.push(0.1 + 0.8 * mean + 0.4 * crate::irt::item::sigmoid(b) + 0.01 * rng.normal());
+            rows.push(r);
+        }
+        (rows, truth)
+    }
+
+    #[test]
+    fn ridge_leave_one_out_errors_equal_refitting_without_the_model() {
+        let (rows, truth) = ridge_data(25, 6, 4);
+        let items: Vec<usize> = (0..6).collect();
+        let weights = vec![1.0 / 6.0; 6];
+        let setup = Setup { items: &items, weights: &weights, n_items: 6, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
+        let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
+        assert!(fit.lambda > 0.0 && fit.n == 25);
+        for i in 0..rows.len() {
+            let others = all().enumerate().filter(|&(j, _)| j != i).map(|(_, r)| r);
+            let (without, _) = fit_ridge(&setup, others, Some(fit.lambda)).unwrap();
+            let e = without.predict(&setup, &rows[i]).unwrap().estimate - truth[i];
+            assert!((e - loo[i]).abs() < 1e-9, "model {i}: refit error {e}, shortcut {}", loo[i]);
+        }
+        // The interval is the conformal quantile of those errors.
+        let errors: Vec<(f64, f64)> = loo.iter().map(|&e| (e, 0.0)).collect();
+        assert_eq!(fit.half_width, calibrate_interval_floor(&errors).unwrap());
+    }
+
+    #[test]
+    fn ridge_learns_what_the_subset_mean_misses() {
+        // Truth leans on item 0's trait: calibrated (a line on the mean)
+        // cannot see it, ridge weights item 0 up.
+        let (rows, truth) = ridge_data(80, 8, 5);
+        let (new_rows, new_truth) = ridge_data(200, 8, 6);
+        let items: Vec<usize> = (0..8).collect();
+        let weights = vec![1.0 / 8.0; 8];
+        let base = Setup { items: &items, weights: &weights, n_items: 8, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let training = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
+        let ridge = calibrate_ridge(&base, training()).unwrap();
+        let line = regression_from(&base, Estimator::Calibrated, training()).unwrap();
+        let setup = Setup { ridge: Some(&ridge), calibration: Some(line), ..base };
+        let top = (0..8).max_by(|&a, &b| ridge.coefficients[a].abs().total_cmp(&ridge.coefficients[b].abs())).unwrap();
+        assert_eq!(top, 0, "{:?}", ridge.coefficients);
+        let mae = |e: Estimator| new_rows.iter().zip(&new_truth).map(|(r, t)| (estimate(&setup, e, r).unwrap().estimate - t).abs()).sum::<f64>() / 200.0;
+        let (mae_ridge, mae_line) = (mae(Estimator::Ridge), mae(Estimator::Calibrated));
+        assert!(mae_ridge < 0.5 * mae_line, "ridge {mae_ridge} vs calibrated {mae_line}");
+        let covered = new_rows.iter().zip(&new_truth).filter(|(r, t)| {
+            let e = estimate(&setup, Estimator::Ridge, r).unwrap();
+            e.low <= **t && **t <= e.high
+        });
+        let covered = covered.count();
+        assert!(covered >= 170, "{covered} of 200 covered, half-width {}, MAE {mae_ridge}", ridge.half_width);
+        // Unanswered items add nothing; a fit for another subset is refused.
+        let partial = estimate(&setup, Estimator::Ridge, &new_rows[0][1..]).unwrap();
+        assert!(partial.estimate.is_finite());
+        let other = Setup { items: &items[..7], ..setup };
+        let err = estimate(&other, Estimator::Ridge, &new_rows[0][..7]).unwrap_err().to_string();
+        assert!(err.contains("one centre and one coefficient per subset item (7)"), "{err}");
+        let none = Setup { ridge: None, ..setup };
+        assert!(estimate(&none, Estimator::Ridge, &new_rows[0]).unwrap_err().to_string().contains("at least 4 training models"));
     }
 }

@@ -152,6 +152,9 @@ pub struct Evaluation {
     pub items: usize,
     pub split: String,
     pub irt: &'static str,
+    /// Difficulty bins every method but the random baseline selected in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difficulty_strata: Option<usize>,
     pub results: Vec<Row>,
 }
 
@@ -180,7 +183,7 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
 /// not a sample; see `estimate`), and `theta-reg` when true scores are given.
 fn estimators_with(method: Method, has_truth: bool) -> Vec<Estimator> {
     let mut out = estimators_for(method).to_vec();
-    out.push(Estimator::Calibrated);
+    out.extend([Estimator::Calibrated, Estimator::Ridge]);
     if has_truth {
         out.push(Estimator::ThetaReg);
     }
@@ -261,7 +264,7 @@ fn run_one(
     let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify, difficulty_strata })?;
     let estimators = estimators_with(method, has_truth);
     let mut setup =
-        Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, interval_floor: None };
+        Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
     // The lines from at most 200 training models, as λ below (each θ costs
     // a MAP fit; a weighted mean costs nothing, but one cap keeps it simple).
     let step = train.len().div_ceil(200).max(1);
@@ -296,6 +299,13 @@ fn run_one(
     // "Calibrated width"): enough for a 95% quantile.
     let step = train.len().div_ceil(100).max(1);
     let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
+    let ridge = if estimators.contains(&Estimator::Ridge) {
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|j| (responses_on(m, j, &subset.items), truth[j])).collect();
+        estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
+    } else {
+        None
+    };
+    setup.ridge = ridge.as_ref();
     estimators
         .iter()
         .map(|&e| {
@@ -304,6 +314,7 @@ fn run_one(
             let no_line = match e {
                 Estimator::ThetaReg => setup.regression.is_none(),
                 Estimator::Calibrated => setup.calibration.is_none(),
+                Estimator::Ridge => setup.ridge.is_none(),
                 _ => false,
             };
             if (e.needs_irt() && fit.is_none()) || no_line {
@@ -425,6 +436,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             Split::Newest(n) => format!("newest {n}"),
         },
         irt: options.irt.as_str(),
+        difficulty_strata: (options.difficulty_strata > 1).then_some(options.difficulty_strata),
         results,
     })
 }

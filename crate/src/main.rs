@@ -120,8 +120,9 @@ enum Command {
         /// An IRT fit of the whole benchmark (`benchsift fit`), for irt, pirt, gpirt.
         #[arg(long)]
         fit: Option<PathBuf>,
-        /// mean, weighted, irt, pirt, gpirt, theta-reg or calibrated (the weighted
-        /// mean through the subset file's line fitted on the training models).
+        /// mean, weighted, irt, pirt, gpirt, theta-reg, calibrated (the weighted
+        /// mean through the subset file's line fitted on the training models) or
+        /// ridge (that line plus a penalised weight per subset item).
         #[arg(long, default_value = "weighted")]
         estimator: String,
         #[arg(short, long)]

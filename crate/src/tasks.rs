@@ -136,39 +136,13 @@ pub struct Ridge {
 /// Solves the symmetric positive definite system `a x = b` (n × n, several
 /// right-hand sides, row-major n × m) by Cholesky; `None` if not positive definite.
 fn cholesky_solve(a: &[f64], n: usize, b: &[f64], m: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for p in 0..j {
-                s -= l[i * n + p] * l[j * n + p];
-            }
-            if i == j {
-                if s <= 0.0 {
-                    return None;
-                }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
-    }
+    let l = crate::math::cholesky(a, n)?;
     let mut x = b.to_vec();
+    let mut column = vec![0.0; n];
     for c in 0..m {
-        for i in 0..n {
-            let mut s = x[i * m + c];
-            for p in 0..i {
-                s -= l[i * n + p] * x[p * m + c];
-            }
-            x[i * m + c] = s / l[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = x[i * m + c];
-            for p in i + 1..n {
-                s -= l[p * n + i] * x[p * m + c];
-            }
-            x[i * m + c] = s / l[i * n + i];
-        }
+        (0..n).for_each(|i| column[i] = x[i * m + c]);
+        crate::math::cholesky_solve(&l, n, &mut column);
+        (0..n).for_each(|i| x[i * m + c] = column[i]);
     }
     Some(x)
 }

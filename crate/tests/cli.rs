@@ -686,6 +686,20 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     // than the biased subset mean, and its prediction interval covers them.
     assert!(err_cal < 0.7 * err_mean, "calibrated MAE {err_cal} vs mean {err_mean}");
     assert!(covered >= 52, "{covered} of 57 covered");
+    // ridge: the same line plus a weight per item, fitted on the same models.
+    let ridge = &s["ridge"];
+    assert_eq!(ridge["n"], 57, "{ridge}");
+    assert_eq!(ridge["coefficients"].as_array().unwrap().len(), 30);
+    assert!(ridge["lambda"].as_f64().unwrap() > 0.0 && ridge["half_width"].as_f64().unwrap() > 0.0, "{ridge}");
+    let fitted = estimates("ridge");
+    let (mut err_ridge, mut covered) = (0.0, 0);
+    for r in &fitted {
+        let t = r["full_mean"].as_f64().unwrap();
+        err_ridge += (r["estimate"].as_f64().unwrap() - t).abs() / 57.0;
+        covered += (r["low"].as_f64().unwrap() <= t && t <= r["high"].as_f64().unwrap()) as usize;
+    }
+    assert!(err_ridge < err_cal, "ridge MAE {err_ridge} vs calibrated {err_cal} on its own training models");
+    assert!(covered >= 54, "{covered} of 57 inside the ridge interval");
 
     // Two training models are too few for a line: none is written, and the
     // estimator says what it needs.
@@ -698,7 +712,9 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let t: Value = serde_json::from_str(&std::fs::read_to_string(&tiny).unwrap()).unwrap();
-    assert!(t.get("calibration").is_none(), "{t}");
+    assert!(t.get("calibration").is_none() && t.get("ridge").is_none(), "{t}");
+    let out = benchsift(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", tiny.to_str().unwrap(), "--estimator", "ridge"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 4 training models"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = benchsift(&["estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", tiny.to_str().unwrap(), "--estimator", "calibrated"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 training models"), "{}", String::from_utf8_lossy(&out.stderr));
@@ -708,11 +724,13 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     let rows = ev["results"].as_array().unwrap();
     for method in ["random", "metric-var", "anchor-points"] {
         for budget in [5, 10] {
-            let r = rows
-                .iter()
-                .find(|r| r["method"] == method && r["estimator"] == "calibrated" && r["budget"] == budget)
-                .unwrap_or_else(|| panic!("{method} {budget}: no calibrated row"));
-            assert!(r["coverage"]["mean"].as_f64().unwrap() >= 0.8, "{r}");
+            for estimator in ["calibrated", "ridge"] {
+                let r = rows
+                    .iter()
+                    .find(|r| r["method"] == method && r["estimator"] == estimator && r["budget"] == budget)
+                    .unwrap_or_else(|| panic!("{method} {budget}: no {estimator} row"));
+                assert!(r["coverage"]["mean"].as_f64().unwrap() >= 0.8, "{r}");
+            }
         }
     }
     // With 2 training models per fold there is no line: no rows, no error.
@@ -762,6 +780,8 @@ fn difficulty_strata_keep_a_ranking_selector_representative() {
     with_bins.extend(["--difficulty-strata", "3"]);
     let binned_ev = info_json(&with_bins);
     let row = |ev: &Value, method: &str| ev["results"].as_array().unwrap().iter().find(|r| r["method"] == method && r["estimator"] == "mean").unwrap().clone();
+    assert!(base.get("difficulty_strata").is_none());
+    assert_eq!(binned_ev["difficulty_strata"], 3);
     assert_eq!(row(&base, "random"), row(&binned_ev, "random"));
     assert_ne!(row(&base, "metric-var"), row(&binned_ev, "metric-var"));
 }

@@ -8,7 +8,10 @@ best estimator's, each marked below / within / above random's 95% interval (the 
 random beyond its CI").
 With --versus SUFFIX --at 200,400 (before the names): per budget and method, the best estimator on
 evaluate_<name>.json next to the best on evaluate_<name>SUFFIX.json (e.g. _strata10, written by
-STRATA=10 scripts/bench/evaluate_real.sh), each against random's interval in the first file, with τ."""
+STRATA=10 scripts/bench/evaluate_real.sh), each against random's interval in the first file, with τ.
+--exclude ridge,... (first) leaves those estimators out of every table (as if never run).
+With --ridge (before the names): per budget, random subsets' MAE with the mean, calibrated, p-IRT and ridge
+estimators, and over all methods how often ridge is the best estimator and beats calibrated, with its coverage."""
 import json
 import os
 import sys
@@ -22,8 +25,21 @@ def verdict(mae, rnd):
     return "above" if mae > rnd["mae"]["high"] else "within"
 
 
+EXCLUDED = set()
+
+
 def load(name):
-    return json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+    ev = json.load(open(os.path.join(ROOT, "bench-results", f"evaluate_{name}.json")))
+    ev["results"] = [r for r in ev["results"] if r["estimator"] not in EXCLUDED]
+    return ev
+
+
+def matrices(names):
+    """(name, label "name (M models × N items", rows, budgets) of each evaluate file."""
+    for name in names:
+        ev = load(name)
+        rows = ev["results"]
+        yield name, f"**{name}** ({ev['models']} models × {ev['items']} items", rows, sorted({r["budget"] for r in rows}), ev
 
 
 def methods_of(rows, with_random):
@@ -54,11 +70,9 @@ def best(rows, method, budget):
 
 
 def against_random(names, budgets):
-    for name in names:
-        ev = load(name)
-        rows = ev["results"]
+    for _, label, rows, _, _ in matrices(names):
         methods = methods_of(rows, True)
-        print(f"**{name}** ({ev['models']} models × {ev['items']} items): MAE against random's (mean estimator) 95% interval\n")
+        print(f"{label}): MAE against random's (mean estimator) 95% interval\n")
         print("| items | random (mean) | method | calibrated | best estimator |")
         print("|---|---|---|---|---|")
         for b, rnd in random_rows(rows, budgets):
@@ -75,12 +89,9 @@ def against_random(names, budgets):
 
 
 def main(names):
-    for name in names:
-        ev = load(name)
-        rows = ev["results"]
+    for _, label, rows, budgets, ev in matrices(names):
         methods = methods_of(rows, False)
-        budgets = sorted({r["budget"] for r in rows})
-        print(f"**{name}** ({ev['models']} models × {ev['items']} items, {ev['split']}): MAE (τ, coverage)\n")
+        print(f"{label}, {ev['split']}): MAE (τ, coverage)\n")
         print("| items | random (mean) | " + " | ".join(methods) + " |")
         print("|---|---|" + "---|" * len(methods))
         for b in budgets:
@@ -118,8 +129,40 @@ def versus(names, suffix, budgets):
         print()
 
 
+def ridge_table(names):
+    for _, label, rows, budgets, _ in matrices(names):
+        print(f"{label}): random subsets' MAE by estimator; over all methods, "
+              "how often ridge is the best estimator and beats calibrated, and its coverage\n")
+        print("| items | random: mean | calibrated | p-IRT | ridge (coverage) | ridge best | ridge < calibrated | ridge coverage |")
+        print("|---|---|---|---|---|---|---|---|")
+        for b, rnd in random_rows(rows, budgets):
+            of = {r["estimator"]: r for r in rows if r["method"] == "random" and r["budget"] == b}
+            best, beats, covs, total = 0, 0, [], 0
+            for m in methods_of(rows, True):
+                c = {r["estimator"]: r for r in rows if r["method"] == m and r["budget"] == b}
+                if "ridge" not in c or "calibrated" not in c:
+                    continue
+                total += 1
+                mae = c["ridge"]["mae"]["mean"]
+                best += mae < min(r["mae"]["mean"] for e, r in c.items() if e != "ridge")
+                beats += mae < c["calibrated"]["mae"]["mean"]
+                covs.append(c["ridge"]["coverage"]["mean"])
+            if "ridge" not in of:
+                continue
+            print(f"| {b} | {rnd['mae']['mean']:.4g} | {of['calibrated']['mae']['mean']:.4g} | {of['pirt']['mae']['mean']:.4g} | "
+                  f"{of['ridge']['mae']['mean']:.4g} ({of['ridge']['coverage']['mean']:.2f}) | {best} of {total} | {beats} of {total} | "
+                  f"{min(covs):.2f}–{max(covs):.2f} |")
+        print()
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--exclude":
+        EXCLUDED.update(args[1].split(","))
+        args = args[2:]
+    if args and args[0] == "--ridge":
+        ridge_table(args[1:])
+        sys.exit(0)
     if len(args) >= 4 and args[0] == "--versus" and args[2] == "--at":
         versus(args[4:], args[1], [int(b) for b in args[3].split(",")])
     elif len(args) >= 2 and args[0] == "--at":

@@ -130,7 +130,7 @@ export type Method =
   | 'kcenter'
   | 'dpp'
   | 'metabench';
-export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg' | 'calibrated';
+export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg' | 'calibrated' | 'ridge';
 
 /** Inputs beyond the responses that some methods use. */
 export interface SideInputs {
@@ -191,6 +191,11 @@ export interface Subset {
    * (or given true scores); absent with fewer than 3 training models or no spread in their subset means.
    */
   calibration?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
+  /**
+   * The ridge estimator's fit: true = intercept + slope·weighted subset mean + Σ coefficients[k]·(answer[k] − centres[k]),
+   * on at most 64 training models, with the ±half_width interval from their leave-one-out errors; absent with fewer than 4.
+   */
+  ridge?: { intercept: number; slope: number; centres: number[]; coefficients: number[]; lambda: number; n: number; half_width: number };
   /** Per estimator, the smallest interval half-width: the split-conformal 95% quantile of the training models' absolute errors. */
   interval_floors?: Record<string, number>;
   /** The chosen items' groups and texts, when an items file gave them. */

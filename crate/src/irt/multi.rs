@@ -62,7 +62,7 @@
 //! a lower bound on the marginal log-likelihood.
 
 use crate::error::{Error, Result};
-use crate::math::{exp, ln, ln_1p};
+use crate::math::{cholesky, cholesky_solve, exp, ln, ln_1p};
 use crate::matrix::ResponseMatrix;
 use crate::parallel;
 use crate::rng::Rng;
@@ -165,47 +165,6 @@ fn jj_eta(xi: f64) -> f64 {
 #[inline]
 fn packed_len(n: usize) -> usize {
     n * (n + 1) / 2
-}
-
-/// Cholesky factor (lower, row-major) of a symmetric positive-definite
-/// n × n matrix; `None` if it is not positive definite.
-fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if s.is_nan() || s <= 0.0 {
-                    return None;
-                }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
-    }
-    Some(l)
-}
-
-/// Solves L Lᵀ x = b in place.
-fn cholesky_solve(l: &[f64], n: usize, b: &mut [f64]) {
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * n + k] * b[k];
-        }
-        b[i] = s / l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= l[k * n + i] * b[k];
-        }
-        b[i] = s / l[i * n + i];
-    }
 }
 
 /// Inverse of L Lᵀ (full n × n) and ln det(L Lᵀ).

@@ -699,6 +699,11 @@ pub struct SubsetJson {
     /// means); absent with fewer than 3 of them or no spread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::estimate::Regression>,
+    /// `ridge`'s fit on the training models (at most
+    /// [`crate::estimate::RIDGE_MAX_MODELS`] of them, evenly spaced); absent
+    /// with fewer than 4 or no spread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ridge: Option<crate::estimate::RidgeFit>,
     /// Each estimator's smallest interval half-width: the split-conformal 95%
     /// quantile of the training models' absolute errors (see `estimate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -823,11 +828,11 @@ pub fn select_subset_with(
         .map(|&j| (subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect(), means[j]))
         .collect();
     let theta_regression = fit.as_ref().and_then(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, interval_floor: None };
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         crate::estimate::regression_from(&setup, crate::estimate::Estimator::ThetaReg, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     });
     let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, interval_floor: None };
+        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -848,10 +853,16 @@ pub fn select_subset_with(
         lambda: gpirt_lambda,
         regression: None,
         calibration: None,
+        ridge: None,
         interval_floor: None,
     };
     let calibration =
         crate::estimate::regression_from(&setup, crate::estimate::Estimator::Calibrated, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
+    let ridge = {
+        let rows: Vec<&(Vec<(usize, f64)>, f64)> =
+            crate::estimate::ridge_rows(&(0..calibration_rows.len()).collect::<Vec<_>>()).into_iter().map(|k| &calibration_rows[k]).collect();
+        crate::estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
+    };
     let floors: std::collections::BTreeMap<String, f64> = crate::estimate::Estimator::ALL
         .into_iter()
         .filter_map(|e| {
@@ -879,6 +890,7 @@ pub fn select_subset_with(
         gpirt_lambda,
         theta_regression,
         calibration,
+        ridge,
         interval_floors: (!floors.is_empty()).then_some(floors),
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
@@ -1104,6 +1116,29 @@ mod tests {
         let s = select(&ctx, &SelectOptions { budget: Budget::Items(3), difficulty_strata: 10, ..options }).unwrap();
         for third in difficulty_bins(&all, &means, 3) {
             assert_eq!(s.items.iter().filter(|i| third.contains(i)).count(), 1, "{:?}", s.items);
+        }
+    }
+
+    #[test]
+    fn difficulty_strata_respect_a_cost_budget() {
+        let mut m = matrix();
+        let mut items = String::from("item_id,cost\n");
+        for i in 0..40 {
+            items.push_str(&format!("q{i},{}\n", 1 + i % 3));
+        }
+        crate::read::read_items(&Input::new("items.csv", items.as_bytes()), &mut m, u64::MAX).unwrap();
+        let train: Vec<usize> = (0..25).collect();
+        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default() };
+        for method in [Method::MetricVar, Method::Random, Method::AnchorPoints] {
+            let s = select(&ctx, &SelectOptions { method, budget: Budget::Cost(16.0), seed: 2, stratify: false, difficulty_strata: 4 }).unwrap();
+            let cost = s.cost.unwrap();
+            assert!(cost <= 16.0 + 1e-9 && cost > 0.0, "{method:?}: cost {cost}");
+            // Every difficulty quarter holds a quarter of the cost, so each contributes.
+            let means = training_means(&m, &train);
+            for bin in difficulty_bins(&(0..40).collect::<Vec<_>>(), &means, 4) {
+                assert!(s.items.iter().any(|i| bin.contains(i)), "{method:?}: nothing from {bin:?}");
+            }
+            assert!((s.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
     }
 }
