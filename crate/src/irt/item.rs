@@ -506,7 +506,13 @@ pub fn m_step(
                 let change = (0..dims).map(|i| (trial[i] - v[i]).abs()).fold(0.0, f64::max);
                 v = trial;
                 (f, g, h) = (ft, gt, ht);
-                improved = change > 1e-9;
+                // Stop once a step moves no parameter by 10⁻⁶: Fisher scoring
+                // converges quadratically, so the next step would move it by
+                // ~10⁻¹², far below EM's own tolerance (10⁻⁴ by default). The
+                // old 10⁻⁹ bought one more objective evaluation per item and
+                // EM step — a fifth of a 12,032-item fit's time — for changes
+                // under 5·10⁻⁶ in its parameters.
+                improved = change > 1e-6;
                 break;
             }
             t *= 0.5;
