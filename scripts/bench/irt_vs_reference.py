@@ -9,7 +9,7 @@ Run (from anywhere; the venv is the one from scripts/fixtures/requirements-irt.t
     /tmp/irt-venv/bin/python scripts/bench/irt_vs_reference.py [--quick]
         [--girth-timeout S] [--skip-girth-mmlu] [--only synthetic_2pl|mmlu_pro]
         [--benchsift PATH] [--no-benchsift-1core] [--tools benchsift-1core,girth,pyirt]
-        [--benchsift-iterations 1,2,3]
+        [--benchsift-iterations 1,2,3] [--benchsift-tolerances 1e-3,1e-2]
 Needs target/release/benchsift (cargo build --release); the script copies it to a
 temporary folder first, so a rebuild during the run does not change what is timed.
 
@@ -302,10 +302,12 @@ def run_worker(kind, payload, timeout, work):
     return {k: (v.item() if v.ndim == 0 else v) for k, v in r.items()}, None
 
 
-def run_benchsift(exe, csv_path, out_json, one_core=False, max_iterations=None):
+def run_benchsift(exe, csv_path, out_json, one_core=False, max_iterations=None, tolerance=None):
     cmd = [exe, "fit", csv_path, "--irt", "2pl", "-o", out_json]
     if max_iterations is not None:
         cmd += ["--max-iterations", str(max_iterations)]
+    if tolerance is not None:
+        cmd += ["--tolerance", tolerance]
     if one_core:
         cmd = ["taskset", "-c", "0"] + cmd
     t0 = time.perf_counter()
@@ -381,6 +383,10 @@ def bench_matrix(name, models, items, M, truth, args, exe, work, rows_out):
         fitk, errk = run_benchsift(exe, csv_path, os.path.join(mdir, f"benchsift_fit_{k}it.json"), max_iterations=k)
         record(f"benchsift ({k} EM iteration{'s' if k > 1 else ''})", fitk, errk, f"--max-iterations {k}, whole CLI process",
                extra={"loadavg_before": la})
+    for tol in args.benchsift_tolerances:
+        la = os.getloadavg()[0]
+        fitt, errt = run_benchsift(exe, csv_path, os.path.join(mdir, f"benchsift_fit_tol{tol}.json"), tolerance=tol)
+        record(f"benchsift (--tolerance {tol})", fitt, errt, f"--tolerance {tol}, whole CLI process", extra={"loadavg_before": la})
 
     # girth
     girth_timed_out = False
@@ -507,6 +513,9 @@ def main():
     ap.add_argument("--benchsift-iterations", default=[], type=lambda v: [int(k) for k in v.split(",") if k],
                     help="comma list of EM iteration caps: extra benchsift rows stopped early (e.g. 1,2,3), "
                          "to see how soon it reaches the other tools' held-out log-likelihood")
+    ap.add_argument("--benchsift-tolerances", default=[], type=lambda v: [t for t in v.split(",") if t],
+                    help="comma list of --tolerance values (e.g. 1e-3,1e-2): extra benchsift rows with a looser "
+                         "convergence tolerance than the default 1e-4")
     ap.add_argument("--tools", default="benchsift-1core,girth,pyirt",
                     type=lambda v: set(t for t in v.split(",") if t),
                     help="comma list of the rows to run besides benchsift (always run: it is every ratio's "
