@@ -574,7 +574,7 @@ impl RidgeFit {
 ///
 /// With A = [1, x] (unpenalised) and Z the centred item responses (0 where
 /// unanswered), the fit minimises ‖t − Aθ − Zβ‖² + λ‖β‖². Profiling θ out
-/// leaves P = I − A(AᵀA)⁻¹Aᵀ and K = PZZᵀP (n × n, n ≤ 100 however many
+/// leaves P = I − A(AᵀA)⁻¹Aᵀ and K = PZZᵀP (n × n, n ≤ 64 however many
 /// items): β = ZᵀP(K + λI)⁻¹Pt, the hat matrix is H = (I − P) + K(K + λI)⁻¹,
 /// so the residuals are λ(K + λI)⁻¹Pt and each leave-one-out error is the
 /// residual over 1 − Hᵢᵢ, exactly (a linear smoother). λ runs over
@@ -679,7 +679,8 @@ fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)]
     }
     let (lambda, coefficients, loo) = match best {
         Some((lambda, _, dual, loo)) => (lambda, (0..p).map(|k| (0..n).map(|i| pz[i * p + k] * dual[i]).sum()).collect::<Vec<f64>>(), loo),
-        // No item varies: the line alone, with its own leave-one-out errors.
+        // No item varies (or no penalty left finite leave-one-out errors):
+        // the line alone, with its own leave-one-out errors.
         None => {
             let loo: Option<Vec<f64>> = (0..n).map(|i| (1.0 - h0[i] > 1e-12).then(|| -pt[i] / (1.0 - h0[i]))).collect();
             (0.0, vec![0.0; p], loo?)
@@ -695,14 +696,14 @@ fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)]
     Some((RidgeFit { intercept, slope, centres, coefficients, lambda, n, half_width }, loo))
 }
 
-/// At most [`RIDGE_MAX_MODELS`] of `train`, evenly spaced (all of them when
-/// there are no more).
-pub fn ridge_rows(train: &[usize]) -> Vec<usize> {
+/// At most [`RIDGE_MAX_MODELS`] of the training models (ids or rows),
+/// evenly spaced (all of them when there are no more).
+pub fn ridge_rows<T>(train: &[T]) -> Vec<&T> {
     let n = train.len();
     if n <= RIDGE_MAX_MODELS {
-        return train.to_vec();
+        return train.iter().collect();
     }
-    (0..RIDGE_MAX_MODELS).map(|i| train[i * n / RIDGE_MAX_MODELS]).collect()
+    (0..RIDGE_MAX_MODELS).map(|i| &train[i * n / RIDGE_MAX_MODELS]).collect()
 }
 
 /// One model's estimate, as `benchsift estimate` reports it.

@@ -300,7 +300,7 @@ fn run_one(
     let step = train.len().div_ceil(100).max(1);
     let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
     let ridge = if estimators.contains(&Estimator::Ridge) {
-        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|j| (responses_on(m, j, &subset.items), truth[j])).collect();
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
         estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     } else {
         None

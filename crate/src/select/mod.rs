@@ -858,11 +858,7 @@ pub fn select_subset_with(
     };
     let calibration =
         crate::estimate::regression_from(&setup, crate::estimate::Estimator::Calibrated, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
-    let ridge = {
-        let rows: Vec<&(Vec<(usize, f64)>, f64)> =
-            crate::estimate::ridge_rows(&(0..calibration_rows.len()).collect::<Vec<_>>()).into_iter().map(|k| &calibration_rows[k]).collect();
-        crate::estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
-    };
+    let ridge = crate::estimate::calibrate_ridge(&setup, crate::estimate::ridge_rows(&calibration_rows).into_iter().map(|(r, t)| (r.as_slice(), *t)));
     let floors: std::collections::BTreeMap<String, f64> = crate::estimate::Estimator::ALL
         .into_iter()
         .filter_map(|e| {
