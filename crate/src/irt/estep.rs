@@ -50,27 +50,42 @@ impl Observations<'_> {
 pub(crate) struct Tables<'a> {
     pub items: &'a [ItemParams],
     pub family: Family,
+    /// Nodes of the whole grid.
     pub q: usize,
+    /// The grid nodes [lo, hi) the tables cover: rows hold `hi − lo` values,
+    /// node n of item i at `i·(hi − lo) + n − lo`.
+    pub lo: usize,
+    pub hi: usize,
     pub t0: Vec<f64>,
     pub t1: Vec<f64>,
     pub t2: Vec<f64>,
 }
 
 impl<'a> Tables<'a> {
+    /// Tables at every node of the grid.
     pub fn new(items: &'a [ItemParams], nodes: &[f64], family: Family) -> Tables<'a> {
-        let q = nodes.len();
-        let n = items.len() * q;
+        Tables::window(items, nodes, family, 0, nodes.len())
+    }
+
+    /// Tables at the grid nodes [lo, hi) only: once the posteriors have
+    /// settled, every model's window sits inside the span of the abilities
+    /// (29 models × 12,032 items: about a third of the grid), and these
+    /// tables — one exp and one log1p per item and node — were a third of
+    /// each EM iteration.
+    pub fn window(items: &'a [ItemParams], nodes: &[f64], family: Family, lo: usize, hi: usize) -> Tables<'a> {
+        let width = hi - lo;
+        let n = items.len() * width;
         let (mut t0, mut t1) = (vec![0.0; n], vec![0.0; n]);
         let mut t2 = if family == Family::Beta { vec![0.0; n] } else { Vec::new() };
         // Items are independent: fill whole rows in parallel.
         let mut rows: Vec<((&mut [f64], &mut [f64]), &mut [f64])> = match family {
-            Family::Bernoulli => t0.chunks_mut(q).zip(t1.chunks_mut(q)).map(|r| (r, &mut [][..])).collect(),
-            Family::Beta => t0.chunks_mut(q).zip(t1.chunks_mut(q)).zip(t2.chunks_mut(q)).collect(),
+            Family::Bernoulli => t0.chunks_mut(width).zip(t1.chunks_mut(width)).map(|r| (r, &mut [][..])).collect(),
+            Family::Beta => t0.chunks_mut(width).zip(t1.chunks_mut(width)).zip(t2.chunks_mut(width)).collect(),
         };
         parallel::for_each_chunk_mut(&mut rows, 64, |chunk, block| {
             for (k, ((r0, r1), r2)) in block.iter_mut().enumerate() {
                 let p = &items[chunk * 64 + k];
-                for (n, &theta) in nodes.iter().enumerate() {
+                for (n, &theta) in nodes[lo..hi].iter().enumerate() {
                     match family {
                         Family::Bernoulli if p.c == 0.0 && p.d == 1.0 => {
                             // ln(1 − σ(z)) = −softplus(z) and ln σ(z) − ln(1 − σ(z)) = z:
@@ -98,7 +113,7 @@ impl<'a> Tables<'a> {
                 }
             }
         });
-        Tables { items, family, q, t0, t1, t2 }
+        Tables { items, family, q: nodes.len(), lo, hi, t0, t1, t2 }
     }
 }
 
@@ -130,7 +145,10 @@ fn for_each_bit(words: &[u64], mut f: impl FnMut(usize)) {
 
 /// Log-likelihood of one model's responses at grid nodes [lo, hi) (without the prior).
 pub(crate) fn model_log_likelihood_window(obs: &Observations, t: &Tables, model: usize, lo: usize, hi: usize, ll: &mut [f64]) {
-    let q = t.q;
+    assert!(t.lo <= lo && hi <= t.hi, "window [{lo}, {hi}) outside the tables' [{}, {})", t.lo, t.hi);
+    // Row stride, and the window's offset in each row.
+    let q = t.hi - t.lo;
+    let (lo, hi) = (lo - t.lo, hi - t.lo);
     ll.fill(0.0);
     let m = obs.matrix();
     let observed = m.observed_bits(model);
@@ -224,12 +242,15 @@ impl PosteriorSummary {
 /// `full`, when given, is the model's log-likelihood at every node computed
 /// elsewhere (the GPU kernel); the window is then read from it instead of
 /// summed here, and everything else is unchanged.
-fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, full: Option<&[f64]>, row: &mut [f64]) -> (PosteriorSummary, f64) {
+///
+/// `None` when the window has to widen beyond the nodes the tables cover.
+fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, full: Option<&[f64]>, row: &mut [f64]) -> Option<(PosteriorSummary, f64)> {
     let g = grid.len();
     let (mut lo, mut hi) = (previous.lo, previous.hi);
     let mut ll = vec![0.0; g];
     let (k, max) = loop {
         match full {
+            None if lo < t.lo || hi > t.hi => return None,
             None => model_log_likelihood_window(obs, t, model, lo, hi, &mut ll[lo..hi]),
             Some(full) => ll[lo..hi].copy_from_slice(&full[lo..hi]),
         }
@@ -304,7 +325,7 @@ fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, pr
             (summary, max + ln(sum))
         }
     };
-    (summary, marginal)
+    Some((summary, marginal))
 }
 
 /// Posterior mode μ, σ = (information + 1)^(−1/2), and the log posterior
@@ -364,25 +385,42 @@ fn refine_mode(obs: &Observations, t: &Tables, model: usize, start: f64) -> (f64
 /// updates `summaries`, and returns the marginal log-likelihood
 /// Σ_j ln ∫ p(x_j | θ) φ(θ) dθ. `full` (models × nodes), when given, holds
 /// every model's log-likelihood at every node, computed elsewhere.
-pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, full: Option<&[f64]>, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> f64 {
+///
+/// `None`, with `post` and `summaries` unchanged, when some model's window
+/// left the nodes the tables cover: the caller then retries with full tables.
+pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, full: Option<&[f64]>, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> Option<f64> {
     let q = t.q;
     let n_models = obs.matrix().n_models();
     let mut marginal = vec![0.0f64; n_models];
+    let mut next = summaries.to_vec();
+    let mut rows = vec![0.0; post.len()];
+    let mut covered = vec![true; n_models];
     // Models in blocks of 16: enough work per task, and block boundaries do
     // not affect any result.
     const BLOCK: usize = 16;
-    let mut work: Vec<((&mut [f64], &mut [f64]), &mut [PosteriorSummary])> =
-        post.chunks_mut(BLOCK * q).zip(marginal.chunks_mut(BLOCK)).zip(summaries.chunks_mut(BLOCK)).collect();
+    let mut work: Vec<(((&mut [f64], &mut [f64]), &mut [PosteriorSummary]), &mut [bool])> = rows
+        .chunks_mut(BLOCK * q)
+        .zip(marginal.chunks_mut(BLOCK))
+        .zip(next.chunks_mut(BLOCK))
+        .zip(covered.chunks_mut(BLOCK))
+        .collect();
     parallel::for_each_chunk_mut(&mut work, 1, |b, item| {
-        let ((post_block, marg_block), summary_block) = &mut item[0];
-        for (k, ((row, marg), summary)) in post_block.chunks_mut(q).zip(marg_block.iter_mut()).zip(summary_block.iter_mut()).enumerate() {
+        let (((post_block, marg_block), summary_block), covered_block) = &mut item[0];
+        let models = post_block.chunks_mut(q).zip(marg_block.iter_mut()).zip(summary_block.iter_mut()).zip(covered_block.iter_mut());
+        for (k, (((row, marg), summary), covered)) in models.enumerate() {
             let model = b * BLOCK + k;
-            let (s, m) = model_posterior(obs, t, grid, model, *summary, full.map(|f| &f[model * q..(model + 1) * q]), row);
-            *summary = s;
-            *marg = m;
+            match model_posterior(obs, t, grid, model, *summary, full.map(|f| &f[model * q..(model + 1) * q]), row) {
+                Some((s, m)) => (*summary, *marg) = (s, m),
+                None => *covered = false,
+            }
         }
     });
-    marginal.iter().sum()
+    if !covered.iter().all(|&c| c) {
+        return None;
+    }
+    post.copy_from_slice(&rows);
+    summaries.copy_from_slice(&next);
+    Some(marginal.iter().sum())
 }
 
 /// Expected sufficient statistics per item and node, laid out item-major:
@@ -443,4 +481,39 @@ pub(crate) fn beta_logs(m: &ResponseMatrix, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
         });
     }
     (lx, l1x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn windowed_tables_give_the_full_tables_posteriors_or_ask_for_them() {
+        let (m, items) = crate::irt::tests::synthetic_2pl_from(40, 300, 0.1, &mut Rng::new(5));
+        let obs = Observations::Binary(&m);
+        let grid = Grid::uniform(121, 6.0);
+        let q = grid.len();
+        let full = Tables::new(&items, &grid.nodes, Family::Bernoulli);
+        let mut post = vec![0.0; 40 * q];
+        let mut summaries = vec![PosteriorSummary::full(q); 40];
+        posteriors(&obs, &full, &grid, None, &mut post, &mut summaries).unwrap();
+        // From settled windows: full tables and tables over their span agree exactly.
+        let (lo, hi) = (summaries.iter().map(|s| s.lo).min().unwrap(), summaries.iter().map(|s| s.hi).max().unwrap());
+        assert!(lo > 0 && hi < q, "windows [{lo}, {hi}) should not span the grid");
+        let (mut post_full, mut summaries_full) = (post.clone(), summaries.clone());
+        let ll_full = posteriors(&obs, &full, &grid, None, &mut post_full, &mut summaries_full).unwrap();
+        let window = Tables::window(&items, &grid.nodes, Family::Bernoulli, lo, hi);
+        let (mut post_window, mut summaries_window) = (post.clone(), summaries.clone());
+        let ll_window = posteriors(&obs, &window, &grid, None, &mut post_window, &mut summaries_window).unwrap();
+        assert_eq!(ll_full, ll_window);
+        assert_eq!(post_full, post_window);
+        assert_eq!(summaries_full, summaries_window);
+        // Tables that miss part of a window: no result, nothing written.
+        let narrow = Tables::window(&items, &grid.nodes, Family::Bernoulli, lo + 1, hi);
+        let (mut post_narrow, mut summaries_narrow) = (post.clone(), summaries.clone());
+        assert!(posteriors(&obs, &narrow, &grid, None, &mut post_narrow, &mut summaries_narrow).is_none());
+        assert_eq!(post_narrow, post);
+        assert_eq!(summaries_narrow, summaries);
+    }
 }

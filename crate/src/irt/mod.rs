@@ -13,7 +13,8 @@
 //! each model's posterior over the nodes and each item's expected counts at
 //! each node; the M-step maximises each item's expected complete-data
 //! log-likelihood plus a weak Gaussian log prior (MAP, for stability on small
-//! leaderboards) by Fisher scoring. Missing cells simply drop out of both
+//! leaderboards) by Newton's method (Fisher scoring where the observed
+//! information is not positive definite). Missing cells simply drop out of both
 //! steps. EM is deterministic: there is no randomness to seed in 1-D.
 //! For binary responses the E-step's log-likelihood sums and the M-step's
 //! counts can come from outside the core ([`fit_async`] and [`BinarySums`]):
@@ -719,15 +720,26 @@ impl<'a, 's> Em<'a, 's> {
     }
 
     async fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
-        let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
-        let full = match self.sums.as_deref_mut() {
-            Some(sums) => {
-                sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
-                Some(&self.ll[..])
-            }
-            None => None,
-        };
-        Ok(estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries))
+        let (nodes, family) = (&self.grid.nodes, self.obs.family());
+        if let Some(sums) = self.sums.as_deref_mut() {
+            // The external sums evaluate every node.
+            let tables = Tables::new(items, nodes, family);
+            sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
+            let full = Some(&self.ll[..]);
+            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries)
+                .ok_or_else(|| "internal error: a posterior window outside the grid".to_string());
+        }
+        // Tables only where last iteration's windows were; if a posterior
+        // has moved out of them (early iterations), the whole grid.
+        let lo = self.summaries.iter().map(|s| s.lo).min().unwrap_or(0);
+        let hi = self.summaries.iter().map(|s| s.hi).max().unwrap_or(nodes.len());
+        let tables = Tables::window(items, nodes, family, lo, hi);
+        if let Some(ll) = estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries) {
+            return Ok(ll);
+        }
+        let tables = Tables::new(items, nodes, family);
+        estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries)
+            .ok_or_else(|| "internal error: a posterior window outside the grid".to_string())
     }
 
     /// The population shift m and ln scale ℓ that maximise
