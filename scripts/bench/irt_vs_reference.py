@@ -31,7 +31,8 @@ blanked in the training matrix, which is all that any tool sees.
              which masks invalid cells out of its per-item integrals.
   py-irt:    the held-out responses are simply omitted from the JSONL.
 
-Fits (each in its own process, one at a time, threads pinned to 1 for the Python tools):
+Fits (each in its own process, one at a time, threads pinned to 1 for the Python tools
+unless --python-threads N):
   benchsift  `benchsift fit train.csv --irt 2pl -o fit.json` (defaults). Seconds = wall
              clock of the WHOLE CLI process (start-up, reading/parsing the CSV, fit,
              writing JSON). It uses every core it may (2 here); the "benchsift-1core" row
@@ -81,8 +82,10 @@ import sys
 import tempfile
 import time
 
+# Threads for the Python tools (--python-threads; workers inherit the variable).
+PYTHON_THREADS = int(os.environ.get("BENCHSIFT_PYTHON_THREADS", "1"))
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_v, "1")
+    os.environ[_v] = str(PYTHON_THREADS)
 
 import warnings  # noqa: E402
 
@@ -255,7 +258,7 @@ def worker_pyirt(inp, out):
     from py_irt.config import IrtConfig
     from py_irt.training import IrtModelTrainer
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(PYTHON_THREADS)
     d = np.load(inp, allow_pickle=True)
     T, models, items = d["T"], list(d["models"]), list(d["items"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -484,7 +487,7 @@ def versions():
 
 
 NOTES = ["benchsift seconds = whole CLI process including reading the CSV; girth/py-irt seconds = "
-         "fitting call only, Python tools pinned to 1 thread.",
+         f"fitting call only, Python tools pinned to {PYTHON_THREADS} thread(s).",
          "girth missing cells = INVALID_RESPONSE (-99999); py-irt: held-out responses omitted.",
          "py-irt standardised: a' = disc*sigma, b' = (diff-mu)/sigma, mu/sigma over the models' abilities.",
          "Shared 2-core machine: other work may have been running (see loadavg_before per row)."]
@@ -514,6 +517,8 @@ def main():
                     help="comma list of the rows to run besides benchsift (always run: it is every ratio's "
                          "baseline): benchsift-1core, girth, pyirt; default all. Two runs with --tools girth "
                          "and --tools pyirt can use the two cores at once.")
+    ap.add_argument("--python-threads", type=int, default=PYTHON_THREADS,
+                    help="threads for girth and py-irt (OMP/BLAS and torch; default 1)")
     ap.add_argument("--benchsift", default=os.path.join(ROOT, "target", "release", "benchsift"))
     ap.add_argument("--out", default=os.path.join(RESULTS, "irt_vs_reference.json"))
     ap.add_argument("--work", help="scratch folder to use and keep (default: a temporary folder, removed)")
@@ -522,6 +527,10 @@ def main():
     if unknown:
         ap.error(f"--tools: unknown {', '.join(sorted(unknown))} (choose from benchsift-1core, girth, pyirt)")
 
+    if args.python_threads != PYTHON_THREADS:
+        # Re-run with the variable set, so that this process and its workers see it at import.
+        env = dict(os.environ, BENCHSIFT_PYTHON_THREADS=str(args.python_threads))
+        sys.exit(subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env=env).returncode)
     t_start = time.perf_counter()
     if not os.path.exists(args.benchsift):
         sys.exit(f"missing {args.benchsift}: run `cargo build --release` first")
@@ -552,7 +561,7 @@ def main():
                             "subset_items": SUBSET_ITEMS, "pyirt_seed": PYIRT_SEED,
                             "grid": {"nodes": GRID_N, "lo": GRID_LO, "hi": GRID_HI, "prior": "N(0,1)"},
                             "girth_timeout_s": args.girth_timeout, "quick": args.quick,
-                            "skip_girth_mmlu": args.skip_girth_mmlu, "only": args.only,
+                            "skip_girth_mmlu": args.skip_girth_mmlu, "only": args.only, "python_threads": PYTHON_THREADS,
                             "tools": sorted(args.tools)},
                "notes": NOTES, "matrices": matrices}
         with open(args.out, "w") as f:
@@ -578,7 +587,7 @@ def main():
           "been running (shared machine), so timings are indicative.")
     print("seconds: benchsift = whole CLI process (start-up + CSV read + fit + JSON write), all cores; "
           "benchsift-1core = same under taskset -c 0; girth = twopl_mml call, py-irt = train() call "
-          "(both 1 thread). ratio = tool seconds / benchsift seconds (subset rows: vs benchsift on the subset).")
+          f"(both {PYTHON_THREADS} thread(s)). ratio = tool seconds / benchsift seconds (subset rows: vs benchsift on the subset).")
     print(f"heldout LL/cell: mean x log p + (1-x) log(1-p) over held-out cells, p at the EAP theta from each "
           f"tool's a, b and the model's training responses ({GRID_N} nodes on [{GRID_LO:g}, {GRID_HI:g}], N(0,1)). "
           "train marginal LL: sum over models on the same grid. iters: EM iterations (benchsift, girth; "
