@@ -305,8 +305,7 @@ struct Objective {
     g: [f64; MAX_PARAMS],
     /// Fisher (expected) information: positive semi-definite everywhere.
     fisher: Matrix,
-    /// Observed information, −∂²f (Bernoulli items; the Fisher information
-    /// for Beta items). Not definite far from the optimum, but the one that
+    /// Observed information, −∂²f. Not definite far from the optimum, but the one that
     /// converges: on a flat ridge — an item one model of 29 gets right — the
     /// two differ by the residual terms, and Fisher scoring crawls at a
     /// linear rate near 1 where Newton's method takes a few steps.
@@ -426,17 +425,21 @@ fn evaluate(layout: Layout, p: &ItemParams, nodes: &[f64], stats: &NodeStats, di
                 if layout.free.phi {
                     jp[k] = phi;
                 }
+                // Observed information: the Fisher part, less ∂²f/∂μ∂φ's data
+                // term g_μ/φ, less the chain rule's second derivatives
+                // (g_μ·∂²μ and g_φ·∂²φ, ∂²φ/∂(ln φ)² = φ).
+                let d2mu = mean_second_derivatives(layout, p, z, s);
                 for i in 0..dims {
                     g[i] += g_mu * jm[i] + g_phi * jp[i];
                     for j in 0..=i {
-                        h[i][j] += i_mm * jm[i] * jm[j] + i_pp * jp[i] * jp[j] + i_mp * (jm[i] * jp[j] + jp[i] * jm[j]);
+                        let fisher = i_mm * jm[i] * jm[j] + i_pp * jp[i] * jp[j] + i_mp * (jm[i] * jp[j] + jp[i] * jm[j]);
+                        h[i][j] += fisher;
+                        let d2phi = if i == j && jp[i] != 0.0 { phi } else { 0.0 };
+                        observed[i][j] += fisher - g_mu / phi * (jm[i] * jp[j] + jp[i] * jm[j]) - g_mu * d2mu[i][j] - g_phi * d2phi;
                     }
                 }
             }
         }
-    }
-    if layout.family == Family::Beta {
-        observed = h;
     }
     if two_pl {
         observed = h;
@@ -716,7 +719,8 @@ mod tests {
     /// Gradient and observed information of the objective plus prior, as
     /// the M-step sees them.
     fn objective_at(v: &[f64], start: &ItemParams, free: Free, nodes: &[f64], stats: &NodeStats) -> Objective {
-        let layout = Layout { free, family: Family::Bernoulli };
+        let family = if free.phi { Family::Beta } else { Family::Bernoulli };
+        let layout = Layout { free, family };
         let dims = layout.pack(start).1;
         let mut o = evaluate(layout, &layout.unpack(v, start), nodes, stats, dims);
         with_prior(v, &layout.priors(&Priors::default()), &mut o, dims);
@@ -729,23 +733,29 @@ mod tests {
         let n: Vec<f64> = nodes.iter().map(|t| 3.0 * crate::math::exp(-0.5 * t * t)).collect();
         // Statistics that do not fit the item: the residual terms matter.
         let s: Vec<f64> = nodes.iter().zip(&n).map(|(t, n)| n * if *t > 0.4 { 0.7 } else { 0.35 }).collect();
-        let stats = NodeStats { n: &n, s: &s, v: &[] };
+        // Beta items: Σ r ln x and Σ r ln(1 − x) of scores that do not fit either.
+        let (lx, l1x): (Vec<f64>, Vec<f64>) = nodes.iter().zip(&n).map(|(t, n)| (n * crate::math::ln(0.3 + 0.1 * t.tanh()), n * crate::math::ln(0.6 - 0.1 * t.tanh()))).unzip();
+        let bernoulli = NodeStats { n: &n, s: &s, v: &[] };
+        let beta = NodeStats { n: &n, s: &lx, v: &l1x };
         let cases = [
             (ItemParams::new(1.3, 0.2), Free { a: true, c: false, d: false, phi: false }),
             (ItemParams::new(1.3, 0.2), Free { a: false, c: false, d: false, phi: false }),
             (ItemParams { c: 0.2, ..ItemParams::new(0.9, -0.3) }, Free { a: true, c: true, d: false, phi: false }),
             (ItemParams { c: 0.15, d: 0.9, ..ItemParams::new(1.6, 0.5) }, Free { a: true, c: true, d: true, phi: false }),
+            (ItemParams { phi: 7.0, ..ItemParams::new(1.1, 0.4) }, Free { a: true, c: false, d: false, phi: true }),
+            (ItemParams { phi: 40.0, ..ItemParams::new(0.6, -1.5) }, Free { a: true, c: false, d: false, phi: true }),
         ];
         for (item, free) in cases {
-            let layout = Layout { free, family: Family::Bernoulli };
+            let stats = if free.phi { &beta } else { &bernoulli };
+            let layout = Layout { free, family: if free.phi { Family::Beta } else { Family::Bernoulli } };
             let (v, dims) = layout.pack(&item);
-            let at = objective_at(&v, &item, free, &nodes, &stats);
+            let at = objective_at(&v, &item, free, &nodes, stats);
             let h = 1e-5;
             for j in 0..dims {
                 let (mut up, mut down) = (v, v);
                 up[j] += h;
                 down[j] -= h;
-                let (gu, gd) = (objective_at(&up, &item, free, &nodes, &stats).g, objective_at(&down, &item, free, &nodes, &stats).g);
+                let (gu, gd) = (objective_at(&up, &item, free, &nodes, stats).g, objective_at(&down, &item, free, &nodes, stats).g);
                 for i in 0..dims {
                     let numeric = -(gu[i] - gd[i]) / (2.0 * h);
                     let scale = at.observed[i][i].abs().max(1.0);
