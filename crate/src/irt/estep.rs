@@ -515,5 +515,16 @@ mod tests {
         assert!(posteriors(&obs, &narrow, &grid, None, &mut post_narrow, &mut summaries_narrow).is_none());
         assert_eq!(post_narrow, post);
         assert_eq!(summaries_narrow, summaries);
+        // The case the EM loop meets: items that moved so far that a
+        // posterior's mode sits on its window's edge. The window widens to
+        // the whole grid, which tables over the windows' span do not cover.
+        let moved: Vec<ItemParams> = items.iter().map(|p| ItemParams { b: p.b + 2.5, ..*p }).collect();
+        let window = Tables::window(&moved, &grid.nodes, Family::Bernoulli, lo, hi);
+        let (mut post_moved, mut summaries_moved) = (post.clone(), summaries.clone());
+        assert!(posteriors(&obs, &window, &grid, None, &mut post_moved, &mut summaries_moved).is_none());
+        assert_eq!((&post_moved, &summaries_moved), (&post, &summaries));
+        let full = Tables::new(&moved, &grid.nodes, Family::Bernoulli);
+        assert!(posteriors(&obs, &full, &grid, None, &mut post_moved, &mut summaries_moved).is_some());
+        assert!(summaries_moved.iter().zip(&summaries).any(|(now, before)| now.lo < lo || now.hi > hi || now.mean < before.mean - 1.0));
     }
 }
