@@ -381,12 +381,9 @@ fn evaluate(layout: Layout, p: &ItemParams, nodes: &[f64], stats: &NodeStats, di
                 }
                 let pr = (p.c + span * s).clamp(P_MIN, 1.0 - P_MIN);
                 let sum = stats.s[q];
-                f += if p.c == 0.0 && p.d == 1.0 && z.abs() < 20.0 {
-                    // s·ln σ(z) + (n − s)·ln(1 − σ(z)) = s·z − n·softplus(z)
-                    sum * z - n * (z.max(0.0) + ln_1p(e))
-                } else {
-                    sum * ln(pr) + (n - sum) * ln(1.0 - pr)
-                };
+                // (c = 0 and d = 1 took the 1PL/2PL path above: a free c or d
+                // is kept inside (0, 1) by `unpack`.)
+                f += sum * ln(pr) + (n - sum) * ln(1.0 - pr);
                 let resid = (sum - n * pr) / (pr * (1.0 - pr));
                 let w = n / (pr * (1.0 - pr));
                 // −∂²f = (w + resid·(1 − 2p)/(p(1 − p)))·∂p∂pᵀ − resid·∂²p.
@@ -458,7 +455,8 @@ fn evaluate(layout: Layout, p: &ItemParams, nodes: &[f64], stats: &NodeStats, di
 }
 
 /// ∂²p/∂v_i∂v_j of a Bernoulli item's P(θ) = c + (d − c)·σ(z), z = a(θ − b),
-/// in the packed order (ln a, b, logit c, logit d), at z with s = σ(z).
+/// in the packed order (ln a, b, logit c, logit d), at z with s = σ(z); for
+/// a Beta item (c = 0, d = 1) the same for its mean μ = σ(z).
 fn mean_second_derivatives(layout: Layout, p: &ItemParams, z: f64, s: f64) -> Matrix {
     let span = p.d - p.c;
     let ds = s * (1.0 - s);

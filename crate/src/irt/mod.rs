@@ -721,13 +721,13 @@ impl<'a, 's> Em<'a, 's> {
 
     async fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
         let (nodes, family) = (&self.grid.nodes, self.obs.family());
+        let outside = || "internal error: a posterior window outside the grid".to_string();
         if let Some(sums) = self.sums.as_deref_mut() {
             // The external sums evaluate every node.
             let tables = Tables::new(items, nodes, family);
             sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
             let full = Some(&self.ll[..]);
-            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries)
-                .ok_or_else(|| "internal error: a posterior window outside the grid".to_string());
+            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries).ok_or_else(outside);
         }
         // Tables only where last iteration's windows were; if a posterior
         // has moved out of them (early iterations), the whole grid.
@@ -738,8 +738,7 @@ impl<'a, 's> Em<'a, 's> {
             return Ok(ll);
         }
         let tables = Tables::new(items, nodes, family);
-        estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries)
-            .ok_or_else(|| "internal error: a posterior window outside the grid".to_string())
+        estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries).ok_or_else(outside)
     }
 
     /// The population shift m and ln scale ℓ that maximise
