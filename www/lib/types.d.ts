@@ -86,7 +86,8 @@ export interface FitOptions extends LoadOptions {
   onProgress?: (progress: FitProgress) => boolean | void;
   /** Where the EM's two heavy sums run (default `auto`): `auto` uses WebGPU
    * only for binary responses with rasch/1pl/2pl/3pl/4pl, models × items ×
-   * grid nodes ≥ 2·10⁸ and a real (non-fallback) adapter, else the CPU, and
+   * grid nodes ≥ 5·10⁸ (per CPU thread; wasm has one) and a real
+   * (non-fallback) adapter, else the CPU, and
    * refits on the CPU if the GPU fails; `gpu` forces WebGPU (an error where it
    * cannot run); `cpu` never probes an adapter. The result's `backend` says
    * which ran and why. In Node (no WebGPU) `auto` runs on the CPU. */

@@ -184,12 +184,16 @@ impl IrtSession<'_> {
     }
 }
 
-/// Below this many adds per E-step (models × items × grid nodes) `auto`
-/// fits on the CPU even with a real GPU: 2·10⁸ is about 2,000 models ×
-/// 1,000 items at the default 121 nodes, where a CPU iteration takes tens of
-/// milliseconds on a few cores and four ~1 MB transfers per iteration stop
-/// dominating. An estimate, not yet measured on a hardware GPU.
-pub const MIN_IRT_GPU_WORK: f64 = 2e8;
+/// Below this many adds per E-step (models × items × grid nodes) per CPU
+/// thread, `auto` fits on the CPU even with a real GPU. The GPU takes only
+/// the grid sums; each model's Newton refinement, the tables and the M-step
+/// stay on the host and are most of a large fit once the sums are windowed,
+/// so the GPU gains little and only where the CPU has few threads per sum.
+/// Measured on an H100 against 16 and 4 of its host's cores (BENCHMARKS.md,
+/// `scripts/bench/gpu_device.sh`): at 1.5·10⁷ per thread the GPU fit took
+/// twice as long as the CPU's; from 1.5·10⁸ to 1.4·10⁹ per thread the two
+/// were within 3% (the fit alone 0–20% faster on the GPU).
+pub const MIN_IRT_GPU_WORK_PER_THREAD: f64 = 5e8;
 
 /// The kernels of one session as the core's [`BinarySums`], on every
 /// target: the futures await the readbacks (natively they are complete when
@@ -265,7 +269,7 @@ impl BinarySums for GpuSums<'_> {
 
 /// `benchsift fit` (and the JS `fit`) with the backend chosen by `choice`.
 /// `cpu` fits on the CPU; `auto` uses the GPU only for binary data and a
-/// Bernoulli model, at least [`MIN_IRT_GPU_WORK`] (below it no device is
+/// Bernoulli model, at least [`MIN_IRT_GPU_WORK_PER_THREAD`] (below it no device is
 /// opened) and a real (non-fallback) adapter; `gpu` forces it (an error where
 /// it cannot run). In `auto` a GPU failure, before or during the fit, reruns
 /// the fit on the CPU and says why. `fallback` as in [`GpuContext::new`].
@@ -295,12 +299,16 @@ pub async fn fit(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice
         return cpu(format!("{why}; this fit ran on the CPU"), progress);
     }
     let work = (m.n_models() * m.n_items() * options.quadrature_points) as f64;
-    if choice == BackendChoice::Auto && work < MIN_IRT_GPU_WORK {
-        return cpu(format!("the matrix ({work:.1e} model × item × grid-node sums per E-step) is below the {MIN_IRT_GPU_WORK:.0e} at which a GPU pays off"), progress);
+    let per_thread = work / crate::parallel::threads() as f64;
+    if choice == BackendChoice::Auto && per_thread < MIN_IRT_GPU_WORK_PER_THREAD {
+        return cpu(
+            format!("the matrix ({work:.1e} model × item × grid-node sums per E-step, {per_thread:.1e} per CPU thread) is below the {MIN_IRT_GPU_WORK_PER_THREAD:.0e} per thread at which a GPU pays off"),
+            progress,
+        );
     }
     let context = GpuContext::shared(fallback).await;
     let adapter = context.as_ref().map(|c| c.adapter()).map_err(|e| e.to_string());
-    match super::choose_for(choice, adapter.as_ref().map(|a| *a).map_err(String::as_str), work, MIN_IRT_GPU_WORK) {
+    match super::choose_for(choice, adapter.as_ref().map(|a| *a).map_err(String::as_str), per_thread, MIN_IRT_GPU_WORK_PER_THREAD) {
         super::Decision::Cpu(why) if choice == BackendChoice::Gpu => Err(crate::Error::invalid(format!("the GPU backend was asked for, but {why}"))),
         super::Decision::Cpu(why) => cpu(why, progress),
         super::Decision::Gpu => {
