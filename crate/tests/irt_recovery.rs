@@ -135,3 +135,39 @@ fn missing_cells_drop_out() {
     let rb = corr(&col(&f.items, |p| p.b), &col(&truth.items, |p| p.b));
     assert!(rb >= 0.97, "r(b) with 30% missing = {rb}");
 }
+
+/// Scores on problems that every model solved or every model failed (pass@1
+/// of 0 or 100 on LiveCodeBench's hardest and easiest problems) have no
+/// finite Beta optimum: b runs out to where its prior stops it. EM used to
+/// cycle between the parameter expansion, whose prior term those far-out
+/// b's dominated, and their M-steps (500 iterations, never converged); the
+/// expansion now leaves them out of its prior term.
+#[test]
+fn beta_fit_with_all_equal_items_converges() {
+    let mut rng = Rng::new(31);
+    let (models, items, constant) = (77, 300, 60);
+    let theta: Vec<f64> = (0..models).map(|_| rng.normal()).collect();
+    let params: Vec<ItemParams> =
+        (0..items).map(|_| ItemParams { phi: (1.5 + 0.5 * rng.normal()).exp(), ..ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal()) }).collect();
+    let mut b = MatrixBuilder::new((0..items + constant).map(|i| format!("i{i:03}")).collect());
+    for (j, t) in theta.iter().enumerate() {
+        let mut row: Vec<Option<f32>> = Vec::with_capacity(items + constant);
+        for p in &params {
+            let mu = p.expected(*t).clamp(1e-4, 1.0 - 1e-4);
+            let x = rng.beta(mu * p.phi, (1.0 - mu) * p.phi) as f32;
+            row.push((rng.uniform() >= 0.4).then_some(x));
+        }
+        for k in 0..constant {
+            row.push((rng.uniform() >= 0.4).then_some((k % 2) as f32));
+        }
+        b.push_row_unchecked(format!("m{j:04}"), &row);
+    }
+    let m = b.into_matrix();
+    let f = fit(&m, IrtModel::Beta);
+    let rt = corr(&f.theta, &theta);
+    let spread = f.theta.iter().zip(&f.theta_se).map(|(t, s)| t * t + s * s).sum::<f64>() / models as f64;
+    eprintln!("Beta 77×{} with {constant} all-equal items: {} iterations, r(θ) = {rt:.4}, mean θ² + se² = {spread:.3}", items + constant, f.iterations);
+    assert!(f.converged && f.iterations <= 100, "{} iterations, converged {}", f.iterations, f.converged);
+    assert!(rt >= 0.97, "r(θ) {rt}");
+    assert!((0.5..=1.5).contains(&spread), "θ's scale: mean θ² + se² = {spread}");
+}

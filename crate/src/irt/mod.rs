@@ -518,6 +518,7 @@ pub async fn fit_async(
     };
     let quad = Grid::uniform(options.quadrature_points, GRID_HALF_WIDTH);
     let mut em = Em::new(&obs, &quad, options, sums);
+    em.scale_free_items = scale_free_items(&obs);
     match run_em(&mut em, items, options, progress).await {
         Ok((items, log_likelihood, iterations, converged)) => {
             let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
@@ -683,6 +684,32 @@ fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Pr
     items.iter().map(|p| item::log_prior(p, family, free, priors)).sum()
 }
 
+/// Items the parameter expansion leaves out of its prior term: for the Beta
+/// model, items whose observed scores are all equal (after clamping into
+/// [ε, 1 − ε]). Their likelihood has no finite optimum — b runs outwards and
+/// φ to its bound — so their b sits wherever its prior stops it, far out;
+/// mapped through a rescaling of θ that prior would forbid the expansion
+/// from restoring θ's unit scale, and EM cycled between the expansion and
+/// these items' M-steps (LiveCodeBench pass@1, 102 such problems). Empty for
+/// other families, whose fits converge with these items in.
+fn scale_free_items(obs: &Observations) -> Vec<bool> {
+    let Observations::Beta(m, lx, _) = obs else { return Vec::new() };
+    let n = m.n_items();
+    let mut first: Vec<Option<f32>> = vec![None; n];
+    let mut constant = vec![true; n];
+    for model in 0..m.n_models() {
+        for (i, _) in m.row(model) {
+            let v = lx[model * n + i];
+            match first[i] {
+                None => first[i] = Some(v),
+                Some(f) if f != v => constant[i] = false,
+                Some(_) => {}
+            }
+        }
+    }
+    constant
+}
+
 /// The state EM carries between iterations: posteriors, windows, statistics.
 struct Em<'a, 's> {
     obs: &'a Observations<'a>,
@@ -695,6 +722,8 @@ struct Em<'a, 's> {
     post: Vec<f64>,
     stats: Vec<f64>,
     summaries: Vec<PosteriorSummary>,
+    /// Items left out of the expansion's prior term (see [`scale_free_items`]).
+    scale_free_items: Vec<bool>,
 }
 
 struct Step {
@@ -716,6 +745,7 @@ impl<'a, 's> Em<'a, 's> {
             post: vec![0.0; m.n_models() * q],
             stats: vec![0.0; m.n_items() * obs.stats_per_node() * q],
             summaries: vec![PosteriorSummary::full(q); m.n_models()],
+            scale_free_items: Vec::new(),
         }
     }
 
@@ -757,7 +787,9 @@ impl<'a, 's> Em<'a, 's> {
                 .sum();
             let prior: f64 = items
                 .iter()
-                .map(|p| {
+                .enumerate()
+                .filter(|(i, _)| !self.scale_free_items.get(*i).copied().unwrap_or(false))
+                .map(|(_, p)| {
                     let mapped = ItemParams { a: p.a * s, b: (p.b - shift) / s, ..*p };
                     item::log_prior(&mapped, family, free, priors)
                 })
