@@ -138,10 +138,10 @@ fn missing_cells_drop_out() {
 
 /// Scores on problems that every model solved or every model failed (pass@1
 /// of 0 or 100 on LiveCodeBench's hardest and easiest problems) have no
-/// finite Beta optimum: b runs out to where its prior stops it. EM used to
-/// cycle between the parameter expansion, whose prior term those far-out
-/// b's dominated, and their M-steps (500 iterations, never converged); the
-/// expansion now leaves them out of its prior term.
+/// finite Beta optimum: b runs out to where its prior stops it, and the MAP
+/// with them is degenerate (θ's scale collapses). EM crawled towards it and
+/// never converged in 500 iterations; the expansion now leaves these items
+/// out of its prior term (not the MAP then: ARCHITECTURE 18).
 #[test]
 fn beta_fit_with_all_equal_items_converges() {
     let mut rng = Rng::new(31);

@@ -687,19 +687,22 @@ fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Pr
 /// Items the parameter expansion leaves out of its prior term: for the Beta
 /// model, items whose observed scores are all equal (after clamping into
 /// [ε, 1 − ε]). Their likelihood has no finite optimum — b runs outwards and
-/// φ to its bound — so their b sits wherever its prior stops it, far out;
-/// mapped through a rescaling of θ that prior would forbid the expansion
-/// from restoring θ's unit scale, and EM cycled between the expansion and
-/// these items' M-steps (LiveCodeBench pass@1, 102 such problems). Empty for
-/// other families, whose fits converge with these items in.
+/// φ to its bound — and with them the MAP itself is degenerate: the ability
+/// scale collapses (mean θ² + se² ≈ 0.01–0.03, a ≈ 5) and EM crawls towards
+/// it for hundreds of iterations (LiveCodeBench pass@1, 102 such problems).
+/// Without their prior in the expansion, the fit stops at a fixed point
+/// where they do not steer θ's scale. That point is *not* the MAP (the
+/// expansion is then no longer an exact EM step): a deliberate trade,
+/// stated in ARCHITECTURE 18. Empty for other families.
 fn scale_free_items(obs: &Observations) -> Vec<bool> {
-    let Observations::Beta(m, lx, _) = obs else { return Vec::new() };
+    let Observations::Beta(m, lx, l1x) = obs else { return Vec::new() };
     let n = m.n_items();
-    let mut first: Vec<Option<f32>> = vec![None; n];
+    // Both logarithms: two nearby small scores can share an f32 ln x.
+    let mut first: Vec<Option<(f32, f32)>> = vec![None; n];
     let mut constant = vec![true; n];
     for model in 0..m.n_models() {
         for (i, _) in m.row(model) {
-            let v = lx[model * n + i];
+            let v = (lx[model * n + i], l1x[model * n + i]);
             match first[i] {
                 None => first[i] = Some(v),
                 Some(f) if f != v => constant[i] = false,
@@ -843,6 +846,9 @@ impl<'a, 's> Em<'a, 's> {
             // each coordinate alone can turn an ascent direction into a
             // descent one, and the line search then finds nothing.
             let longest = step_x.abs().max(step_y.abs());
+            if !longest.is_finite() {
+                break;
+            }
             let shrink = if longest > 0.5 { 0.5 / longest } else { 1.0 };
             let (step_x, step_y) = (step_x * shrink, step_y * shrink);
             let mut t = 1.0;
