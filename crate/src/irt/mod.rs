@@ -506,7 +506,7 @@ pub async fn fit_async(
         }
         return fit_multi(m, scaled.as_deref(), scale, options, progress).map(Ok);
     }
-    let items = initial_items(m, scaled.as_deref(), options);
+    let mut items = initial_items(m, scaled.as_deref(), options);
     let obs = match (options.model.family(), scaled) {
         (Family::Bernoulli, None) => Observations::Binary(m),
         (Family::Bernoulli, Some(x)) => Observations::Fractional(m, x),
@@ -517,10 +517,42 @@ pub async fn fit_async(
         (Family::Beta, None) => unreachable!("validate refuses beta on binary data"),
     };
     let quad = Grid::uniform(options.quadrature_points, GRID_HALF_WIDTH);
-    let mut em = Em::new(&obs, &quad, options, sums);
-    em.scale_free_items = scale_free_items(&obs);
-    match run_em(&mut em, items, options, progress).await {
-        Ok((items, log_likelihood, iterations, converged)) => {
+    // Beta items whose observed scores are all equal are fitted after the
+    // others (see all_equal_items): EM runs on the matrix without their
+    // cells, then each gets one M-step against the final posteriors.
+    let all_equal = all_equal_items(&obs);
+    let masked = all_equal.iter().any(|&e| e).then(|| without_items(m, &all_equal));
+    let masked_obs = masked.as_ref().map(|mm| match &obs {
+        Observations::Beta(_, lx, l1x) => {
+            let keep = |v: &Vec<f32>| -> Vec<f32> { v.iter().enumerate().map(|(k, &x)| if all_equal[k % m.n_items()] { 0.0 } else { x }).collect() };
+            Observations::Beta(mm, keep(lx), keep(l1x))
+        }
+        _ => unreachable!("only Beta fits set items aside"),
+    });
+    let fit_obs = masked_obs.as_ref().unwrap_or(&obs);
+    let mut em = Em::new(fit_obs, &quad, options, sums);
+    em.scale_free_items = all_equal.clone();
+    let result = run_em(&mut em, items.clone(), options, progress).await;
+    if let (Ok((fitted, ..)), true) = (&result, masked.is_some()) {
+        // Their expected counts under the final posteriors, from the full data.
+        let q = quad.len();
+        let k_stats = obs.stats_per_node();
+        let mut stats = vec![0.0; m.n_items() * k_stats * q];
+        estep::accumulate(&obs, &em.post, &em.summaries, q, &mut stats);
+        let (family, free) = (obs.family(), options.free());
+        for (i, item) in items.iter_mut().enumerate() {
+            *item = if all_equal[i] {
+                let st = &stats[i * k_stats * q..(i + 1) * k_stats * q];
+                let node_stats = NodeStats { n: &st[..q], s: &st[q..2 * q], v: if k_stats == 3 { &st[2 * q..] } else { &st[..0] } };
+                m_step(item, family, free, &options.priors, &quad.nodes, &node_stats, 25).0
+            } else {
+                fitted[i]
+            };
+        }
+    }
+    match result {
+        Ok((fitted, log_likelihood, iterations, converged)) => {
+            let items = if masked.is_some() { items } else { fitted };
             let (theta, theta_se): (Vec<f64>, Vec<f64>) = em.summaries.iter().map(|s| (s.mean, s.sd)).unzip();
             Ok(Ok(IrtFit {
                 model: options.model,
@@ -684,17 +716,16 @@ fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Pr
     items.iter().map(|p| item::log_prior(p, family, free, priors)).sum()
 }
 
-/// Items the parameter expansion leaves out of its prior term: for the Beta
-/// model, items whose observed scores are all equal (after clamping into
-/// [ε, 1 − ε]). Their likelihood has no finite optimum — b runs outwards and
-/// φ to its bound — and with them the MAP itself is degenerate: the ability
-/// scale collapses (mean θ² + se² ≈ 0.01–0.03, a ≈ 5) and EM crawls towards
-/// it for hundreds of iterations (LiveCodeBench pass@1, 102 such problems).
-/// Without their prior in the expansion, the fit stops at a fixed point
-/// where they do not steer θ's scale. That point is *not* the MAP (the
-/// expansion is then no longer an exact EM step): a deliberate trade,
-/// stated in ARCHITECTURE 18. Empty for other families.
-fn scale_free_items(obs: &Observations) -> Vec<bool> {
+/// For the Beta model, the items whose observed scores are all equal (after
+/// clamping into [ε, 1 − ε]): every model that ran a problem solved it, or
+/// none did. Their likelihood has no finite optimum — b runs outwards, φ to
+/// its bound — and the MAP with them in is degenerate: θ's scale collapses
+/// (mean θ² + se² ≈ 0.01–0.03, a ≈ 5), and EM crawled towards it without
+/// converging (LiveCodeBench pass@1, 102 such problems). They say nothing
+/// about who is more able, so the fit leaves them out of EM and gives each
+/// one M-step against the final posteriors (ARCHITECTURE 18). Empty for
+/// other families, whose fits converge with these items in.
+fn all_equal_items(obs: &Observations) -> Vec<bool> {
     let Observations::Beta(m, lx, l1x) = obs else { return Vec::new() };
     let n = m.n_items();
     // Both logarithms: two nearby small scores can share an f32 ln x.
@@ -713,6 +744,20 @@ fn scale_free_items(obs: &Observations) -> Vec<bool> {
     constant
 }
 
+/// `m` with the cells of the flagged items removed (same rows and columns).
+fn without_items(m: &ResponseMatrix, drop: &[bool]) -> ResponseMatrix {
+    let mut b = crate::matrix::MatrixBuilder::new(m.item_ids().to_vec());
+    b.force_continuous();
+    let mut row = vec![None; m.n_items()];
+    for model in 0..m.n_models() {
+        for (i, slot) in row.iter_mut().enumerate() {
+            *slot = if drop[i] { None } else { m.get(model, i) };
+        }
+        b.push_row_unchecked(m.model_ids()[model].clone(), &row);
+    }
+    b.into_matrix()
+}
+
 /// The state EM carries between iterations: posteriors, windows, statistics.
 struct Em<'a, 's> {
     obs: &'a Observations<'a>,
@@ -725,7 +770,8 @@ struct Em<'a, 's> {
     post: Vec<f64>,
     stats: Vec<f64>,
     summaries: Vec<PosteriorSummary>,
-    /// Items left out of the expansion's prior term (see [`scale_free_items`]).
+    /// Items left out of the expansion's prior term: those [`all_equal_items`]
+    /// set aside, whose parameters then sit at their priors' mode.
     scale_free_items: Vec<bool>,
 }
 
