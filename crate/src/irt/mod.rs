@@ -771,7 +771,8 @@ struct Em<'a, 's> {
     stats: Vec<f64>,
     summaries: Vec<PosteriorSummary>,
     /// Items left out of the expansion's prior term: those [`all_equal_items`]
-    /// set aside, whose parameters then sit at their priors' mode.
+    /// set aside, which have no data in this EM (each M-step returns them to
+    /// their priors' mode; the expansion then only rescales them).
     scale_free_items: Vec<bool>,
 }
 
