@@ -148,8 +148,10 @@ pub struct Priors {
 }
 
 impl Default for Priors {
-    /// Weak defaults: a ∈ [0.14, 7.4] and b ∈ [−6, 6] within 2 sd; c around
-    /// 0.2 (BILOG-MG's Beta(5, 17) has mean 0.23); d around 0.95; φ around 10.
+    /// Weak defaults: a ∈ [0.14, 7.4] and b within ±6 of its centre within
+    /// 2 sd; c around 0.2 (BILOG-MG's Beta(5, 17) has mean 0.23); d around
+    /// 0.95; φ around 10. The EM fit estimates b's centre (the 0 here is
+    /// only its start; see `centred_priors` in the parent module).
     fn default() -> Self {
         Priors {
             ln_a: (0.0, 1.0),
