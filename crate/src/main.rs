@@ -363,6 +363,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let truth = read_truth(truth.as_deref(), m)?;
             let fit_options = benchsift::irt::FitOptions { model: irt, dims, tolerance: select::SELECTION_FIT_TOLERANCE, ..Default::default() };
             let subset = select::select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
+            if let Some(r) = subset.discrimination_reliability.filter(|&r| r < select::reliability::LOW_RELIABILITY) {
+                eprintln!(
+                    "warning: the items' discriminations are mostly noise on these {} training models (split-half reliability {r:.2}), and {} ranks items by them; consider random, irt-cluster or --difficulty-strata, or more training models",
+                    train.len(),
+                    options.method.as_str()
+                );
+            }
             write_json(&subset, output.as_deref())
         }
         Command::Similar { embeddings, items, top_k, threshold, backend, output } => {

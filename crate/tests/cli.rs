@@ -786,3 +786,29 @@ fn difficulty_strata_keep_a_ranking_selector_representative() {
     assert_ne!(row(&base, "metric-var"), row(&binned_ev, "metric-var"));
 }
 
+
+#[test]
+fn information_selectors_report_how_reliable_the_discriminations_are() {
+    // The bundled MMLU-Pro slice: with 8 training models the fitted
+    // discriminations are mostly noise, and irt-info says so; with all 29 it
+    // does not warn. Other methods report nothing.
+    // The model ids, from a fit's output.
+    let fit: Value = serde_json::from_slice(&benchsift(&["fit", "www/data/mmlu_pro/responses.csv.gz", "--irt", "2pl"]).stdout).unwrap();
+    let eight: String = fit["models"].as_array().unwrap().iter().take(8).map(|m| m["id"].as_str().unwrap().to_string() + "\n").collect();
+    let few = temp_file("eight_models.txt", eight.as_bytes());
+    let run = |extra: &[&str], method: &str| {
+        let mut args = vec!["select", "www/data/mmlu_pro/responses.csv.gz", "--method", method, "--budget", "50"];
+        args.extend_from_slice(extra);
+        let out = benchsift(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (json["discrimination_reliability"].as_f64(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (r, stderr) = run(&["--train-models", few.to_str().unwrap()], "irt-info");
+    let r = r.expect("irt-info reports the reliability");
+    assert!(r < 0.5, "reliability {r}");
+    assert!(stderr.contains("mostly noise on these 8 training models"), "{stderr}");
+    let (r, stderr) = run(&[], "metabench");
+    assert!(r.expect("metabench reports it") >= 0.5 && !stderr.contains("mostly noise"), "{r:?} {stderr}");
+    assert_eq!(run(&[], "random").0, None);
+}

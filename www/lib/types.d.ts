@@ -199,6 +199,12 @@ export interface Subset {
   ridge?: { intercept: number; slope: number; centres: number[]; coefficients: number[]; lambda: number; n: number; half_width: number };
   /** Per estimator, the smallest interval half-width: the split-conformal 95% quantile of the training models' absolute errors. */
   interval_floors?: Record<string, number>;
+  /**
+   * irt-info and metabench only: the split-half reliability of the IRT fit's discriminations (each item refitted on two
+   * halves of the training models; Spearman–Brown of the correlation of ln a). Below 0.5 most of their spread is noise,
+   * and these methods rank items by it. Absent for other methods and for rasch, 1pl or multidimensional fits.
+   */
+  discrimination_reliability?: number;
   /** The chosen items' groups and texts, when an items file gave them. */
   groups?: (string | null)[];
   texts?: (string | null)[];

@@ -36,6 +36,7 @@ pub(crate) mod cluster;
 pub mod diversity;
 pub mod metabench;
 pub mod metric;
+pub mod reliability;
 
 use serde::{Deserialize, Serialize};
 
@@ -708,6 +709,12 @@ pub struct SubsetJson {
     /// quantile of the training models' absolute errors (see `estimate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_floors: Option<std::collections::BTreeMap<String, f64>>,
+    /// `irt-info` and `metabench` only: the split-half reliability of the
+    /// fit's discriminations (see [`reliability`]); below
+    /// [`reliability::LOW_RELIABILITY`] those methods rank items mostly by
+    /// noise, and the CLI warns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discrimination_reliability: Option<f64>,
     /// The chosen items' groups and texts, when the items file has them, so
     /// a person can read what was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -866,6 +873,10 @@ pub fn select_subset_with(
             Some((e.as_str().to_string(), floor))
         })
         .collect();
+    let discrimination_reliability = match (options.method, fit.as_ref()) {
+        (Method::IrtInfo | Method::Metabench, Some(fit)) => reliability::discrimination_reliability(fit, m, train, &all),
+        _ => None,
+    };
     Ok(SubsetJson {
         method: options.method,
         budget: match options.budget {
@@ -888,6 +899,7 @@ pub fn select_subset_with(
         calibration,
         ridge,
         interval_floors: (!floors.is_empty()).then_some(floors),
+        discrimination_reliability,
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
     })
