@@ -199,6 +199,8 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     const ids = await page.$$eval('#subset-table tbody tr', (rows) => rows.map((r) => r.children[1].textContent));
     const cli = JSON.parse(execFileSync(CLI, ['select', 'www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv', '--method', 'irt-info', '--budget', '5'], { cwd: ROOT, encoding: 'utf8' }));
     assert.deepEqual(ids, cli.items);
+    // The summary says how far the discriminations irt-info ranks by can be trusted.
+    assert.ok(await page.textContent('#select-summary').then((t) => t?.includes(`discriminations it ranks by: ${cli.discrimination_reliability.toFixed(2)}.`)));
     // The download buttons hand over the same subset.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
     const saved = join(OUT, 'subset.json');

@@ -387,12 +387,25 @@ function showBusy(job) {
   };
 }
 
+/**
+ * What irt-info and metabench rank by, and how far it can be trusted (the split-half reliability of the
+ * discriminations; below 0.5 most of their spread is noise).
+ * @param {import('./lib/types.js').Subset} subset
+ */
+function reliabilityNote(subset) {
+  const r = subset.discrimination_reliability;
+  if (r == null) return '';
+  const note = ` Split-half reliability of the discriminations it ranks by: ${r.toFixed(2)}`;
+  return r < 0.5 ? `${note}, so mostly noise with these training models: consider random or irt-cluster.` : `${note}.`;
+}
+
 /** @param {import('./lib/types.js').Subset} subset */
 function showSubset(subset) {
   $('select-result').hidden = false;
   $('select-summary').textContent =
     `${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items by ${subset.method}` +
-    (subset.gpirt_lambda != null ? `; gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}` : '') + '.';
+    (subset.gpirt_lambda != null ? `; gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}` : '') + '.' +
+    reliabilityNote(subset);
   const body = /** @type {HTMLTableElement} */ ($('subset-table')).tBodies[0];
   body.replaceChildren(
     ...subset.items.map((id, k) => {
