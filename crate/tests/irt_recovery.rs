@@ -213,3 +213,28 @@ fn beta_fit_of_few_models_and_easy_items_converges() {
     // centre fixed at 0 they pulled the abilities' mean to +2.
     assert!(mean.abs() < 0.05, "mean θ {mean}");
 }
+
+#[test]
+fn one_pl_fit_of_few_models_and_many_items_keeps_the_ability_scale() {
+    // 29 models × 3,000 items, one true discrimination. The 1PL's one shared
+    // a cannot resist 3,000 b priors the way 2PL's per-item a priors do: with
+    // b's prior sd fixed in θ units the MAP shrank θ to a point and blew a
+    // up (MMLU-Pro: θ's variance 0.003, a = 15.8). On the logit scale the
+    // prior leaves θ's scale to the population.
+    let mut rng = Rng::new(29);
+    let (models, items) = (29, 3000);
+    let theta: Vec<f64> = (0..models).map(|_| rng.normal()).collect();
+    let params: Vec<ItemParams> = (0..items).map(|_| ItemParams::new(1.2, 1.5 * rng.normal())).collect();
+    let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i:04}")).collect());
+    for (j, t) in theta.iter().enumerate() {
+        let row: Vec<Option<f32>> = params.iter().map(|p| Some((rng.uniform() < p.expected(*t)) as u8 as f32)).collect();
+        b.push_row_unchecked(format!("m{j:02}"), &row);
+    }
+    let f = fit(&b.into_matrix(), IrtModel::OnePl);
+    let second_moment = f.theta.iter().zip(&f.theta_se).map(|(t, s)| t * t + s * s).sum::<f64>() / models as f64;
+    let a = f.items[0].a;
+    eprintln!("1PL 29×3000: {} iterations, mean θ² + se² {second_moment:.3}, a {a:.3}, r(θ) {:.4}", f.iterations, corr(&f.theta, &theta));
+    assert!(f.converged);
+    assert!((0.6..1.5).contains(&second_moment), "mean θ² + se² {second_moment}");
+    assert!((0.8..1.8).contains(&a), "a {a}");
+}

@@ -150,8 +150,9 @@ pub struct Priors {
 impl Default for Priors {
     /// Weak defaults: a ∈ [0.14, 7.4] and b within ±6 of its centre within
     /// 2 sd; c around 0.2 (BILOG-MG's Beta(5, 17) has mean 0.23); d around
-    /// 0.95; φ around 10. The EM fit estimates b's centre (the 0 here is
-    /// only its start; see `centred_priors` in the parent module).
+    /// 0.95; φ around 10. The EM fit ignores the b prior's mean given here
+    /// and estimates it as the items' mean b (see `centred_priors` in the
+    /// parent module), so only its sd is a setting there.
     fn default() -> Self {
         Priors {
             ln_a: (0.0, 1.0),
@@ -633,7 +634,9 @@ pub fn m_step(
 
 /// The shared-discrimination (1PL) update: one Fisher-scoring step for ln a
 /// summed over all items, with the items' difficulties held fixed.
-pub fn shared_a_step(items: &[ItemParams], nodes: &[f64], stats: &[NodeStats], priors: &Priors) -> f64 {
+/// `b_spread` is Σ (b_i − mean b)² / σ_b²: the 1PL's b prior is on the logit
+/// scale (a·b), so it adds −a²·b_spread/2 to the objective.
+pub fn shared_a_step(items: &[ItemParams], nodes: &[f64], stats: &[NodeStats], priors: &Priors, b_spread: f64) -> f64 {
     let layout = Layout { free: Free { a: true, c: false, d: false, phi: false }, family: Family::Bernoulli };
     let a = items.first().map_or(1.0, |p| p.a);
     let total = |ln_a: f64| -> (f64, f64, f64) {
@@ -647,7 +650,8 @@ pub fn shared_a_step(items: &[ItemParams], nodes: &[f64], stats: &[NodeStats], p
         }
         let (mean, sd) = priors.ln_a;
         let prec = 1.0 / (sd * sd);
-        (f - 0.5 * prec * (ln_a - mean).powi(2), g - prec * (ln_a - mean), h + prec)
+        let a2 = exp(2.0 * ln_a) * b_spread;
+        (f - 0.5 * prec * (ln_a - mean).powi(2) - 0.5 * a2, g - prec * (ln_a - mean) - a2, h + prec + 2.0 * a2)
     };
     let mut ln_a = ln(a);
     let (mut f, mut g, mut h) = total(ln_a);

@@ -163,6 +163,8 @@ pub struct FitOptions {
     pub max_iterations: usize,
     /// Stop when no unconstrained item parameter moves more than this.
     pub tolerance: f64,
+    /// Item priors; the b prior's mean is estimated (decision 15), only its
+    /// sd is taken from here.
     pub priors: Priors,
     /// Fix the lower asymptote of every item (e.g. 1/number of choices) instead
     /// of estimating it (3PL/4PL).
@@ -228,6 +230,14 @@ impl FitOptions {
                 "IRT needs at least 2 models and 2 items; the matrix has {} × {}",
                 m.n_models(),
                 m.n_items()
+            )));
+        }
+        if !any_item_varies(m) {
+            // Nothing to fit: every difficulty would run off to its prior's
+            // edge (and with the b prior's centre estimated, past it).
+            return Err(Error::invalid(format!(
+                "every item has one score for all {} models, so no item tells any two models apart: IRT needs items that some models get right and others wrong",
+                m.n_models()
             )));
         }
         Ok(())
@@ -540,7 +550,7 @@ pub async fn fit_async(
         let mut stats = vec![0.0; m.n_items() * k_stats * q];
         estep::accumulate(&obs, &em.post, &em.summaries, q, &mut stats);
         let (family, free) = (obs.family(), options.free());
-        let priors = centred_priors(&options.priors, fitted, &all_equal);
+        let priors = centred_priors(&options.priors, fitted, &all_equal, options.model);
         for (i, item) in items.iter_mut().enumerate() {
             *item = if all_equal[i] {
                 m_step(item, family, free, &priors, &quad.nodes, &item_stats(&stats, i, k_stats, q), 25).0
@@ -634,8 +644,12 @@ async fn run_em(
         let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
         let s3 = em.step(&candidate, true).await?;
         iterations += 1;
-        let objective_jump = s3.log_likelihood + items_log_prior(&candidate, family, free, &options.priors, &em.scale_free_items);
-        let objective_p1 = s2.log_likelihood + items_log_prior(&s1.items, family, free, &options.priors, &em.scale_free_items);
+        // The MAP objective: the shared a's prior too, as the expansion counts it.
+        let log_prior = |items: &[ItemParams]| {
+            items_log_prior(items, family, free, &options.priors, &em.scale_free_items, options.model) + shared_a_log_prior(options.model, items[0].a, &options.priors)
+        };
+        let objective_jump = s3.log_likelihood + log_prior(&candidate);
+        let objective_p1 = s2.log_likelihood + log_prior(&s1.items);
         let (next, ll, change) = if objective_jump.is_finite() && objective_jump >= objective_p1 - 1e-9 * objective_p1.abs() {
             (s3.items, s3.log_likelihood, s3.max_change)
         } else {
@@ -714,9 +728,20 @@ fn unpack_all(v: &[f64], base: &[ItemParams], family: Family, free: Free, shared
 /// The MAP objective's item prior: every item's, with b's prior centred on
 /// the items' own mean difficulty (see [`centred_priors`]); items flagged in
 /// `skip` (set aside) are left out.
-fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Priors, skip: &[bool]) -> f64 {
-    let centred = centred_priors(priors, items, skip);
+fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Priors, skip: &[bool], model: IrtModel) -> f64 {
+    let centred = centred_priors(priors, items, skip, model);
     items.iter().enumerate().filter(|(i, _)| !skip.get(*i).copied().unwrap_or(false)).map(|(_, p)| item::log_prior(p, family, free, &centred)).sum()
+}
+
+/// A 1PL's prior on its one shared ln a (counted once, not per item); 0 for
+/// the other models, whose per-item a priors `item::log_prior` counts.
+fn shared_a_log_prior(model: IrtModel, shared_a: f64, priors: &Priors) -> f64 {
+    if model != IrtModel::OnePl {
+        return 0.0;
+    }
+    let (mean, sd) = priors.ln_a;
+    let la = crate::math::ln(shared_a);
+    -0.5 * (la - mean) * (la - mean) / (sd * sd)
 }
 
 /// `priors` with the b prior's mean at the mean difficulty of `items` (those
@@ -727,13 +752,32 @@ fn items_log_prior(items: &[ItemParams], family: Family, free: Free, priors: &Pr
 /// few models it wins — WMT23 MQM's 460 mostly easy segments against 13
 /// systems put θ's mean at +2.2. With the location estimated the b prior
 /// only holds the difficulties together, and the population alone places θ.
-fn centred_priors(priors: &Priors, items: &[ItemParams], skip: &[bool]) -> Priors {
+///
+/// A 1PL's b prior is on the logit scale, a·b ~ N(a·μ_b, σ_b²), so its sd in
+/// θ units is σ_b / a: its one shared a cannot resist the items' b priors
+/// the way 2PL's per-item a priors do, and with b's sd fixed in θ units the
+/// MAP shrank θ to a point and blew a up to make every b small (MMLU-Pro:
+/// θ's variance 0.003, a = 15.8, a log-likelihood 567 below Rasch's). On
+/// the logit scale the b prior does not change when θ is stretched and a
+/// shrunk, so the population alone sets θ's scale too.
+fn centred_priors(priors: &Priors, items: &[ItemParams], skip: &[bool], model: IrtModel) -> Priors {
     let (sum, n) = items
         .iter()
         .enumerate()
         .filter(|(i, _)| !skip.get(*i).copied().unwrap_or(false))
         .fold((0.0, 0usize), |(s, n), (_, p)| (s + p.b, n + 1));
-    Priors { b: (if n > 0 { sum / n as f64 } else { priors.b.0 }, priors.b.1), ..*priors }
+    let sd = match (model, items.first()) {
+        (IrtModel::OnePl, Some(p)) => priors.b.1 / p.a,
+        _ => priors.b.1,
+    };
+    Priors { b: (if n > 0 { sum / n as f64 } else { priors.b.0 }, sd), ..*priors }
+}
+
+/// Σ (b_i − mean b)² / σ_b² over `items`: what a 1PL's logit-scale b prior
+/// contributes to its shared-a step, −a²·this/2.
+fn b_spread(items: &[ItemParams], priors: &Priors) -> f64 {
+    let mean = items.iter().map(|p| p.b).sum::<f64>() / items.len().max(1) as f64;
+    items.iter().map(|p| (p.b - mean) * (p.b - mean)).sum::<f64>() / (priors.b.1 * priors.b.1)
 }
 
 /// Item `i`'s expected statistics at the `q` nodes, out of the E-step's
@@ -742,6 +786,21 @@ fn centred_priors(priors: &Priors, items: &[ItemParams], skip: &[bool]) -> Prior
 fn item_stats(stats: &[f64], i: usize, k_stats: usize, q: usize) -> NodeStats<'_> {
     let s = &stats[i * k_stats * q..(i + 1) * k_stats * q];
     NodeStats { n: &s[..q], s: &s[q..2 * q], v: if k_stats == 3 { &s[2 * q..] } else { &s[..0] } }
+}
+
+/// Whether any item has two different observed scores.
+fn any_item_varies(m: &ResponseMatrix) -> bool {
+    let mut first: Vec<Option<f32>> = vec![None; m.n_items()];
+    for model in 0..m.n_models() {
+        for (i, v) in m.row(model) {
+            match first[i] {
+                None => first[i] = Some(v),
+                Some(f) if f != v => return true,
+                Some(_) => {}
+            }
+        }
+    }
+    false
 }
 
 /// For the Beta model, the items whose observed scores are all equal (after
@@ -866,15 +925,8 @@ impl<'a, 's> Em<'a, 's> {
                 .sum();
             // The b prior's centre is maximised with (m, s): the mapped items' mean b.
             let mapped: Vec<ItemParams> = items.iter().map(|p| ItemParams { a: p.a * s, b: (p.b - shift) / s, ..*p }).collect();
-            let prior = items_log_prior(&mapped, family, free, priors, &self.scale_free_items);
-            let shared_a = if self.options.model == IrtModel::OnePl {
-                let (mean, sd) = priors.ln_a;
-                let la = crate::math::ln(items[0].a * s);
-                -0.5 * (la - mean) * (la - mean) / (sd * sd)
-            } else {
-                0.0
-            };
-            population + prior + shared_a
+            let prior = items_log_prior(&mapped, family, free, priors, &self.scale_free_items, self.options.model);
+            population + prior + shared_a_log_prior(self.options.model, items[0].a * s, priors)
         };
         let (mut x, mut y) = (0.0f64, 0.0f64);
         let h = 1e-4;
@@ -890,12 +942,16 @@ impl<'a, 's> Em<'a, 's> {
                 let hxy = (objective(x + h, y + h) - fx1 - objective(x, y + h) + f0) / (h * h);
                 let (mut hxx, mut hyy) = (hxx, hyy);
                 if !(hxx < 0.0 && hxx * hyy - hxy * hxy > 0.0) {
-                    // Not concave here (the mapped b priors need not be
-                    // jointly concave in shift and ln scale; WMT's 460
-                    // segments against 13 systems): lower the Hessian's
-                    // spectrum below zero, a Levenberg–Marquardt step, and
-                    // let the line search below keep only an ascent. Giving
-                    // up instead left θ's location and scale to drift.
+                    // Not concave here: lower the Hessian's spectrum below
+                    // zero, a Levenberg–Marquardt step, and let the line
+                    // search below keep only an ascent. Giving up instead
+                    // left θ's location and scale to drift. (With the b
+                    // prior's centre fixed, WMT's 460 segments against 13
+                    // systems made the mapped b priors non-concave in the
+                    // shift and fired this branch three times per fit;
+                    // with it estimated they do not depend on the shift,
+                    // and the branch is a safeguard: the population term
+                    // itself is not jointly concave far from its maximum.)
                     let (mid, radius) = (0.5 * (hxx + hyy), (0.25 * (hxx - hyy) * (hxx - hyy) + hxy * hxy).sqrt());
                     let lower = mid + radius + (mid - radius).abs().max(1.0) * 1e-3 + 1e-9;
                     if !lower.is_finite() {
@@ -952,12 +1008,12 @@ impl<'a, 's> Em<'a, 's> {
         let stats = &self.stats;
         let node_stats = |i: usize| item_stats(stats, i, k_stats, q);
         let nodes = &self.grid.nodes;
-        let priors = centred_priors(&options.priors, items, &self.scale_free_items);
+        let priors = centred_priors(&options.priors, items, &self.scale_free_items, options.model);
         let updated: Vec<(ItemParams, f64)> = parallel::map(items.len(), |i| m_step(&items[i], family, free, &priors, nodes, &node_stats(i), 25));
         let mut items: Vec<ItemParams> = updated.into_iter().map(|u| u.0).collect();
         if options.model == IrtModel::OnePl {
             let all: Vec<NodeStats> = (0..items.len()).map(node_stats).collect();
-            let a = shared_a_step(&items, nodes, &all, &options.priors);
+            let a = shared_a_step(&items, nodes, &all, &options.priors, b_spread(&items, &options.priors));
             items.iter_mut().for_each(|p| p.a = a);
         }
         // Parameter expansion (PX-EM; Liu, Rubin & Wu 1998, Biometrika
@@ -1406,5 +1462,20 @@ pub(crate) mod tests {
         b.push_row_unchecked("m1".into(), &[Some(0.75), Some(1.0)]);
         let c = b.into_matrix();
         assert!(fit_with(&c, &FitOptions::default(), Some(&mut CpuSums { m: &c, calls: 0, fail_at: 1 }), &mut |_| true).is_err());
+    }
+
+    #[test]
+    fn a_matrix_where_no_item_varies_is_refused_with_a_reason() {
+        let mut b = MatrixBuilder::new(vec!["q1".into(), "q2".into(), "q3".into()]);
+        b.push_row_unchecked("m0".into(), &[Some(1.0), None, Some(0.0)]);
+        b.push_row_unchecked("m1".into(), &[Some(1.0), Some(1.0), Some(0.0)]);
+        let constant = b.into_matrix();
+        let err = fit(&constant, &FitOptions::default(), &mut |_| true).unwrap_err().to_string();
+        assert!(err.contains("no item tells any two models apart"), "{err}");
+        // One differing cell is enough.
+        let mut b = MatrixBuilder::new(vec!["q1".into(), "q2".into(), "q3".into()]);
+        b.push_row_unchecked("m0".into(), &[Some(1.0), None, Some(0.0)]);
+        b.push_row_unchecked("m1".into(), &[Some(1.0), Some(1.0), Some(1.0)]);
+        assert!(fit(&b.into_matrix(), &FitOptions::default(), &mut |_| true).is_ok());
     }
 }

@@ -38,7 +38,15 @@ pub fn discrimination_reliability(fit: &IrtFit, m: &ResponseMatrix, train: &[usi
     let halves: [Vec<usize>; 2] = [order.iter().copied().step_by(2).collect(), order.iter().copied().skip(1).step_by(2).collect()];
     // Only a and b move; c, d and φ stay at the full fit's.
     let free = Free { a: true, c: false, d: false, phi: false };
-    let priors = Priors { b: (fit.items.iter().map(|p| p.b).sum::<f64>() / fit.items.len().max(1) as f64, Priors::default().b.1), ..Priors::default() };
+    // The fit's b prior: centred on the mean b of the items that vary over
+    // the training models (a Beta fit sets the others aside, far out), with
+    // 1PL, whose b prior is on the logit scale, is excluded above.
+    let varies = |i: usize| {
+        let mut seen = train.iter().filter_map(|&j| m.get(j, i));
+        seen.next().is_some_and(|first| seen.any(|x| x != first))
+    };
+    let (sum, n) = (0..fit.items.len()).filter(|&i| varies(i)).fold((0.0, 0usize), |(s, n), i| (s + fit.items[i].b, n + 1));
+    let priors = Priors { b: (if n > 0 { sum / n as f64 } else { 0.0 }, Priors::default().b.1), ..Priors::default() };
     let scale = fit.scale.unwrap_or(Scale::Identity);
     let ln_a_on = |i: usize, half: &[usize]| -> Option<f64> {
         let (mut nodes, mut s, mut v) = (Vec::new(), Vec::new(), Vec::new());
