@@ -77,6 +77,31 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
     if n != y.len() || n < 2 || has_nan(x) || has_nan(y) {
         return f64::NAN;
     }
+    let PairCounts { total, x_ties, y_ties, joint_ties, discordant } = pair_counts(x, y);
+    if x_ties == total || y_ties == total {
+        return f64::NAN;
+    }
+    // total = C + D + (T_x - T_xy) + (T_y - T_xy) + T_xy, hence C - D:
+    let con_minus_dis =
+        total as i64 - x_ties as i64 - y_ties as i64 + joint_ties as i64 - 2 * discordant as i64;
+    // Same operation order as scipy (integer counts, two square roots).
+    let tau = con_minus_dis as f64 / ((total - x_ties) as f64).sqrt() / ((total - y_ties) as f64).sqrt();
+    tau.clamp(-1.0, 1.0)
+}
+
+/// The pair counts Kendall's τ-b is made of, for NaN-free `x`, `y` of one
+/// length, in O(n log n): all pairs, pairs tied in x, in y, in both, and
+/// discordant pairs (x and y strictly in opposite orders).
+struct PairCounts {
+    total: u64,
+    x_ties: u64,
+    y_ties: u64,
+    joint_ties: u64,
+    discordant: u64,
+}
+
+fn pair_counts(x: &[f64], y: &[f64]) -> PairCounts {
+    let n = x.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| cmp(x[a], x[b]).then(cmp(y[a], y[b])));
     let xs: Vec<f64> = order.iter().map(|&i| x[i]).collect();
@@ -87,16 +112,8 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
     // inversion left in the y sequence is a discordant pair.
     let discordant = count_inversions(&mut ys);
     let y_ties = tied_pairs(n, |a, b| ys[a] == ys[b]);
-    let total = (n as u64) * (n as u64 - 1) / 2;
-    if x_ties == total || y_ties == total {
-        return f64::NAN;
-    }
-    // total = C + D + (T_x - T_xy) + (T_y - T_xy) + T_xy, hence C - D:
-    let con_minus_dis =
-        total as i64 - x_ties as i64 - y_ties as i64 + joint_ties as i64 - 2 * discordant as i64;
-    // Same operation order as scipy (integer counts, two square roots).
-    let tau = con_minus_dis as f64 / ((total - x_ties) as f64).sqrt() / ((total - y_ties) as f64).sqrt();
-    tau.clamp(-1.0, 1.0)
+    let total = (n as u64) * (n as u64).saturating_sub(1) / 2;
+    PairCounts { total, x_ties, y_ties, joint_ties, discordant }
 }
 
 /// Total order for NaN-free input; -0.0 and 0.0 compare equal, as they tie.
@@ -233,12 +250,33 @@ pub struct PairOutcome {
 /// without building the list. NaN when no pair is ordered by the truth, when
 /// the lengths differ, or when a NaN takes part in any pair.
 pub fn pairwise_accuracy(estimate: &[f64], truth: &[f64]) -> f64 {
+    if estimate.len() == truth.len() && !has_nan(estimate) && !has_nan(truth) {
+        return pairwise_accuracy_by_sorting(estimate, truth);
+    }
     let (mut sum, mut count) = (0.0, 0usize);
     for_each_pair(estimate, truth, |p| {
         sum += p.correct;
         count += 1;
     });
     if count == 0 { f64::NAN } else { sum / count as f64 }
+}
+
+/// [`pairwise_accuracy`] without NaNs in O(n log n), by the counts Kendall's
+/// τ-b is made of (`evaluate` calls it for every seed of every row, on up to
+/// thousands of models). Among the pairs with distinct truths, those with
+/// tied estimates count one half and the discordant ones nothing; the sum
+/// is of halves and ones, exact in f64, so the result is the same bits as
+/// adding pair by pair.
+fn pairwise_accuracy_by_sorting(estimate: &[f64], truth: &[f64]) -> f64 {
+    let PairCounts { total, x_ties: truth_ties, y_ties: estimate_ties, joint_ties, discordant } = pair_counts(truth, estimate);
+    let count = total - truth_ties;
+    if count == 0 {
+        return f64::NAN;
+    }
+    // Pairs with equal estimates but distinct truths.
+    let halves = estimate_ties - joint_ties;
+    let correct = count - discordant - halves;
+    (correct as f64 + 0.5 * halves as f64) / count as f64
 }
 
 /// Every pair i < j with `truth[i] != truth[j]`, in order (i, then j). A NaN
@@ -648,6 +686,24 @@ mod tests {
         assert!(pairwise_accuracy(&[f64::NAN, 1.0, 2.0], &[1.0, 2.0, 3.0]).is_nan());
         // Equal infinite estimates tie rather than turning into NaN.
         assert_eq!(pairwise_accuracy(&[f64::INFINITY, f64::INFINITY], &[1.0, 2.0]), 0.5);
+    }
+
+    #[test]
+    fn pairwise_accuracy_by_sorting_is_the_pair_by_pair_sum_bit_for_bit() {
+        let mut rng = crate::rng::Rng::new(21);
+        for n in [0usize, 1, 2, 3, 9, 40, 300] {
+            for levels in [2.0, 5.0, 1e9] {
+                let mut truth: Vec<f64> = (0..n).map(|_| (rng.uniform() * levels).floor()).collect();
+                let mut est: Vec<f64> = (0..n).map(|_| (rng.uniform() * levels).floor() - 1.0).collect();
+                if n > 4 {
+                    (truth[0], truth[1], est[2], est[3], est[4]) = (-0.0, 0.0, f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+                }
+                let pairs = pair_outcomes(&est, &truth);
+                let by_pairs = if pairs.is_empty() { f64::NAN } else { pairs.iter().map(|p| p.correct).sum::<f64>() / pairs.len() as f64 };
+                let got = pairwise_accuracy(&est, &truth);
+                assert!(got.to_bits() == by_pairs.to_bits() || (got.is_nan() && by_pairs.is_nan()), "n {n}, levels {levels}: {got} vs {by_pairs}");
+            }
+        }
     }
 
     #[test]
