@@ -152,13 +152,14 @@ test('select, estimate and evaluate through the package match the CLI', () => {
      const cal = await estimate(file, { subset, estimator: 'calibrated' });
      const ridge = await estimate(file, { subset, estimator: 'ridge' });
      const binned = await select(file, { method: 'metric-var', budget: 9, difficultyStrata: 3 });
+     const unguarded = await select(file, { method: 'metric-var', budget: 9, guard: false });
      const progress = [];
      const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p.done) });
      let error = null;
      try { await select(file, { method: 'random', budget: 99 }); } catch (e) { error = e.message; }
-     console.log(JSON.stringify({ subset, est, cal, ridge, binned, ev, progress, error }));`,
+     console.log(JSON.stringify({ subset, est, cal, ridge, binned, unguarded, ev, progress, error }));`,
   );
-  const { subset, est, cal, ridge, binned, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
+  const { subset, est, cal, ridge, binned, unguarded, ev, progress, error } = JSON.parse(run('node', ['subset.mjs'], project));
   const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
   const csv = 'www/data/bbh/responses.csv';
   assert.deepEqual(subset, cli(['select', csv, '--method', 'anchor-points', '--budget', '6', '--seed', '2']));
@@ -175,6 +176,11 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   assert.deepEqual(ev, cli(['evaluate', csv, '--methods', 'irt-info', '--budgets', '5', '--folds', '3', '--seeds', '2']));
   assert.deepEqual(binned, cli(['select', csv, '--method', 'metric-var', '--budget', '9', '--difficulty-strata', '3']));
   assert.equal(binned.difficulty_strata, 3);
+  // The random guard runs by default (its report is in the subset file and evaluate's rows), and guard: false is --no-guard.
+  assert.equal(typeof binned.guard.fell_back, 'boolean');
+  assert.ok(ev.results.some((/** @type {{guard_fallbacks?: number}} */ r) => typeof r.guard_fallbacks === 'number'));
+  assert.equal(unguarded.guard, undefined);
+  assert.deepEqual(unguarded, cli(['select', csv, '--method', 'metric-var', '--budget', '9', '--no-guard']));
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(error, 'a budget of 99 items is more than the 27 items in the matrix');
 });

@@ -201,6 +201,9 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     assert.deepEqual(ids, cli.items);
     // The summary says how far the discriminations irt-info ranks by can be trusted.
     assert.ok(await page.textContent('#select-summary').then((t) => t?.includes(`discriminations it ranks by: ${cli.discrimination_reliability.toFixed(2)}.`)));
+    // The random guard ran as the CLI's did, and the summary says when it took a random subset.
+    assert.equal(typeof cli.guard?.fell_back, 'boolean');
+    assert.equal(((await page.textContent('#select-summary')) ?? '').includes('so these items are a random subset'), cli.guard.fell_back);
     // The download buttons hand over the same subset.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
     const saved = join(OUT, 'subset.json');
@@ -232,6 +235,10 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     assert.equal(cells.length, ev.results.length);
     const first = ev.results[0];
     assert.deepEqual(cells[0].slice(0, 4), [first.method, first.estimator, String(first.budget), `${first.mae.mean.toFixed(4)} [${first.mae.low.toFixed(4)}, ${first.mae.high.toFixed(4)}]`]);
+    // The last column: how often the random guard replaced irt-info's subset (empty for random).
+    ev.results.forEach((/** @type {{method: string, guard_fallbacks?: number}} */ r, /** @type {number} */ k) => {
+      assert.equal(cells[k][6], r.method === 'random' ? '' : `${Math.round((r.guard_fallbacks ?? NaN) * 100)}%`);
+    });
     await page.screenshot({ path: join(OUT, 'page-compare.png'), fullPage: true });
     // The compare settings travel in the URL too.
     const compareLink = new URL(page.url());

@@ -337,6 +337,7 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
     seed: Number(data.get('seed')),
     stratify: data.get('stratify') === 'on',
     difficultyStrata: data.get('difficulty') === 'on' ? DIFFICULTY_BINS : 0,
+    guard: data.get('guard') === 'on',
     holdoutModels: String(data.get('holdout') ?? '')
       .split(',')
       .map((id) => id.trim())
@@ -352,6 +353,8 @@ async function runSelect(/** @type {SubmitEvent} */ event) {
   else url.searchParams.delete('stratify');
   if (options.difficultyStrata) url.searchParams.set('difficulty', '1');
   else url.searchParams.delete('difficulty');
+  if (options.guard) url.searchParams.delete('noguard');
+  else url.searchParams.set('noguard', '1');
   history.replaceState(null, '', url);
   setError(null);
   setStatus(`Selecting ${options.budget} items with ${options.method}${options.method.startsWith('irt') ? ' (fitting the IRT model first)' : ''}…`);
@@ -399,13 +402,25 @@ function reliabilityNote(subset) {
   return r < 0.5 ? `${note}, so mostly noise with these training models: consider random or irt-cluster.` : `${note}.`;
 }
 
+/**
+ * What the random guard decided: where the method's cross-validated subsets estimated the training models' scores
+ * worse than random ones, the subset shown is random.
+ * @param {import('./lib/types.js').Subset} subset
+ */
+function guardNote(subset) {
+  const g = subset.guard;
+  if (!g?.fell_back) return '';
+  return ` Cross-validated on the training models, ${subset.method}'s subsets estimated full scores worse than random subsets of this size` +
+    ` (mean absolute error ${g.method_error.toFixed(4)} against ${g.random_error.toFixed(4)}), so these items are a random subset.`;
+}
+
 /** @param {import('./lib/types.js').Subset} subset */
 function showSubset(subset) {
   $('select-result').hidden = false;
   $('select-summary').textContent =
     `${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items by ${subset.method}` +
     (subset.gpirt_lambda != null ? `; gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}` : '') + '.' +
-    reliabilityNote(subset);
+    guardNote(subset) + reliabilityNote(subset);
   const body = /** @type {HTMLTableElement} */ ($('subset-table')).tBodies[0];
   body.replaceChildren(
     ...subset.items.map((id, k) => {
@@ -458,11 +473,14 @@ async function runCompare(/** @type {SubmitEvent} */ event) {
     folds: Number(data.get('folds')),
     seeds: Number(data.get('seeds')),
     difficultyStrata: data.get('difficulty') === 'on' ? DIFFICULTY_BINS : 0,
+    guard: data.get('guard') === 'on',
   };
   const url = new URL(location.href);
   url.searchParams.set('compare', options.methods.join(','));
   if (options.difficultyStrata) url.searchParams.set('compareDifficulty', '1');
   else url.searchParams.delete('compareDifficulty');
+  if (options.guard) url.searchParams.delete('compareNoGuard');
+  else url.searchParams.set('compareNoGuard', '1');
   if (options.budgets) url.searchParams.set('budgets', options.budgets.join(','));
   else url.searchParams.delete('budgets');
   url.searchParams.set('folds', String(options.folds));
@@ -511,7 +529,8 @@ function showComparison(evaluation) {
     Number.isFinite(ci.mean) ? `${ci.mean.toFixed(digits)} [${ci.low.toFixed(digits)}, ${ci.high.toFixed(digits)}]` : '–';
   /** @type {HTMLTableElement} */ ($('compare-table')).tBodies[0].replaceChildren(
     ...evaluation.results.map((r) => {
-      return tableRow([r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2)]);
+      const random = r.guard_fallbacks == null ? '' : `${Math.round(r.guard_fallbacks * 100)}%`;
+      return tableRow([r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2), random]);
     }),
   );
 }
@@ -957,8 +976,10 @@ function restoreSelectSettings() {
   }
   /** @type {HTMLInputElement} */ (form.elements.namedItem('stratify')).checked = params.get('stratify') === '1';
   /** @type {HTMLInputElement} */ (form.elements.namedItem('difficulty')).checked = params.get('difficulty') === '1';
+  /** @type {HTMLInputElement} */ (form.elements.namedItem('guard')).checked = params.get('noguard') !== '1';
   const compare = /** @type {HTMLFormElement} */ ($('compare-form'));
   /** @type {HTMLInputElement} */ (compare.elements.namedItem('difficulty')).checked = params.get('compareDifficulty') === '1';
+  /** @type {HTMLInputElement} */ (compare.elements.namedItem('guard')).checked = params.get('compareNoGuard') !== '1';
   const methods = params.get('compare');
   if (methods != null) {
     const wanted = new Set(methods.split(','));

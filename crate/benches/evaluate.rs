@@ -26,6 +26,8 @@ fn main() {
         irt: IrtModel::TwoPl,
         stratify: false,
         difficulty_strata: 0,
+        // BENCH_NO_GUARD=1 times the grid without the random guard (ARCHITECTURE 44).
+        guard: std::env::var_os("BENCH_NO_GUARD").is_none(),
         truth: None,
         side: Default::default(),
     };

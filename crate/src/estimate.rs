@@ -869,6 +869,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floors: None,
+            guard: None,
             discrimination_reliability: None,
             groups: None,
             texts: None,

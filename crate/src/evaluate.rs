@@ -45,6 +45,9 @@ pub struct EvaluateOptions {
     /// stays the plain random sample a user compares against (see
     /// [`SelectOptions::difficulty_strata`]).
     pub difficulty_strata: usize,
+    /// The random guard for every method it applies to (see
+    /// [`select::guard`]): decided once per split and budget.
+    pub guard: bool,
     /// A true score per model (in matrix order), replacing the row means;
     /// adds the `theta-reg` estimator to every method.
     pub truth: Option<Vec<f64>>,
@@ -67,6 +70,8 @@ pub struct EvaluateSettings {
     pub stratify: bool,
     #[serde(default)]
     pub difficulty_strata: usize,
+    /// The random guard (default on).
+    pub guard: Option<bool>,
 }
 
 /// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
@@ -105,6 +110,7 @@ impl EvaluateSettings {
             irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
             stratify: self.stratify,
             difficulty_strata: self.difficulty_strata,
+            guard: self.guard.unwrap_or(true),
             truth,
             side: select::SideData::default(),
         })
@@ -144,6 +150,10 @@ pub struct Row {
     pub coverage: Interval,
     /// Smallest true-score gap ordered correctly 95% of the time (pooled).
     pub min_detectable_difference: f64,
+    /// The share of splits where the random guard replaced the method's
+    /// subset by a random one (absent where the guard did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_fallbacks: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -258,10 +268,13 @@ fn run_one(
     seed: u64,
     stratify: bool,
     difficulty_strata: usize,
+    fell_back: bool,
 ) -> Result<Vec<Vec<Outcome>>> {
     let ctx = Context { matrix: m, train, fit, anchor_space, side };
     let difficulty_strata = if method == Method::Random { 0 } else { difficulty_strata };
-    let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(budget), seed, stratify, difficulty_strata })?;
+    // A guarded method that fell back draws a random subset in its own strata.
+    let chosen = if fell_back { Method::Random } else { method };
+    let subset = select::select(&ctx, &SelectOptions { method: chosen, budget: Budget::Items(budget), seed, stratify, difficulty_strata, guard: false })?;
     let estimators = estimators_with(method, has_truth);
     let mut setup =
         Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
@@ -379,6 +392,8 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         }
     }
     let total = folds.len();
+    // (method, budget) → (splits where the guard fell back, splits it ran on).
+    let mut guard_counts: std::collections::HashMap<(Method, usize), (usize, usize)> = std::collections::HashMap::new();
     for (done, (split_seed, train, test)) in folds.iter().enumerate() {
         let fit = if needs_irt {
             let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
@@ -403,13 +418,46 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
                 _ => (0..seeds_for(method) as u64).collect(),
             }
         };
+        // The random guard: one decision per (method, budget) on this
+        // split, from folds of its training models (see select::guard).
+        let guarded: Vec<(Method, usize)> = if options.guard {
+            methods.iter().filter(|&&mm| select::guard::applies_to(mm)).flat_map(|&mm| options.budgets.iter().map(move |&b| (mm, b))).collect()
+        } else {
+            Vec::new()
+        };
+        let guard = if guarded.is_empty() {
+            None
+        } else {
+            let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() });
+            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints))?
+        };
+        let decisions: Vec<Option<bool>> = match &guard {
+            None => vec![None; guarded.len()],
+            Some(g) => parallel::map(guarded.len(), |t| {
+                let (method, budget) = guarded[t];
+                let guard_options = SelectOptions { method, budget: Budget::Items(budget), seed: 0, stratify: options.stratify, difficulty_strata: options.difficulty_strata, guard: true };
+                g.check(m, side, &guard_options).map(|r| r.fell_back)
+            })
+            .into_iter()
+            .map(|r| r.map(Some))
+            .collect::<Result<Vec<_>>>()?,
+        };
+        let fell_back = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p]);
+        for (&(method, budget), decision) in guarded.iter().zip(&decisions) {
+            if let Some(d) = decision {
+                let entry = guard_counts.entry((method, budget)).or_insert((0usize, 0usize));
+                entry.0 += usize::from(*d);
+                entry.1 += 1;
+            }
+        }
         let tasks: Vec<(Method, usize, u64)> = methods
             .iter()
             .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
             .collect();
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
-            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify, options.difficulty_strata)
+            let fell_back = fell_back(method, budget).unwrap_or(false);
+            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify, options.difficulty_strata, fell_back)
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;
@@ -425,7 +473,9 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     let results = parallel::map(filled.len(), |r| {
         let k = filled[r];
         let (method, estimator, budget) = keys[k];
-        summarise(method, estimator, budget, &outcomes[k], &truth)
+        let mut row = summarise(method, estimator, budget, &outcomes[k], &truth);
+        row.guard_fallbacks = guard_counts.get(&(method, budget)).map(|&(fell, ran)| fell as f64 / ran as f64);
+        row
     });
     Ok(Evaluation {
         models: m.n_models(),
@@ -476,5 +526,6 @@ fn summarise(method: Method, estimator: Estimator, budget: usize, per_seed: &[Ve
         pairwise_accuracy: ci(&stats[4]),
         coverage: ci(&stats[5]),
         min_detectable_difference: metrics::min_detectable_difference(&pairs, 0.95),
+        guard_fallbacks: None,
     }
 }

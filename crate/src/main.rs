@@ -97,6 +97,12 @@ enum Command {
         /// metabench) representative for score estimates.
         #[arg(long, default_value_t = 0)]
         difficulty_strata: usize,
+        /// Keep the method's subset even where cross-validation on the
+        /// training models finds random subsets of the same size predict
+        /// full scores better (by default it then falls back to a random
+        /// subset and says so; see the subset file's `guard`).
+        #[arg(long)]
+        no_guard: bool,
         /// File with one training model id per line (default: all models).
         #[arg(long)]
         train_models: Option<PathBuf>,
@@ -164,6 +170,11 @@ enum Command {
         /// `select --difficulty-strata`).
         #[arg(long, default_value_t = 0)]
         difficulty_strata: usize,
+        /// Evaluate each method as published: no random guard (by default a
+        /// method whose subsets predict the training models' scores worse
+        /// than random ones, in cross-validation, falls back to random).
+        #[arg(long)]
+        no_guard: bool,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -339,7 +350,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             write_json(&benchsift::info::info(&dataset), output.as_deref())
         }
-        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, difficulty_strata, train_models, irt, dims, output } => {
+        Command::Select { data, method, side, truth, budget, cost_budget, seed, stratify, difficulty_strata, no_guard, train_models, irt, dims, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -357,6 +368,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seed,
                 stratify,
                 difficulty_strata,
+                guard: !no_guard,
             };
             let irt = benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?;
             let side = load_side(&side, &data, m)?;
@@ -367,6 +379,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 eprintln!(
                     "warning: the items' discriminations are mostly noise on these {} training models (split-half reliability {r:.2}), and {} ranks items by them; consider random, irt-cluster or --difficulty-strata, or more training models",
                     train.len(),
+                    options.method.as_str()
+                );
+            }
+            if let Some(g) = subset.guard.filter(|g| g.fell_back) {
+                eprintln!(
+                    "note: on {} training models, cross-validated subsets chosen by {} estimated full scores worse than random subsets of the same size (mean absolute error {:.4} against {:.4}), so this subset is a random one; --no-guard keeps {}'s",
+                    train.len(),
+                    options.method.as_str(),
+                    g.method_error,
+                    g.random_error,
                     options.method.as_str()
                 );
             }
@@ -446,7 +468,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write_json(&report, output.as_deref())
         }
         Command::Estimate { responses, subset, fit, estimator, output } => estimate(&responses, &subset, fit.as_deref(), &estimator, output.as_deref()),
-        Command::Evaluate { data, truth, methods, side, budgets, folds, holdout, newest, seeds, irt, stratify, difficulty_strata, output } => {
+        Command::Evaluate { data, truth, methods, side, budgets, folds, holdout, newest, seeds, irt, stratify, difficulty_strata, no_guard, output } => {
             let dataset = load(&data)?;
             warn_all(&dataset.warnings);
             let m = &dataset.matrix;
@@ -478,6 +500,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 irt: benchsift::irt::IrtModel::parse(&irt).map_err(|e| e.to_string())?,
                 stratify,
                 difficulty_strata,
+                guard: !no_guard,
                 truth,
                 side,
             };

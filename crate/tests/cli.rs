@@ -654,11 +654,12 @@ fn evaluate_with_truth_reports_theta_regression_with_coverage() {
 fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     // metric-var picks AlpacaEval prompts that spread the models, not a
     // sample: the subset file carries the line fitted on its training models
-    // and `estimate --estimator calibrated` applies it.
+    // and `estimate --estimator calibrated` applies it. (--no-guard: the
+    // random guard would replace this subset by a random one.)
     let dir = temp_file("placeholder", b"").parent().unwrap().to_path_buf();
     let subset = dir.join("subset.json");
     let out = benchsift(&[
-        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "metric-var", "--budget", "30", "-o", subset.to_str().unwrap(),
+        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "metric-var", "--budget", "30", "--no-guard", "-o", subset.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&subset).unwrap()).unwrap();
@@ -741,6 +742,15 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     assert!(rows.iter().any(|r| r["estimator"] == "mean") && !rows.iter().any(|r| r["estimator"] == "calibrated"), "{ev}");
 }
 
+/// The mean absolute error of `subset`'s weighted estimate of every model's
+/// full mean on `data` (the subset written to a temporary `name`).
+fn weighted_error(data: &str, subset: &Value, name: &str) -> f64 {
+    let path = temp_file(name, subset.to_string().as_bytes());
+    let e = info_json(&["estimate", data, "--subset", path.to_str().unwrap(), "--estimator", "weighted"]);
+    let models = e["models"].as_array().unwrap();
+    models.iter().map(|m| (m["estimate"].as_f64().unwrap() - m["full_mean"].as_f64().unwrap()).abs()).sum::<f64>() / models.len() as f64
+}
+
 #[test]
 fn difficulty_strata_keep_a_ranking_selector_representative() {
     // metric-var takes the AlpacaEval prompts that spread the models most,
@@ -750,7 +760,9 @@ fn difficulty_strata_keep_a_ranking_selector_representative() {
     let data = "www/data/alpacaeval/responses.csv.gz";
     let pick = |extra: &[&str], name: &str| -> Value {
         let path = dir.join(name);
-        let mut args = vec!["select", data, "--method", "metric-var", "--budget", "100", "-o", path.to_str().unwrap()];
+        // --no-guard: metric-var's own subsets (the random guard would take a
+        // random one here; see the next test).
+        let mut args = vec!["select", data, "--method", "metric-var", "--budget", "100", "--no-guard", "-o", path.to_str().unwrap()];
         args.extend_from_slice(extra);
         let out = benchsift(&args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -760,21 +772,14 @@ fn difficulty_strata_keep_a_ranking_selector_representative() {
     let binned = pick(&["--difficulty-strata", "10"], "binned.json");
     assert!(plain.get("difficulty_strata").is_none(), "{plain}");
     assert_eq!(binned["difficulty_strata"], 10);
-    let mean_error = |subset: &Value, name: &str| -> f64 {
-        let path = dir.join(name);
-        std::fs::write(&path, subset.to_string()).unwrap();
-        let e = info_json(&["estimate", data, "--subset", path.to_str().unwrap(), "--estimator", "weighted"]);
-        let models = e["models"].as_array().unwrap();
-        models.iter().map(|m| (m["estimate"].as_f64().unwrap() - m["full_mean"].as_f64().unwrap()).abs()).sum::<f64>() / models.len() as f64
-    };
-    let (e_plain, e_binned) = (mean_error(&plain, "p.json"), mean_error(&binned, "b.json"));
+    let (e_plain, e_binned) = (weighted_error(data, &plain, "p.json"), weighted_error(data, &binned, "b.json"));
     assert!(e_binned < 0.3 * e_plain, "weighted-mean error {e_binned} with bins vs {e_plain} without");
     // Every bin of 80–81 prompts gives 10, so the weights are equal.
     let weights: Vec<f64> = binned["weights"].as_array().unwrap().iter().map(|w| w.as_f64().unwrap()).collect();
     assert_eq!(weights.len(), 100);
     assert!(weights.iter().all(|w| (w - 0.01).abs() < 2e-4), "{weights:?}");
     // evaluate keeps its random baseline a plain random sample.
-    let args = ["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var", "--budgets", "9", "--folds", "3", "--seeds", "2"];
+    let args = ["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var", "--budgets", "9", "--folds", "3", "--seeds", "2", "--no-guard"];
     let base = info_json(&args);
     let mut with_bins = args.to_vec();
     with_bins.extend(["--difficulty-strata", "3"]);
@@ -811,4 +816,47 @@ fn information_selectors_report_how_reliable_the_discriminations_are() {
     let (r, stderr) = run(&[], "metabench");
     assert!(r.expect("metabench reports it") >= 0.5 && !stderr.contains("mostly noise"), "{r:?} {stderr}");
     assert_eq!(run(&[], "random").0, None);
+}
+
+#[test]
+fn the_random_guard_replaces_a_subset_that_predicts_worse_than_random() {
+    // metric-var's 300 AlpacaEval prompts that spread the models most sit
+    // mid-difficulty: cross-validated on the 57 models they estimate full
+    // scores worse than random subsets of 300, so select takes a random
+    // subset and says so; --no-guard keeps metric-var's.
+    let data = "www/data/alpacaeval/responses.csv.gz";
+    let run = |extra: &[&str]| -> (Value, String) {
+        let mut args = vec!["select", data, "--method", "metric-var", "--budget", "300", "--seed", "4"];
+        args.extend_from_slice(extra);
+        let out = benchsift(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (serde_json::from_slice(&out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (guarded, stderr) = run(&[]);
+    let report = &guarded["guard"];
+    assert_eq!(report["fell_back"], true, "{report}");
+    let (mine, theirs) = (report["method_error"].as_f64().unwrap(), report["random_error"].as_f64().unwrap());
+    assert!(mine > 1.5 * theirs, "{report}");
+    assert!(stderr.contains("so this subset is a random one"), "{stderr}");
+    assert_eq!(guarded["method"], "metric-var");
+    let (plain, stderr) = run(&["--no-guard"]);
+    assert!(plain.get("guard").is_none() && !stderr.contains("random one"));
+    // The weighted mean of the random subset is far closer to the full
+    // scores than metric-var's own.
+    let (e_guarded, e_plain) = (weighted_error(data, &guarded, "guarded.json"), weighted_error(data, &plain, "plain.json"));
+    assert!(e_guarded < 0.5 * e_plain, "weighted-mean error {e_guarded} guarded vs {e_plain} without");
+    // evaluate reports how often each guarded method fell back, never for random.
+    let args = ["evaluate", data, "--methods", "metric-var", "--budgets", "300", "--folds", "3", "--seeds", "2"];
+    let ev = info_json(&args);
+    let rows = ev["results"].as_array().unwrap();
+    for r in rows {
+        let share = r.get("guard_fallbacks").and_then(Value::as_f64);
+        match r["method"].as_str().unwrap() {
+            "random" => assert!(share.is_none(), "{r}"),
+            _ => assert_eq!(share, Some(1.0), "{r}"),
+        }
+    }
+    let mut off = args.to_vec();
+    off.push("--no-guard");
+    assert!(info_json(&off)["results"].as_array().unwrap().iter().all(|r| r.get("guard_fallbacks").is_none()));
 }

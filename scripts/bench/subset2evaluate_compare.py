@@ -24,7 +24,9 @@ ensemble of every automatic metric in the folder's metric_scores/ except the WMT
 "Random-sysname" sanity baseline (67 files, one --metric-scores each); plus anchor-points,
 irt-cluster, irt-info, kcenter, dpp and metabench run on the metric matrix itself (its systems x
 segments scores as the "responses" to select from). For selectors with weights, "weighted"
-scores a system by sum(w_i * human_i) over the subset instead of the plain mean.
+scores a system by sum(w_i * human_i) over the subset instead of the plain mean. Every
+selection runs with --no-guard: the random guard cross-validates on the responses given, which
+for the metric-* methods are the human scores the protocol judges on.
 
 Data sets: en-de MQM (where metric-balance and its defaults were chosen), zh-en MQM
 and en-de DA+SQM (responses_da-sqm.csv, raw 0-100 scores; held-out confirmation).
@@ -156,7 +158,9 @@ def ours(binary, paths, data, method, seed, ensemble=None):
         responses, side = paths["human"], ["--outputs", paths["outputs"]]
     taus, taus_w, orders = [], [], []
     for k in budgets(len(data)):
-        out = subprocess.run([binary, "select", responses, "--method", method, "--budget", str(k), "--seed", str(seed), *side],
+        # --no-guard: the random guard cross-validates against the responses, here the human scores
+        # of the very systems the protocol judges the subset on (it may not look at them).
+        out = subprocess.run([binary, "select", responses, "--method", method, "--budget", str(k), "--seed", str(seed), "--no-guard", *side],
                              capture_output=True, text=True, check=True)
         subset = json.loads(out.stdout)
         chosen = [index[i] for i in subset["items"]]

@@ -197,8 +197,8 @@ export async function fit(wasm, responses, options = {}) {
  */
 export async function select(wasm, responses, options) {
   const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { method, budget, costBudget, seed, stratify, difficultyStrata, trainModels, holdoutModels, irt, dims } = options;
-  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, difficultyStrata, trainModels, holdoutModels, irt, dims });
+  const { method, budget, costBudget, seed, stratify, difficultyStrata, guard, trainModels, holdoutModels, irt, dims } = options;
+  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, difficultyStrata, guard, trainModels, holdoutModels, irt, dims });
   return JSON.parse(rethrow(() => wasm.select(names, roles, lengths, data, loadOptions(options), settings)));
 }
 
@@ -223,8 +223,8 @@ export async function estimate(wasm, responses, options) {
  */
 export async function evaluate(wasm, responses, options = {}) {
   const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata, onProgress } = options;
-  const settings = JSON.stringify({ methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata });
+  const { methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata, guard, onProgress } = options;
+  const settings = JSON.stringify({ methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata, guard });
   const progress = onProgress ? (/** @type {number} */ done, /** @type {number} */ total) => onProgress({ done, total }) : undefined;
   return JSON.parse(rethrow(() => wasm.evaluate(names, roles, lengths, data, loadOptions(options), settings, progress)));
 }

@@ -163,6 +163,11 @@ export interface SelectOptions extends LoadOptions, SideInputs {
    * for score estimates.
    */
   difficultyStrata?: number;
+  /**
+   * The random guard (default true): cross-validate the method against random subsets of the same budget on the
+   * training models, and fall back to a random subset where random predicts their full scores better (see `Subset.guard`).
+   */
+  guard?: boolean;
   /** Training model ids (default: all). */
   trainModels?: string[];
   /** Or: model ids to hold out, training on all the others. */
@@ -205,6 +210,12 @@ export interface Subset {
    * and these methods rank items by it. Absent for other methods and for rasch, 1pl or multidimensional fits.
    */
   discrimination_reliability?: number;
+  /**
+   * The random guard's cross-validated mean absolute errors (each side's best of calibrated, ridge and, for IRT
+   * methods, p-IRT and gp-IRT) and its decision; when `fell_back`, `items` are a random subset, not `method`'s.
+   * Absent when the guard was off, for random and stratified, and with fewer than 9 training models.
+   */
+  guard?: { method_error: number; random_error: number; fell_back: boolean };
   /** The chosen items' groups and texts, when an items file gave them. */
   groups?: (string | null)[];
   texts?: (string | null)[];
@@ -235,6 +246,8 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   stratify?: boolean;
   /** Difficulty bins for every method but the random baseline (see `SelectOptions.difficultyStrata`). */
   difficultyStrata?: number;
+  /** The random guard for every method but random and stratified (default true; see `SelectOptions.guard`). */
+  guard?: boolean;
   /** True scores (`model,score`) when the matrix is only part of the benchmark; adds theta-reg to every method. */
   truth?: FileInput;
   onProgress?: (progress: { done: number; total: number }) => void;
@@ -263,6 +276,8 @@ export interface Evaluation {
     pairwise_accuracy: MeanInterval;
     coverage: MeanInterval;
     min_detectable_difference: number;
+    /** The share of splits where the random guard replaced the method's subset by a random one (guarded methods only). */
+    guard_fallbacks?: number;
   }[];
 }
 

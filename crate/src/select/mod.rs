@@ -34,6 +34,7 @@
 pub mod balance;
 pub(crate) mod cluster;
 pub mod diversity;
+pub mod guard;
 pub mod metabench;
 pub mod metric;
 pub mod reliability;
@@ -45,7 +46,7 @@ use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
 use crate::rng::Rng;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     Random,
@@ -239,6 +240,11 @@ pub struct SelectOptions {
     /// budget across the bins in proportion to their size (0 or 1: off); at
     /// most one bin per budgeted item. See [`difficulty_bins`].
     pub difficulty_strata: usize,
+    /// Cross-validate the method against random subsets on the training
+    /// models and fall back to a random subset where it predicts worse (see
+    /// [`guard`]). [`select`] itself ignores it: [`select_subset_with`] and
+    /// `evaluate` run the guard, which needs fits on parts of the models.
+    pub guard: bool,
 }
 
 /// The chosen items (indices into the matrix's items) and their weights.
@@ -709,6 +715,12 @@ pub struct SubsetJson {
     /// quantile of the training models' absolute errors (see `estimate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_floors: Option<std::collections::BTreeMap<String, f64>>,
+    /// The random guard's cross-validated errors and decision (see
+    /// [`guard`]); absent when it did not run (turned off, a random or
+    /// stratified method, or too few training models). When it fell back,
+    /// `items` are a random subset, not `method`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<guard::GuardReport>,
     /// `irt-info` and `metabench` only: the split-half reliability of the
     /// fit's discriminations (see [`reliability`]); below
     /// [`reliability::LOW_RELIABILITY`] those methods rank items mostly by
@@ -743,6 +755,8 @@ pub struct SelectSettings {
     pub irt: Option<String>,
     /// Latent dimensions of the IRT fit (irt-* methods; > 1 needs 2pl).
     pub dims: Option<usize>,
+    /// The random guard (default on; see [`guard`]).
+    pub guard: Option<bool>,
 }
 
 impl SelectSettings {
@@ -776,6 +790,7 @@ impl SelectSettings {
             seed: self.seed.unwrap_or(0),
             stratify: self.stratify,
             difficulty_strata: self.difficulty_strata,
+            guard: self.guard.unwrap_or(true),
         };
         let irt = crate::irt::IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?;
         Ok((train, options, irt))
@@ -823,11 +838,23 @@ pub fn select_subset_with(
     } else {
         None
     };
-    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side }, options)?;
     let means = match truth {
         Some(t) => t.to_vec(),
         None => m.model_means(),
     };
+    let guard_report = if options.guard && guard::applies_to(options.method) {
+        match guard::Guard::new(m, train, &means, options.method.needs_irt().then_some(fit_options), false, options.method == Method::AnchorPoints)? {
+            Some(g) => Some(g.check(m, side, options)?),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let chosen = match guard_report {
+        Some(r) if r.fell_back => SelectOptions { method: Method::Random, ..options.clone() },
+        _ => options.clone(),
+    };
+    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side }, &chosen)?;
     // The training models' subset responses and true scores: what the
     // lines (theta-reg, calibrated) and the interval floors are fitted on.
     let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train
@@ -898,6 +925,7 @@ pub fn select_subset_with(
         theta_regression,
         calibration,
         ridge,
+        guard: guard_report,
         interval_floors: (!floors.is_empty()).then_some(floors),
         discrimination_reliability,
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
@@ -934,7 +962,7 @@ mod tests {
         let train: Vec<usize> = (0..25).collect();
         // diversity needs model outputs: tests/subset2evaluate_golden.rs.
         for method in Method::ALL.into_iter().filter(|&m| m != Method::Diversity) {
-            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0 };
+            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0, guard: false };
             let a = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
             let b = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
             assert_eq!(a.items, b.items, "{method:?} is not deterministic");
@@ -953,7 +981,7 @@ mod tests {
         let train: Vec<usize> = (0..25).collect();
         let fit_options = crate::irt::FitOptions { dims: 3, ..Default::default() };
         for method in [Method::IrtCluster, Method::IrtInfo] {
-            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0 };
+            let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0, guard: false };
             let a = select_subset_with(&m, &train, &options, &fit_options, Side::default(), None).unwrap();
             let b = select_subset_with(&m, &train, &options, &fit_options, Side::default(), None).unwrap();
             assert_eq!(a.items, b.items, "{method:?} is not deterministic");
@@ -963,7 +991,7 @@ mod tests {
         // The clustering sees all D loadings and the intercept.
         let all: Vec<usize> = (0..m.n_items()).collect();
         let fit = crate::irt::fit(&m.select(&train, &all), &fit_options, &mut |_| true).unwrap();
-        let options = SelectOptions { method: Method::IrtCluster, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0 };
+        let options = SelectOptions { method: Method::IrtCluster, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0, guard: false };
         let subset = select(&Context { matrix: &m, train: &train, fit: Some(&fit), anchor_space: None, side: Side::default() }, &options).unwrap();
         let mf = fit.multi.as_ref().unwrap();
         let features: Vec<Vec<f64>> = (0..m.n_items()).map(|i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect();
@@ -984,7 +1012,7 @@ mod tests {
         let m = matrix();
         let train: Vec<usize> = (0..25).collect();
         let err = |budget| {
-            let options = SelectOptions { method: Method::Random, budget, seed: 0, stratify: false, difficulty_strata: 0 };
+            let options = SelectOptions { method: Method::Random, budget, seed: 0, stratify: false, difficulty_strata: 0, guard: false };
             select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap_err().to_string()
         };
         assert!(err(Budget::Items(41)).contains("more than the 40 items"));
@@ -1020,7 +1048,7 @@ mod tests {
     fn side_inputs_are_required_or_aligned() {
         let m = matrix();
         let train: Vec<usize> = (0..25).collect();
-        let options = SelectOptions { method: Method::Diversity, budget: Budget::Items(5), seed: 0, stratify: false, difficulty_strata: 0 };
+        let options = SelectOptions { method: Method::Diversity, budget: Budget::Items(5), seed: 0, stratify: false, difficulty_strata: 0, guard: false };
         let err = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap_err().to_string();
         assert!(err.contains("needs the models' outputs"), "{err}");
         // A metric over other systems (no shared ids) uses all its rows; one over
@@ -1039,7 +1067,7 @@ mod tests {
         }
         csv.push('\n');
         let side = SideData::load(&m, &[crate::read::Input::new("metric.csv", csv.as_bytes())], None, None, None).unwrap();
-        let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(3), seed: 0, stratify: false, difficulty_strata: 0 };
+        let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(3), seed: 0, stratify: false, difficulty_strata: 0, guard: false };
         let s = select_subset_with(&m, &train, &options, &crate::irt::FitOptions::default(), side.side(), None).unwrap();
         // Variance of (0.1·(i mod 7), −0.1·(i mod 5)) grows with (i mod 7) + (i mod 5):
         // largest (10) only at q34, then 9 at q13 and q19 (f32 storage may split that tie).
@@ -1067,7 +1095,7 @@ mod tests {
         let side = Side { vectors: Some(&vectors), ..Side::default() };
         for method in [Method::Kcenter, Method::Dpp] {
             let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side };
-            let s = select(&ctx, &SelectOptions { method, budget: Budget::Items(6), seed: 1, stratify: false, difficulty_strata: 0 }).unwrap();
+            let s = select(&ctx, &SelectOptions { method, budget: Budget::Items(6), seed: 1, stratify: false, difficulty_strata: 0, guard: false }).unwrap();
             assert_eq!(s.items.len(), 6);
             let in_cluster: Vec<usize> = s.items.iter().copied().filter(|&i| i < 10).collect();
             assert_eq!(in_cluster.len(), 1, "{method:?}: {:?}", s.items);
@@ -1101,7 +1129,7 @@ mod tests {
 
         // metric-var with 4 bins and 8 items: the two most varying items of every bin.
         let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default() };
-        let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(8), seed: 0, stratify: false, difficulty_strata: 4 };
+        let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(8), seed: 0, stratify: false, difficulty_strata: 4, guard: false };
         let s = select(&ctx, &options).unwrap();
         let rows = metric::response_rows(&m, &train, &all);
         let rows: Vec<&[Option<f64>]> = rows.iter().map(Vec::as_slice).collect();
@@ -1138,7 +1166,7 @@ mod tests {
         let train: Vec<usize> = (0..25).collect();
         let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default() };
         for method in [Method::MetricVar, Method::Random, Method::AnchorPoints] {
-            let s = select(&ctx, &SelectOptions { method, budget: Budget::Cost(16.0), seed: 2, stratify: false, difficulty_strata: 4 }).unwrap();
+            let s = select(&ctx, &SelectOptions { method, budget: Budget::Cost(16.0), seed: 2, stratify: false, difficulty_strata: 4, guard: false }).unwrap();
             let cost = s.cost.unwrap();
             assert!(cost <= 16.0 + 1e-9 && cost > 0.0, "{method:?}: cost {cost}");
             // Every difficulty quarter holds a quarter of the cost, so each contributes.
