@@ -10,6 +10,9 @@
 # 400-problem slice (no missing cells).
 # STRATA=B in the environment adds --difficulty-strata B to every run and writes
 # evaluate_<name>_strataB.json instead (compare: summarise_evaluate.py --versus _strataB).
+# The random guard (ARCHITECTURE 44) is on, as in `benchsift evaluate`, and the files are
+# evaluate_<name>[_strataB]_guard.json; NO_GUARD=1 runs the methods as published
+# (--no-guard) into evaluate_<name>[_strataB].json, the files of the tables before it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-target/release/benchsift}
@@ -18,12 +21,14 @@ D=${SHARED_DATA:-../shared/data}
 [ -d "$D" ] || D=/work/shared/data
 mkdir -p bench-results
 SUFFIX=${STRATA:+_strata$STRATA}
+GUARD_FLAG=
+if [ -n "${NO_GUARD:-}" ]; then GUARD_FLAG=--no-guard; else SUFFIX=${SUFFIX}_guard; fi
 log=bench-results/evaluate_real${CONFIRM:+_confirm}$SUFFIX.log
 : > "$log"
 run() {
   local name=$1$SUFFIX; shift
   local start=$SECONDS
-  "$B" evaluate "$@" ${STRATA:+--difficulty-strata "$STRATA"} -o "bench-results/evaluate_$name.json" 2>> "$log"
+  "$B" evaluate "$@" ${STRATA:+--difficulty-strata "$STRATA"} $GUARD_FLAG -o "bench-results/evaluate_$name.json" 2>> "$log"
   echo "$name: $((SECONDS - start)) s" | tee -a "$log"
 }
 if [ "$CONFIRM" = --confirm ]; then

@@ -10,6 +10,10 @@ With --versus SUFFIX --at 200,400 (before the names): per budget and method, the
 evaluate_<name>.json next to the best on evaluate_<name>SUFFIX.json (e.g. _strata10, written by
 STRATA=10 scripts/bench/evaluate_real.sh), each against random's interval in the first file, with τ.
 --exclude ridge,... (first) leaves those estimators out of every table (as if never run).
+With --guard (before the names): per budget, how many methods' best estimators are below / within / above
+random's interval without the random guard (evaluate_<name>.json, --no-guard) and with it
+(evaluate_<name>_guard.json), the methods still above with it, and the mean share of splits that fell back
+(budgets that are the whole set are left out). --versus _guard cells add that share.
 With --ridge (before the names): per budget, random subsets' MAE with the mean, calibrated, p-IRT and ridge
 estimators, and over all methods how often ridge is the best estimator and beats calibrated, with its coverage."""
 import json
@@ -124,9 +128,41 @@ def versus(names, suffix, budgets):
                 if x is None or y is None:
                     continue
                 cell = lambda r: (f"{r['mae']['mean']:.4g} {r['estimator']} ({verdict(r['mae']['mean'], rnd)}), "
-                                  f"τ {r['kendall_tau']['mean']:.2f}")
+                                  f"τ {r['kendall_tau']['mean']:.2f}"
+                                  + (f", random {r['guard_fallbacks']:.0%}" if r.get("guard_fallbacks") is not None else ""))
                 print(f"| {b} | {interval} | {m} | {cell(x)} | {cell(y)} |")
         print()
+
+
+def guard_table(names):
+    print("Per budget: methods whose best estimator is below / within / above random's (mean estimator) 95% interval, "
+          "without and with the random guard; the methods above with it; the mean share of splits where it fell back\n")
+    print("| matrix | items | without guard | with guard | above with guard | fell back |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        plain, guarded = load(name), load(name + "_guard")
+        for b, rnd in random_rows(plain["results"], sorted({r["budget"] for r in plain["results"]})):
+            if b >= plain["items"]:
+                continue
+            counts = []
+            above = []
+            shares = []
+            for rows in (plain["results"], guarded["results"]):
+                c = {"below": 0, "within": 0, "above": 0}
+                for m in methods_of(rows, False):
+                    top = best(rows, m, b)
+                    if top is None:
+                        continue
+                    v = verdict(top["mae"]["mean"], rnd)
+                    c[v] += 1
+                    if rows is guarded["results"]:
+                        if v == "above":
+                            above.append(f"{m} {top['mae']['mean']:.4g}")
+                        shares.append(max((r.get("guard_fallbacks") or 0.0) for r in rows if r["method"] == m and r["budget"] == b))
+                counts.append(f"{c['below']} / {c['within']} / {c['above']}")
+            share = sum(shares) / len(shares) if shares else 0.0
+            print(f"| {name} | {b} | {counts[0]} | {counts[1]} | {', '.join(above) or '—'} | {share:.0%} |")
+    print()
 
 
 def ridge_table(names):
@@ -160,6 +196,9 @@ if __name__ == "__main__":
     if len(args) >= 2 and args[0] == "--exclude":
         EXCLUDED.update(args[1].split(","))
         args = args[2:]
+    if args and args[0] == "--guard":
+        guard_table(args[1:])
+        sys.exit(0)
     if args and args[0] == "--ridge":
         ridge_table(args[1:])
         sys.exit(0)
