@@ -408,10 +408,12 @@ function reliabilityNote(subset) {
  * @param {import('./lib/types.js').Subset} subset
  */
 function guardNote(subset) {
+  if (subset.guard_skipped) return ` The random guard could not run (${subset.guard_skipped}).`;
   const g = subset.guard;
   if (!g?.fell_back) return '';
+  const error = (/** @type {number | null} */ e) => (e == null ? 'none' : e.toFixed(4));
   return ` Cross-validated on the training models, ${subset.method}'s subsets estimated full scores worse than random subsets of this size` +
-    ` (mean absolute error ${g.method_error.toFixed(4)} against ${g.random_error.toFixed(4)}), so these items are a random subset.`;
+    ` (mean absolute error ${error(g.method_error)} against ${error(g.random_error)}), so these items are a random subset.`;
 }
 
 /** @param {import('./lib/types.js').Subset} subset */

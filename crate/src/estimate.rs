@@ -870,6 +870,7 @@ mod tests {
             ridge: None,
             interval_floors: None,
             guard: None,
+            guard_skipped: None,
             discrimination_reliability: None,
             groups: None,
             texts: None,

@@ -245,6 +245,7 @@ fn responses_on(m: &ResponseMatrix, model: usize, items: &[usize]) -> Vec<(usize
     items.iter().enumerate().filter_map(|(k, &i)| m.get(model, i).map(|x| (k, x as f64))).collect()
 }
 
+#[derive(Clone)]
 struct Outcome {
     model: usize,
     estimate: f64,
@@ -272,9 +273,9 @@ fn run_one(
 ) -> Result<Vec<Vec<Outcome>>> {
     let ctx = Context { matrix: m, train, fit, anchor_space, side };
     let difficulty_strata = if method == Method::Random { 0 } else { difficulty_strata };
-    // A guarded method that fell back draws a random subset in its own strata.
-    let chosen = if fell_back { Method::Random } else { method };
-    let subset = select::select(&ctx, &SelectOptions { method: chosen, budget: Budget::Items(budget), seed, stratify, difficulty_strata, guard: false })?;
+    let asked = SelectOptions { method, budget: Budget::Items(budget), seed, stratify, difficulty_strata, guard: false };
+    // A guarded method that fell back draws the guard's random subset.
+    let subset = select::select(&ctx, &if fell_back { select::guard::fallback_options(&asked) } else { asked })?;
     let estimators = estimators_with(method, has_truth);
     let mut setup =
         Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
@@ -367,9 +368,11 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     let has_truth = options.truth.is_some();
     let needs_irt = methods.iter().any(|m| m.needs_irt() || estimators_with(*m, has_truth).iter().any(|e| e.needs_irt()));
     let all_items: Vec<usize> = (0..m.n_items()).collect();
+    // A guarded method may draw a random subset, so it runs every seed too
+    // (a deterministic one computes its own subset once per split; see below).
     let seeds_for = |method: Method| match method {
         Method::Random => options.seeds.max(RANDOM_SEEDS),
-        m if m.is_seeded() => options.seeds.max(1),
+        m if m.is_seeded() || (options.guard && select::guard::applies_to(m)) => options.seeds.max(1),
         _ => 1,
     };
     let max_seeds = methods.iter().map(|&mm| seeds_for(mm)).max().unwrap_or(1);
@@ -421,7 +424,13 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         // The random guard: one decision per (method, budget) on this
         // split, from folds of its training models (see select::guard).
         let guarded: Vec<(Method, usize)> = if options.guard {
-            methods.iter().filter(|&&mm| select::guard::applies_to(mm)).flat_map(|&mm| options.budgets.iter().map(move |&b| (mm, b))).collect()
+            // Only methods that run on this split (a holdout split runs a
+            // method only for its first seeds).
+            methods
+                .iter()
+                .filter(|&&mm| select::guard::applies_to(mm) && !seed_range(mm).is_empty())
+                .flat_map(|&mm| options.budgets.iter().map(move |&b| (mm, b)))
+                .collect()
         } else {
             Vec::new()
         };
@@ -429,18 +438,17 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             None
         } else {
             let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() });
-            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints))?
+            // Where the guard cannot run on this split (a fit on part of the
+            // models fails), the methods stand and the split is not counted.
+            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints)).ok().flatten()
         };
         let decisions: Vec<Option<bool>> = match &guard {
             None => vec![None; guarded.len()],
             Some(g) => parallel::map(guarded.len(), |t| {
                 let (method, budget) = guarded[t];
                 let guard_options = SelectOptions { method, budget: Budget::Items(budget), seed: 0, stratify: options.stratify, difficulty_strata: options.difficulty_strata, guard: true };
-                g.check(m, side, &guard_options).map(|r| r.fell_back)
-            })
-            .into_iter()
-            .map(|r| r.map(Some))
-            .collect::<Result<Vec<_>>>()?,
+                g.check(m, side, &guard_options).ok().map(|r| r.fell_back)
+            }),
         };
         let fell_back = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p]);
         for (&(method, budget), decision) in guarded.iter().zip(&decisions) {
@@ -450,9 +458,13 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
                 entry.1 += 1;
             }
         }
+        // A deterministic method that kept its subset gives the same outcomes
+        // for every seed of a split: run its first seed, copy the rest.
+        let copied = |method: Method, budget: usize| !method.is_seeded() && fell_back(method, budget) != Some(true) && !matches!(options.split, Split::Holdout(_));
         let tasks: Vec<(Method, usize, u64)> = methods
             .iter()
             .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
+            .filter(|&(mm, b, s)| s == 0 || !copied(mm, b))
             .collect();
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
@@ -463,6 +475,11 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             let per_estimator = result?;
             for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
                 let key = keys.iter().position(|k| *k == (method, e, budget)).expect("key exists");
+                if seed == 0 && copied(method, budget) {
+                    for other in 1..seeds_for(method) {
+                        outcomes[key][other].extend(outs.iter().cloned());
+                    }
+                }
                 outcomes[key][seed as usize].extend(outs);
             }
         }

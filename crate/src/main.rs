@@ -382,13 +382,16 @@ fn run(cli: Cli) -> Result<(), String> {
                     options.method.as_str()
                 );
             }
+            if let Some(why) = &subset.guard_skipped {
+                eprintln!("note: the random guard could not run ({why}); this is {}'s own subset", options.method.as_str());
+            }
             if let Some(g) = subset.guard.filter(|g| g.fell_back) {
                 eprintln!(
-                    "note: on {} training models, cross-validated subsets chosen by {} estimated full scores worse than random subsets of the same size (mean absolute error {:.4} against {:.4}), so this subset is a random one; --no-guard keeps {}'s",
+                    "note: on {} training models, cross-validated subsets chosen by {} estimated full scores worse than random subsets of the same size (mean absolute error {} against {}), so this subset is a random one; --no-guard keeps {}'s",
                     train.len(),
                     options.method.as_str(),
-                    g.method_error,
-                    g.random_error,
+                    g.method_error.map_or("none: no estimate".to_string(), |e| format!("{e:.4}")),
+                    g.random_error.map_or("none".to_string(), |e| format!("{e:.4}")),
                     options.method.as_str()
                 );
             }

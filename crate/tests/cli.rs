@@ -645,9 +645,16 @@ fn evaluate_with_truth_reports_theta_regression_with_coverage() {
     // The part's own mean overstates the full score; the calibrated line does not.
     let mae = |m: &str, e: &str| row(m, e, 30).unwrap()["mae"]["mean"].as_f64().unwrap();
     assert!(mae("random", "theta-reg") < 0.5 * mae("random", "mean"), "{} vs {}", mae("random", "theta-reg"), mae("random", "mean"));
-    // Deterministic methods run once; seeded ones per seed.
-    assert_eq!(row("metric-var", "mean", 10).unwrap()["seeds"], 1);
+    // Seeded methods run per seed, and so do deterministic ones under the
+    // random guard (a fallback's subset is a random draw); without it a
+    // deterministic method runs once.
+    assert_eq!(row("metric-var", "mean", 10).unwrap()["seeds"], 2);
     assert_eq!(row("kcenter", "weighted", 10).unwrap()["seeds"], 2);
+    let plain = info_json(&[
+        "evaluate", part.to_str().unwrap(), "--methods", "metric-var", "--budgets", "10", "--folds", "3", "--seeds", "2", "--no-guard",
+    ]);
+    let once = plain["results"].as_array().unwrap().iter().find(|r| r["method"] == "metric-var" && r["estimator"] == "mean").unwrap().clone();
+    assert_eq!(once["seeds"], 1);
 }
 
 #[test]
@@ -813,7 +820,9 @@ fn information_selectors_report_how_reliable_the_discriminations_are() {
     let r = r.expect("irt-info reports the reliability");
     assert!(r < 0.5, "reliability {r}");
     assert!(stderr.contains("mostly noise on these 8 training models"), "{stderr}");
-    let (r, stderr) = run(&[], "metabench");
+    // (--no-guard: where the random guard replaces metabench's subset by a
+    // random one, the reliability of what it ranked by is moot and absent.)
+    let (r, stderr) = run(&["--no-guard"], "metabench");
     assert!(r.expect("metabench reports it") >= 0.5 && !stderr.contains("mostly noise"), "{r:?} {stderr}");
     assert_eq!(run(&[], "random").0, None);
 }

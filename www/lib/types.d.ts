@@ -212,10 +212,14 @@ export interface Subset {
   discrimination_reliability?: number;
   /**
    * The random guard's cross-validated mean absolute errors (each side's best of calibrated, ridge and, for IRT
-   * methods, p-IRT and gp-IRT) and its decision; when `fell_back`, `items` are a random subset, not `method`'s.
-   * Absent when the guard was off, for random and stratified, and with fewer than 9 training models.
+   * methods, p-IRT and gp-IRT) and its decision; when `fell_back`, `items` are a random subset spread over difficulty
+   * bins (the ones asked for, else ten), not `method`'s.
+   * An error is null where no estimator could estimate any held-out model. Absent when the guard was off, for random
+   * and stratified, with fewer than 9 training models, and when it could not run (`guard_skipped`).
    */
-  guard?: { method_error: number; random_error: number; fell_back: boolean };
+  guard?: { method_error: number | null; random_error: number | null; fell_back: boolean };
+  /** Why the random guard could not run on a part of the training models (then `items` are the method's own). */
+  guard_skipped?: string;
   /** The chosen items' groups and texts, when an items file gave them. */
   groups?: (string | null)[];
   texts?: (string | null)[];

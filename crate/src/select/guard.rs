@@ -17,13 +17,15 @@
 //! How: the training models are split into [`INNER_FOLDS`] folds (a fixed
 //! shuffle). For each fold the method selects on the other folds' models,
 //! with its own IRT fit on them where it needs one, and so do
-//! [`RANDOM_DRAWS`] random subsets of the same budget and strata. Every
+//! [`RANDOM_DRAWS`] random subsets of the same budget and groups, spread
+//! over difficulty ([`fallback_options`]: the caller's difficulty bins, or
+//! [`FALLBACK_BINS`]). Every
 //! subset is scored on the fold's held-out models by the absolute error of
 //! the estimators that are trained on the same models ([`ESTIMATORS`]:
 //! `calibrated` and `ridge`, and for methods that fit IRT p-IRT and gp-IRT),
 //! and each side is judged by its best estimator, as `evaluate` reports a
-//! method by its best. The selection falls back to a random subset (with
-//! the caller's seed) when random's errors are smaller by more than
+//! method by its best. The selection falls back to such a random subset
+//! (with the caller's seed) when random's errors are smaller by more than
 //! [`FALL_BACK_Z`] standard errors of the mean paired difference over the
 //! held-out models; otherwise the method's subset stands. The decision uses
 //! fixed seeds, so it does not depend on the caller's: every seed of an
@@ -68,6 +70,23 @@ const MAX_MODELS: usize = 100;
 /// the next ones): fixed, so the decision is the same for every seed.
 const GUARD_SEED: u64 = 0x6A4D;
 
+/// Difficulty bins of the random subsets the guard compares against and
+/// falls back to, when the caller asked for none: a random sample
+/// stratified by the items' mean score over the training models, in
+/// proportion, which never estimates a mean worse than a simple random
+/// sample of the same size and on these matrices did markedly better
+/// (GPT-4 v1 AlpacaEval, 100 prompts: 0.0185 against 0.0246 on the same
+/// seeds; BENCHMARKS, "The random guard").
+pub const FALLBACK_BINS: usize = 10;
+
+/// The random selection the guard compares `options`' method against and
+/// falls back to: the same budget, seed and groups, in `options`'
+/// difficulty bins or else [`FALLBACK_BINS`].
+pub fn fallback_options(options: &SelectOptions) -> SelectOptions {
+    let difficulty_strata = if options.difficulty_strata > 1 { options.difficulty_strata } else { FALLBACK_BINS };
+    SelectOptions { method: Method::Random, difficulty_strata, guard: false, ..options.clone() }
+}
+
 /// Does the guard apply to `method`? Random and stratified subsets are the
 /// samples it compares against.
 pub fn applies_to(method: Method) -> bool {
@@ -77,10 +96,12 @@ pub fn applies_to(method: Method) -> bool {
 /// What the guard measured, and what it decided.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GuardReport {
-    /// The method's cross-validated mean absolute error (its best estimator).
-    pub method_error: f64,
-    /// Random subsets' (their best estimator).
-    pub random_error: f64,
+    /// The method's cross-validated mean absolute error (its best
+    /// estimator); `None` when none of its estimators could estimate any
+    /// held-out model (e.g. every model scored alike on its subset).
+    pub method_error: Option<f64>,
+    /// Random subsets' (their best estimator), likewise.
+    pub random_error: Option<f64>,
     /// True when random's errors were smaller by more than [`FALL_BACK_Z`]
     /// standard errors of the paired difference: the subset is random.
     pub fell_back: bool,
@@ -119,10 +140,14 @@ impl Guard {
         response_vectors: bool,
         anchors: bool,
     ) -> Result<Option<Guard>> {
-        if train.len() < MIN_MODELS {
+        // The same models in any order (or listed twice) make the same folds,
+        // so `select` and `evaluate` decide alike.
+        let mut order = train.to_vec();
+        order.sort_unstable();
+        order.dedup();
+        if order.len() < MIN_MODELS {
             return Ok(None);
         }
-        let mut order = train.to_vec();
         Rng::new(GUARD_SEED).shuffle(&mut order);
         let all: Vec<usize> = (0..m.n_items()).collect();
         let folds = (0..INNER_FOLDS)
@@ -131,7 +156,10 @@ impl Guard {
                 let mut inner: Vec<usize> = order.iter().copied().enumerate().filter(|(p, _)| p % INNER_FOLDS != f).map(|(_, j)| j).collect();
                 test.sort_unstable();
                 inner.sort_unstable();
-                let fit = fit_options.map(|o| crate::irt::fit(&m.select(&inner, &all), o, &mut |_| true)).transpose()?;
+                let fit = fit_options
+                    .map(|o| crate::irt::fit(&m.select(&inner, &all), o, &mut |_| true))
+                    .transpose()
+                    .map_err(|e| crate::error::Error::invalid(format!("the IRT fit on {} of the training models: {e}", inner.len())))?;
                 let vectors = response_vectors.then(|| super::item_vectors(m, &inner));
                 let anchor_space = anchors.then(|| super::anchor_space(m, &inner));
                 Ok(Fold { train: inner, test, fit, vectors, anchor_space })
@@ -144,11 +172,10 @@ impl Guard {
     /// budget and strata (see the module doc). `side` is the caller's; its
     /// response vectors, if any, are replaced by each fold's own.
     pub fn check(&self, m: &ResponseMatrix, side: Side, options: &SelectOptions) -> Result<GuardReport> {
-        let random = SelectOptions { method: Method::Random, ..options.clone() };
-        // A selection that fails on a fold fails the user's request, so say
-        // where it came from and how to skip it.
+        let random = fallback_options(options);
+        // Callers keep the method's subset when this fails; say which part.
         let select = |ctx: &Context, o: &SelectOptions| {
-            super::select(ctx, o).map_err(|e| crate::error::Error::invalid(format!("the random guard's cross-validation (--no-guard skips it): {e}")))
+            super::select(ctx, o).map_err(|e| crate::error::Error::invalid(format!("on {} of the training models: {e}", ctx.train.len())))
         };
         // Per estimator, per held-out model (folds in turn): the method's
         // absolute error, and random's averaged over its draws.
@@ -168,42 +195,45 @@ impl Guard {
             for (all, e) in method_errors.iter_mut().zip(errors) {
                 all.extend(e);
             }
-            let mut sums: PerModel = Default::default();
+            // Per estimator and held-out model: the summed error over the
+            // draws that estimated it, and how many did.
+            let mut sums: [Vec<(f64, usize)>; ESTIMATORS.len()] = Default::default();
             for draw in 1..=RANDOM_DRAWS {
                 let subset = select(&ctx, &SelectOptions { seed: GUARD_SEED + draw, ..random.clone() })?;
                 for (sum, e) in sums.iter_mut().zip(self.errors(m, fold, fit, &subset.items, &subset.weights)) {
-                    if sum.is_empty() {
-                        *sum = e;
-                    } else {
-                        // A model counts only where every draw estimated it.
-                        sum.iter_mut().zip(e).for_each(|(s, x)| *s = s.zip(x).map(|(s, x)| s + x));
+                    sum.resize(e.len(), (0.0, 0));
+                    for (s, x) in sum.iter_mut().zip(e) {
+                        if let Some(x) = x {
+                            *s = (s.0 + x, s.1 + 1);
+                        }
                     }
                 }
             }
             for (all, sum) in random_errors.iter_mut().zip(sums) {
-                all.extend(sum.into_iter().map(|s| s.map(|s| s / RANDOM_DRAWS as f64)));
+                all.extend(sum.into_iter().map(|(s, n)| (n > 0).then(|| s / n as f64)));
             }
         }
-        let (method_best, method_error) = best(&method_errors);
-        let (random_best, random_error) = best(&random_errors);
+        let (method_best, random_best) = (best(&method_errors), best(&random_errors));
         // Paired over the models both estimated: fall back only where random
         // is better by more than FALL_BACK_Z standard errors of the mean
         // difference, so that noise in a few folds rarely discards a method
         // that wins.
-        let differences: Vec<f64> = match (method_best, random_best) {
-            (Some(a), Some(b)) => method_errors[a].iter().zip(&random_errors[b]).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect(),
-            _ => Vec::new(),
-        };
         let fell_back = match (method_best, random_best) {
             (None, Some(_)) => true,
-            (Some(_), Some(_)) if differences.len() >= 2 => {
+            (Some((a, _)), Some((b, _))) => {
+                let differences: Vec<f64> = method_errors[a].iter().zip(&random_errors[b]).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect();
                 let n = differences.len() as f64;
-                let mean = differences.iter().sum::<f64>() / n;
-                let var = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
-                mean > FALL_BACK_Z * (var / n).sqrt()
+                if differences.len() < 2 {
+                    false
+                } else {
+                    let mean = differences.iter().sum::<f64>() / n;
+                    let var = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
+                    mean > FALL_BACK_Z * (var / n).sqrt()
+                }
             }
             _ => false,
         };
+        let (method_error, random_error) = (method_best.map(|b| b.1), random_best.map(|b| b.1));
         Ok(GuardReport { method_error, random_error, fell_back })
     }
 
@@ -217,7 +247,7 @@ impl Guard {
         let ridge = estimate::calibrate_ridge(&setup, estimate::ridge_rows(&rows).into_iter().map(|(r, t)| (r.as_slice(), *t)));
         setup.ridge = ridge.as_ref();
         if fit.is_some() {
-            // λ from at most MAX_MODELS training models, as in `evaluate`.
+            // λ from at most MAX_MODELS training models (`evaluate` takes 200).
             let mix: Vec<(f64, f64, f64)> = rows
                 .iter()
                 .step_by(rows.len().div_ceil(MAX_MODELS).max(1))
@@ -263,8 +293,8 @@ const ESTIMATORS: [Estimator; 4] = [Estimator::Calibrated, Estimator::Ridge, Est
 type PerModel = [Vec<Option<f64>>; ESTIMATORS.len()];
 
 /// The estimator with the smallest mean error over the models it
-/// estimated, and that error (`None`, ∞ when none estimated any).
-fn best(errors: &PerModel) -> (Option<usize>, f64) {
+/// estimated, and that error (`None` when none estimated any).
+fn best(errors: &PerModel) -> Option<(usize, f64)> {
     errors
         .iter()
         .enumerate()
@@ -272,7 +302,7 @@ fn best(errors: &PerModel) -> (Option<usize>, f64) {
             let seen: Vec<f64> = xs.iter().flatten().copied().collect();
             (!seen.is_empty()).then(|| (e, seen.iter().sum::<f64>() / seen.len() as f64))
         })
-        .fold((None, f64::INFINITY), |acc, (e, x)| if x < acc.1 { (Some(e), x) } else { acc })
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
 }
 
 #[cfg(test)]
@@ -312,7 +342,7 @@ mod tests {
         let subset = select_subset(&m, &train, &options(Method::MetricAvg, 60, 5), crate::irt::IrtModel::TwoPl).unwrap();
         let report = subset.guard.expect("the guard ran");
         assert!(report.fell_back, "{report:?}");
-        assert!(report.method_error > 1.5 * report.random_error, "{report:?}");
+        assert!(report.method_error.unwrap() > 1.5 * report.random_error.unwrap(), "{report:?}");
         // The subset is random: both halves are in it.
         let hard = subset.items.iter().filter(|id| id[1..].parse::<usize>().unwrap() < 100).count();
         assert!((15..=45).contains(&hard), "{hard} of 60 from the hard half");
@@ -332,7 +362,7 @@ mod tests {
         let report = |seed| select_subset(&m, &train, &options(Method::MetricCons, 20, seed), crate::irt::IrtModel::TwoPl).unwrap().guard.expect("the guard ran");
         let first = report(1);
         assert!(!first.fell_back, "{first:?}");
-        assert!(first.method_error < first.random_error, "{first:?}");
+        assert!(first.method_error.unwrap() < first.random_error.unwrap(), "{first:?}");
         // The decision is the data's, not the seed's.
         assert_eq!(report(2), first);
     }

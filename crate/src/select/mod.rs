@@ -721,6 +721,10 @@ pub struct SubsetJson {
     /// `items` are a random subset, not `method`'s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<guard::GuardReport>,
+    /// Why the random guard could not run, when it was asked to and failed
+    /// on a part of the training models; the method's subset stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_skipped: Option<String>,
     /// `irt-info` and `metabench` only: the split-half reliability of the
     /// fit's discriminations (see [`reliability`]); below
     /// [`reliability::LOW_RELIABILITY`] those methods rank items mostly by
@@ -842,19 +846,26 @@ pub fn select_subset_with(
         Some(t) => t.to_vec(),
         None => m.model_means(),
     };
-    let guard_report = if options.guard && guard::applies_to(options.method) {
-        match guard::Guard::new(m, train, &means, options.method.needs_irt().then_some(fit_options), false, options.method == Method::AnchorPoints)? {
-            Some(g) => Some(g.check(m, side, options)?),
-            None => None,
+    let ctx = Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side };
+    // The method's own subset first: it validates the request, so its
+    // errors are the user's, not the guard's.
+    let own = select(&ctx, options)?;
+    // The guard runs on parts of the training models, where a fit or a
+    // selection can fail that succeeds on all of them (a part on which no
+    // item varies); then the method's subset stands and the file says why.
+    let (guard_report, guard_skipped) = if options.guard && guard::applies_to(options.method) {
+        let checked = guard::Guard::new(m, train, &means, options.method.needs_irt().then_some(fit_options), false, options.method == Method::AnchorPoints)
+            .and_then(|g| g.map(|g| g.check(m, side, options)).transpose());
+        match checked {
+            Ok(report) => (report, None),
+            Err(e) => (None, Some(e.to_string())),
         }
     } else {
-        None
+        (None, None)
     };
-    let chosen = match guard_report {
-        Some(r) if r.fell_back => SelectOptions { method: Method::Random, ..options.clone() },
-        _ => options.clone(),
-    };
-    let subset = select(&Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side }, &chosen)?;
+    let fell_back = guard_report.is_some_and(|r| r.fell_back);
+    let chosen = if fell_back { guard::fallback_options(options) } else { options.clone() };
+    let subset = if fell_back { select(&ctx, &chosen)? } else { own };
     // The training models' subset responses and true scores: what the
     // lines (theta-reg, calibrated) and the interval floors are fitted on.
     let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train
@@ -900,8 +911,10 @@ pub fn select_subset_with(
             Some((e.as_str().to_string(), floor))
         })
         .collect();
+    // Of the discriminations the method ranked by: moot when its subset was
+    // replaced by a random one.
     let discrimination_reliability = match (options.method, fit.as_ref()) {
-        (Method::IrtInfo | Method::Metabench, Some(fit)) => reliability::discrimination_reliability(fit, m, train, &all),
+        (Method::IrtInfo | Method::Metabench, Some(fit)) if !fell_back => reliability::discrimination_reliability(fit, m, train, &all),
         _ => None,
     };
     Ok(SubsetJson {
@@ -915,7 +928,8 @@ pub fn select_subset_with(
             Budget::Items(_) => None,
         },
         seed: options.seed,
-        difficulty_strata: (options.difficulty_strata > 1).then_some(options.difficulty_strata),
+        // What the items were drawn with: a fallback is binned (see guard).
+        difficulty_strata: (chosen.difficulty_strata > 1).then_some(chosen.difficulty_strata),
         benchmark_items: m.n_items(),
         train_models: train.len(),
         items: subset.items.iter().map(|&i| m.item_ids()[i].clone()).collect(),
@@ -926,6 +940,7 @@ pub fn select_subset_with(
         calibration,
         ridge,
         guard: guard_report,
+        guard_skipped,
         interval_floors: (!floors.is_empty()).then_some(floors),
         discrimination_reliability,
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
