@@ -368,6 +368,25 @@ mod tests {
     }
 
     #[test]
+    fn a_guard_that_cannot_fit_a_part_of_the_models_leaves_the_method_and_says_why() {
+        // Only m8 ever misses an item: every fold that holds m8 out has no
+        // item that varies, so its IRT fit is refused, while the fit on all
+        // nine models (and so irt-info itself) works.
+        let mut b = MatrixBuilder::new((0..20).map(|i| format!("q{i}")).collect());
+        for j in 0..9 {
+            let row: Vec<Option<f32>> = (0..20).map(|i| Some(if j == 8 && i % 2 == 0 { 0.0 } else { 1.0 })).collect();
+            b.push_row_unchecked(format!("m{j}"), &row);
+        }
+        let m = b.into_matrix();
+        let train: Vec<usize> = (0..9).collect();
+        let subset = select_subset(&m, &train, &options(Method::IrtInfo, 5, 0), crate::irt::IrtModel::TwoPl).unwrap();
+        assert!(subset.guard.is_none());
+        let why = subset.guard_skipped.expect("the guard says why it did not run");
+        assert!(why.contains("IRT fit on 6 of the training models"), "{why}");
+        assert_eq!(subset.items.len(), 5);
+    }
+
+    #[test]
     fn the_guard_skips_samples_and_too_few_models() {
         let m = matrix(|t1, _, _| sigmoid(t1));
         let all: Vec<usize> = (0..60).collect();
