@@ -290,6 +290,12 @@ fn unit_span(scale: Option<Scale>) -> f64 {
     }
 }
 
+/// One model's responses on a subset, as the estimators take them:
+/// (position in `items`, raw score), unanswered items left out.
+pub fn responses_on(m: &crate::matrix::ResponseMatrix, model: usize, items: &[usize]) -> Vec<(usize, f64)> {
+    items.iter().enumerate().filter_map(|(k, &i)| m.get(model, i).map(|x| (k, x as f64))).collect()
+}
+
 /// Estimates one model's full score. `responses` pairs a position in
 /// `setup.items` with the model's raw score there; unanswered subset items
 /// are simply absent.

@@ -240,11 +240,6 @@ fn splits(m: &ResponseMatrix, split: &Split, seed: u64) -> Result<Vec<(Vec<usize
     }
 }
 
-/// One model's responses on a subset: (position in subset, raw score).
-fn responses_on(m: &ResponseMatrix, model: usize, items: &[usize]) -> Vec<(usize, f64)> {
-    items.iter().enumerate().filter_map(|(k, &i)| m.get(model, i).map(|x| (k, x as f64))).collect()
-}
-
 #[derive(Clone)]
 struct Outcome {
     model: usize,
@@ -283,7 +278,7 @@ fn run_one(
     // a MAP fit; a weighted mean costs nothing, but one cap keeps it simple).
     let step = train.len().div_ceil(200).max(1);
     let line_rows: Vec<(Vec<(usize, f64)>, f64)> = if estimators.iter().any(|e| e.predictor().is_some()) {
-        train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect()
+        train.iter().step_by(step).map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect()
     } else {
         Vec::new()
     };
@@ -301,7 +296,7 @@ fn run_one(
             .iter()
             .step_by(step)
             .filter_map(|&j| {
-                let r = responses_on(m, j, &subset.items);
+                let r = estimate::responses_on(m, j, &subset.items);
                 let w = estimate::estimate(&setup, Estimator::Weighted, &r).ok()?;
                 let p = estimate::estimate(&setup, Estimator::Pirt, &r).ok()?;
                 Some((w.estimate, p.estimate, truth[j]))
@@ -312,9 +307,9 @@ fn run_one(
     // Interval floors from at most 100 training models (see estimate's
     // "Calibrated width"): enough for a 95% quantile.
     let step = train.len().div_ceil(100).max(1);
-    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
+    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
     let ridge = if estimators.contains(&Estimator::Ridge) {
-        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|&j| (responses_on(m, j, &subset.items), truth[j])).collect();
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
         estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     } else {
         None
@@ -339,7 +334,7 @@ fn run_one(
             Ok(test
                 .iter()
                 .filter_map(|&j| {
-                    let r = responses_on(m, j, &subset.items);
+                    let r = estimate::responses_on(m, j, &subset.items);
                     let x = estimate::estimate(&setup, e, &r).ok()?;
                     Some(Outcome { model: j, estimate: x.estimate, low: x.low, high: x.high })
                 })

@@ -240,7 +240,7 @@ impl Guard {
     /// Per estimator of [`ESTIMATORS`], the absolute error on each of the
     /// fold's held-out models (`None`: not estimated; the IRT ones need `fit`).
     fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> PerModel {
-        let responses = |j: usize| -> Vec<(usize, f64)> { items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect() };
+        let responses = |j: usize| estimate::responses_on(m, j, items);
         let mut setup = Setup { items, weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let rows: Vec<(Vec<(usize, f64)>, f64)> = fold.train.iter().map(|&j| (responses(j), self.truth[j])).collect();
         setup.calibration = estimate::regression_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
@@ -308,6 +308,7 @@ fn best(errors: &PerModel) -> Option<(usize, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::irt::item::sigmoid;
     use crate::matrix::MatrixBuilder;
     use crate::select::{Budget, select_subset};
 
@@ -322,10 +323,6 @@ mod tests {
             b.push_row_unchecked(format!("m{j}"), &row);
         }
         b.into_matrix()
-    }
-
-    fn sigmoid(x: f64) -> f64 {
-        1.0 / (1.0 + (-x).exp())
     }
 
     fn options(method: Method, budget: usize, seed: u64) -> SelectOptions {

@@ -870,7 +870,7 @@ pub fn select_subset_with(
     // lines (theta-reg, calibrated) and the interval floors are fitted on.
     let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train
         .iter()
-        .map(|&j| (subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect(), means[j]))
+        .map(|&j| (crate::estimate::responses_on(m, j, &subset.items), means[j]))
         .collect();
     let theta_regression = fit.as_ref().and_then(|fit| {
         let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
@@ -881,8 +881,7 @@ pub fn select_subset_with(
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
-                let r: Vec<(usize, f64)> =
-                    subset.items.iter().enumerate().filter_map(|(k, &i)| m.get(j, i).map(|x| (k, x as f64))).collect();
+                let r = crate::estimate::responses_on(m, j, &subset.items);
                 let w = crate::estimate::estimate(&setup, crate::estimate::Estimator::Weighted, &r).ok()?;
                 let p = crate::estimate::estimate(&setup, crate::estimate::Estimator::Pirt, &r).ok()?;
                 Some((w.estimate, p.estimate, means[j]))
