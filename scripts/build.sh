@@ -5,4 +5,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 build_wasm
 say "building the native CLI"
-(cd "$ROOT" && cargo build --release -p benchsift --bin benchsift)
+(cd "$ROOT" && cargo build --release -p benchsift --bin benchsift) ||
+  die "building the native CLI failed (cargo's message is above)"
+say "built www/pkg and target/release/benchsift"

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # `npm test`: every test: Rust unit and CLI tests, the JS type check, the
-# packed npm package in a fresh Node project, and the page in headless
-# Chromium. Installs what it needs first (see scripts/lib.sh).
+# packed npm package in a fresh Node project, the install helpers, `npm start`
+# and the page in headless Chromium. Installs what it needs first (see
+# scripts/lib.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+# Runs a step; a failure says which step failed after the tool's own output.
+step() {
+  local what="$1"
+  shift
+  say "$what"
+  "$@" || die "$what failed (the output above says why)"
+}
+
 ensure_system_packages
 build_wasm
-say "building the native CLI (the reference the JS and page tests compare with)"
-cargo build --release -p benchsift --bin benchsift
-
-say "Rust tests"
-cargo test --workspace
-
-say "type-checking the JavaScript (tsc --checkJs)"
-node_modules/.bin/tsc -p tsconfig.json
-
-say "Node tests: npm package and page"
-node --test --test-concurrency=1 tests/*.test.mjs
+step "building the native CLI (the reference the JS and page tests compare with)" \
+  cargo build --release -p benchsift --bin benchsift
+step "Rust tests" cargo test --workspace
+step "type-checking the JavaScript (tsc --checkJs)" node_modules/.bin/tsc -p tsconfig.json
+step "Node tests: install helpers, npm start, npm package and page" \
+  node --test --test-concurrency=1 tests/*.test.mjs
+say "all tests passed"
