@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { tempDir } from './helpers.mjs';
+import { CHROMIUM, skipOrFail, tempDir } from './helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (set CHROMIUM or install Debian's chromium)`;
-if (skip) console.warn(`\n!!! SKIPPING the browser GPU tests: ${skip}\n`);
+const skip = existsSync(CHROMIUM) ? false : skipOrFail(`the browser GPU tests: Chromium not found at ${CHROMIUM} (set CHROMIUM or install Debian's chromium)`);
 
 /**
  * A float32 `.npy` of n × d pseudo-random vectors (a fixed LCG), with row 5
@@ -129,7 +127,7 @@ test('in Chromium the WebGPU kernel agrees with the CPU path', { skip }, async (
   try {
     const hasGpu = await page.evaluate(async () => Boolean(await /** @type {any} */ (navigator).gpu?.requestAdapter()));
     if (!hasGpu) {
-      console.warn('\n!!! SKIPPED: this Chromium offers no WebGPU adapter even with --enable-unsafe-webgpu\n');
+      skipOrFail('this Chromium offers no WebGPU adapter even with --enable-unsafe-webgpu');
       return;
     }
     /** @type {Record<string, any>} */
@@ -189,7 +187,7 @@ test('in Chromium the WebGPU IRT fit agrees with the CPU fit, and auto skips a s
       return a ? { fallback: Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter) } : null;
     });
     if (!adapter) {
-      console.warn('\n!!! SKIPPED: this Chromium offers no WebGPU adapter even with --enable-unsafe-webgpu\n');
+      skipOrFail('this Chromium offers no WebGPU adapter even with --enable-unsafe-webgpu');
       return;
     }
     /** @type {Record<string, any>} */

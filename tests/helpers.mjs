@@ -33,3 +33,19 @@ export function cliError(args) {
   if (run.status === 0) throw new Error(`benchsift info ${args.join(' ')} unexpectedly succeeded`);
   return run.stderr.trim().replace(/^error: /, '');
 }
+
+/**
+ * Why a browser test must skip (a missing Chromium, no WebGPU adapter), said
+ * loudly; under `CI=true` it throws instead, since a skipped test there would
+ * hide a failure (CI installs Chromium, which offers SwiftShader).
+ * @param {string} reason
+ * @returns {string}
+ */
+export function skipOrFail(reason) {
+  if (process.env.CI === 'true') throw new Error(`CI=true, so this cannot be skipped: ${reason}`);
+  console.warn(`\n!!! SKIPPED: ${reason}\n`);
+  return reason;
+}
+
+/** The Chromium the browser tests drive, or why they skip. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';

@@ -7,12 +7,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { CLI, ROOT, cliInfo, tempDir } from './helpers.mjs';
+import { CHROMIUM, CLI, ROOT, cliInfo, skipOrFail, tempDir } from './helpers.mjs';
 import { startServer } from '../scripts/serve.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (set CHROMIUM or install Debian's chromium)`;
-if (skip) console.warn(`\n!!! SKIPPING the browser tests: ${skip}\n`);
+const skip = existsSync(CHROMIUM) ? false : skipOrFail(`the browser tests: Chromium not found at ${CHROMIUM} (set CHROMIUM or install Debian's chromium)`);
 
 const OUT = join(ROOT, 'tests', 'out');
 mkdirSync(OUT, { recursive: true });

@@ -241,7 +241,7 @@ mod tests {
         match GpuContext::new_blocking() {
             Ok(ctx) => Some(ctx),
             Err(e) => {
-                eprintln!("\n!!! SKIPPED: no GPU adapter for the parity tests ({e}); install mesa-vulkan-drivers for lavapipe !!!\n");
+                super::skip_without_adapter("the parity tests", &e);
                 None
             }
         }

@@ -374,7 +374,7 @@ mod tests {
         let ctx = match GpuContext::new_blocking() {
             Ok(ctx) => ctx,
             Err(e) => {
-                eprintln!("\n!!! SKIPPED: no GPU adapter for the IRT parity test ({e}) !!!\n");
+                super::skip_without_adapter("the IRT parity test", &e);
                 return;
             }
         };
@@ -464,7 +464,7 @@ mod tests {
         let ctx = match GpuContext::shared_blocking() {
             Ok(ctx) => ctx,
             Err(e) => {
-                eprintln!("\n!!! SKIPPED: no GPU adapter for the IRT fit test ({e}) !!!\n");
+                super::skip_without_adapter("the IRT fit test", &e);
                 return;
             }
         };

@@ -338,6 +338,15 @@ pub fn similar_files_blocking(items: Option<&crate::read::Input>, embeddings: Op
     pollster::block_on(similar(&input, settings, None))
 }
 
+/// A GPU test without an adapter: skips with a loud line, except under
+/// `CI=true`, where a skipped parity test would hide a broken kernel or setup.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) fn skip_without_adapter(what: &str, error: &dyn std::fmt::Display) {
+    let message = format!("no GPU adapter for {what} ({error}); install mesa-vulkan-drivers for lavapipe");
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {message}");
+    eprintln!("\n!!! SKIPPED: {message} !!!\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
