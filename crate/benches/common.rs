@@ -7,10 +7,10 @@
 use std::io::Read;
 use std::path::Path;
 
+use benchsift::ResponseMatrix;
 use benchsift::irt::ItemParams;
 use benchsift::matrix::MatrixBuilder;
 use benchsift::rng::Rng;
-use benchsift::ResponseMatrix;
 
 /// The MMLU-Pro responses CSV as plain bytes (29 × 12,032, 770 KB).
 pub fn mmlu_pro_csv() -> Vec<u8> {

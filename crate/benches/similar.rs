@@ -16,10 +16,7 @@ use benchsift::similar::Query;
 const DIMS: usize = 384;
 
 fn sizes() -> Vec<usize> {
-    std::env::var("BENCHSIFT_SIMILAR_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1024, 2048])
+    std::env::var("BENCHSIFT_SIMILAR_SIZES").ok().map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect()).unwrap_or_else(|| vec![1024, 2048])
 }
 
 fn similar(c: &mut Criterion) {

@@ -43,7 +43,11 @@ fn main() -> Result<(), String> {
     let t0 = std::time::Instant::now();
     let (nb_h, _) = similar::search(&hashed, text::DIMS, kmax, None, 0).map_err(|e| e.to_string())?;
     let t_hashed = t0.elapsed().as_secs_f64();
-    println!("{n} items; hashed features {t_features:.2} s; top-{kmax} search: MiniLM ({} dims) {t_minilm:.2} s, hashed ({} dims) {t_hashed:.2} s", e.dims, text::DIMS);
+    println!(
+        "{n} items; hashed features {t_features:.2} s; top-{kmax} search: MiniLM ({} dims) {t_minilm:.2} s, hashed ({} dims) {t_hashed:.2} s",
+        e.dims,
+        text::DIMS
+    );
     let top = |nb: &similar::Neighbours, i: usize, k: usize| -> Vec<u32> { nb.index[i * nb.k..i * nb.k + k].to_vec() };
     for k in [1usize, 5, 10] {
         let (mut found, mut total) = (0usize, 0usize);

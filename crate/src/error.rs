@@ -24,12 +24,7 @@ impl Location {
     }
 
     pub fn cell(file: &str, line: u64, column: u64, field: &str) -> Self {
-        Location {
-            file: file.to_string(),
-            line: Some(line),
-            column: Some(column),
-            field: (!field.is_empty()).then(|| field.to_string()),
-        }
+        Location { file: file.to_string(), line: Some(line), column: Some(column), field: (!field.is_empty()).then(|| field.to_string()) }
     }
 
     pub fn field(file: &str, field: impl Into<String>) -> Self {

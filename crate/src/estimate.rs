@@ -104,16 +104,8 @@ pub enum Estimator {
 }
 
 impl Estimator {
-    pub const ALL: [Estimator; 8] = [
-        Estimator::Mean,
-        Estimator::Weighted,
-        Estimator::Irt,
-        Estimator::Pirt,
-        Estimator::Gpirt,
-        Estimator::ThetaReg,
-        Estimator::Calibrated,
-        Estimator::Ridge,
-    ];
+    pub const ALL: [Estimator; 8] =
+        [Estimator::Mean, Estimator::Weighted, Estimator::Irt, Estimator::Pirt, Estimator::Gpirt, Estimator::ThetaReg, Estimator::Calibrated, Estimator::Ridge];
 
     pub fn parse(name: &str) -> Result<Estimator> {
         Estimator::ALL.into_iter().find(|e| e.as_str() == name.trim()).ok_or_else(|| {
@@ -215,9 +207,7 @@ impl Regression {
         if !sane {
             return Err(Error::invalid("the calibration line is not usable: it needs at least 3 training models, varying predictors and finite numbers"));
         }
-        let half = t975((self.n - 2) as f64)
-            * self.residual_sd
-            * (1.0 + 1.0 / self.n as f64 + (x - self.mean_x).powi(2) / self.sxx).sqrt();
+        let half = t975((self.n - 2) as f64) * self.residual_sd * (1.0 + 1.0 / self.n as f64 + (x - self.mean_x).powi(2) / self.sxx).sqrt();
         let estimate = self.intercept + self.slope * x;
         // The truth's scale is the user's, not the matrix's: no clamping.
         Ok(Estimate { estimate, low: estimate - half, high: estimate + half })
@@ -409,11 +399,7 @@ pub fn point(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) ->
             (v, s, true)
         }
     };
-    Ok(if unit {
-        (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs())
-    } else {
-        (value, var.max(0.0).sqrt())
-    })
+    Ok(if unit { (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs()) } else { (value, var.max(0.0).sqrt()) })
 }
 
 fn mean_moments(values: impl Iterator<Item = f64>, population: usize) -> Moments {
@@ -567,9 +553,8 @@ impl RidgeFit {
             )));
         }
         let (x, _) = point(setup, Estimator::Weighted, responses)?;
-        let estimate = self.intercept
-            + self.slope * x
-            + responses.iter().map(|&(k, r)| self.coefficients.get(k).map_or(0.0, |b| b * (r - self.centres[k]))).sum::<f64>();
+        let estimate =
+            self.intercept + self.slope * x + responses.iter().map(|&(k, r)| self.coefficients.get(k).map_or(0.0, |b| b * (r - self.centres[k]))).sum::<f64>();
         Ok(Estimate { estimate, low: estimate - self.half_width, high: estimate + self.half_width })
     }
 }
@@ -596,10 +581,8 @@ pub fn calibrate_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(us
 /// with the leave-one-out errors.
 fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>, fixed: Option<f64>) -> Option<(RidgeFit, Vec<f64>)> {
     let p = setup.items.len();
-    let rows: Vec<(&[(usize, f64)], f64, f64)> = models
-        .filter_map(|(r, t)| Some((r, point(setup, Estimator::Weighted, r).ok()?.0, t)))
-        .filter(|&(_, x, t)| x.is_finite() && t.is_finite())
-        .collect();
+    let rows: Vec<(&[(usize, f64)], f64, f64)> =
+        models.filter_map(|(r, t)| Some((r, point(setup, Estimator::Weighted, r).ok()?.0, t))).filter(|&(_, x, t)| x.is_finite() && t.is_finite()).collect();
     let n = rows.len();
     if n < 4 {
         return None;
@@ -755,7 +738,10 @@ pub fn estimate_matrix(
             .items
             .iter()
             .map(|id| {
-                f.item_ids.iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("subset item '{}' is not in the fit", crate::error::truncate(id, 40))))
+                f.item_ids
+                    .iter()
+                    .position(|x| x == id)
+                    .ok_or_else(|| Error::invalid(format!("subset item '{}' is not in the fit", crate::error::truncate(id, 40))))
             })
             .collect::<Result<_>>()?,
         None => (0..subset.items.len()).collect(),
@@ -765,7 +751,12 @@ pub fn estimate_matrix(
     if columns.iter().all(Option::is_none) {
         return Err(Error::invalid(format!("none of the subset's {} items is among the responses' items", subset.items.len())));
     }
-    let setup = Setup { items: &items, weights: &subset.weights, n_items, fit, lambda: subset.gpirt_lambda,
+    let setup = Setup {
+        items: &items,
+        weights: &subset.weights,
+        n_items,
+        fit,
+        lambda: subset.gpirt_lambda,
         regression: subset.theta_regression,
         calibration: subset.calibration,
         ridge: subset.ridge.as_ref(),
@@ -774,8 +765,7 @@ pub fn estimate_matrix(
     let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
     let models = (0..responses.n_models())
         .map(|j| {
-            let r: Vec<(usize, f64)> =
-                columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
+            let r: Vec<(usize, f64)> = columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
             let id = &responses.model_ids()[j];
             let e = estimate(&setup, estimator, &r).map_err(|e| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40))))?;
             let full_mean = if whole_benchmark { observed_mean(responses, j) } else { None };
@@ -805,7 +795,17 @@ mod tests {
 
     #[test]
     fn mean_and_weighted_estimates_and_intervals() {
-        let setup = Setup { items: &[0, 1, 2, 3], weights: &[0.1, 0.2, 0.3, 0.4], n_items: 100, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = Setup {
+            items: &[0, 1, 2, 3],
+            weights: &[0.1, 0.2, 0.3, 0.4],
+            n_items: 100,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
         let m = estimate(&setup, Estimator::Mean, &r).unwrap();
         assert!((m.estimate - 0.75).abs() < 1e-12);
@@ -834,7 +834,17 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..200).step_by(7).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items: 200, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = Setup {
+            items: &subset,
+            weights: &weights,
+            n_items: 200,
+            fit: Some(&fit),
+            lambda: Some(0.3),
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
         for j in 300..350 {
@@ -921,7 +931,17 @@ mod tests {
         assert_eq!(fit.dims(), d);
         let subset: Vec<usize> = (0..n_items).step_by(5).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup { items: &subset, weights: &weights, n_items, fit: Some(&fit), lambda: Some(0.3), regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = Setup {
+            items: &subset,
+            weights: &weights,
+            n_items,
+            fit: Some(&fit),
+            lambda: Some(0.3),
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
         for j in 300..350 {
             let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
@@ -950,7 +970,17 @@ mod tests {
         assert_eq!(calibrate_interval_floor(&[(0.5, 0.0), (0.0, 0.25)]), Some(0.5));
         assert_eq!(calibrate_interval_floor(&[]), None);
         // The floor widens a narrow interval and leaves a wide one alone.
-        let mut setup = Setup { items: &[0, 1, 2, 3], weights: &[0.25; 4], n_items: 1000, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup = Setup {
+            items: &[0, 1, 2, 3],
+            weights: &[0.25; 4],
+            n_items: 1000,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let r = [(0, 10.0), (1, 11.0), (2, 12.0), (3, 13.0)];
         let plain = estimate(&setup, Estimator::Mean, &r).unwrap();
         setup.interval_floor = Some(5.0);
@@ -975,7 +1005,17 @@ mod tests {
         };
         let items: Vec<usize> = (0..20).collect();
         let weights = vec![0.05; 20];
-        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup = Setup {
+            items: &items,
+            weights: &weights,
+            n_items: 200,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..20).map(|k| (k, row[k])).collect() };
         let train: Vec<Vec<f64>> = (0..60).map(|_| model(&mut rng)).collect();
         let rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|r| (as_responses(r), r.iter().sum::<f64>() / 200.0)).collect();
@@ -1009,7 +1049,17 @@ mod tests {
         // weighted subset mean, so the line is exactly that with no residual
         // and a new model's estimate is its truth.
         let weights = [0.5, 0.25, 0.25];
-        let mut setup = Setup { items: &[0, 1, 2], weights: &weights, n_items: 50, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup = Setup {
+            items: &[0, 1, 2],
+            weights: &weights,
+            n_items: 50,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let train: Vec<[f64; 3]> = vec![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]];
         let answers = |row: &[f64; 3]| -> Vec<(usize, f64)> { row.iter().copied().enumerate().collect() };
         let weighted = |row: &[f64; 3]| row.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>();
@@ -1048,7 +1098,17 @@ mod tests {
         let difficulty: Vec<f64> = (0..200).map(|i| -2.5 + 5.0 * i as f64 / 199.0).collect();
         let items: Vec<usize> = (0..25).collect();
         let weights = vec![1.0 / 25.0; 25];
-        let mut setup = Setup { items: &items, weights: &weights, n_items: 200, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup = Setup {
+            items: &items,
+            weights: &weights,
+            n_items: 200,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..25).map(|k| (k, row[k])).collect() };
         let full = |row: &[f64]| row.iter().sum::<f64>() / 200.0;
         let train: Vec<Vec<f64>> = (0..60).map(|_| rasch_row(&mut rng, &difficulty)).collect();
@@ -1102,7 +1162,17 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..100).step_by(4).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let mut setup = Setup { items: &subset, weights: &weights, n_items: 100, fit: Some(&fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup = Setup {
+            items: &subset,
+            weights: &weights,
+            n_items: 100,
+            fit: Some(&fit),
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let responses = |j: usize| -> Vec<(usize, f64)> { subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect() };
         assert!(estimate(&setup, Estimator::ThetaReg, &responses(0)).unwrap_err().to_string().contains("calibration"));
         let rows: Vec<(f64, f64)> = train.iter().map(|&j| (estimate(&setup, Estimator::Irt, &responses(j)).unwrap().estimate, truth[j])).collect();
@@ -1151,7 +1221,17 @@ mod tests {
         let (rows, truth) = ridge_data(25, 6, 4);
         let items: Vec<usize> = (0..6).collect();
         let weights = vec![1.0 / 6.0; 6];
-        let setup = Setup { items: &items, weights: &weights, n_items: 6, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = Setup {
+            items: &items,
+            weights: &weights,
+            n_items: 6,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
         assert!(fit.lambda > 0.0 && fit.n == 25);
@@ -1174,7 +1254,17 @@ mod tests {
         let (new_rows, new_truth) = ridge_data(200, 8, 6);
         let items: Vec<usize> = (0..8).collect();
         let weights = vec![1.0 / 8.0; 8];
-        let base = Setup { items: &items, weights: &weights, n_items: 8, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let base = Setup {
+            items: &items,
+            weights: &weights,
+            n_items: 8,
+            fit: None,
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let training = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let ridge = calibrate_ridge(&base, training()).unwrap();
         let line = regression_from(&base, Estimator::Calibrated, training()).unwrap();

@@ -272,8 +272,17 @@ fn run_one(
     // A guarded method that fell back draws the guard's random subset.
     let subset = select::select(&ctx, &if fell_back { select::guard::fallback_options(&asked) } else { asked })?;
     let estimators = estimators_with(method, has_truth);
-    let mut setup =
-        Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+    let mut setup = Setup {
+        items: &subset.items,
+        weights: &subset.weights,
+        n_items: m.n_items(),
+        fit,
+        lambda: None,
+        regression: None,
+        calibration: None,
+        ridge: None,
+        interval_floor: None,
+    };
     // The lines from at most 200 training models, as λ below (each θ costs
     // a MAP fit; a weighted mean costs nothing, but one cap keeps it simple).
     let step = train.len().div_ceil(200).max(1);
@@ -309,7 +318,8 @@ fn run_one(
     let step = train.len().div_ceil(100).max(1);
     let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
     let ridge = if estimators.contains(&Estimator::Ridge) {
-        let rows: Vec<(Vec<(usize, f64)>, f64)> = estimate::ridge_rows(train).into_iter().map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
+        let rows: Vec<(Vec<(usize, f64)>, f64)> =
+            estimate::ridge_rows(train).into_iter().map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
         estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     } else {
         None
@@ -372,10 +382,8 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     };
     let max_seeds = methods.iter().map(|&mm| seeds_for(mm)).max().unwrap_or(1);
     // outcomes[(method, estimator, budget)][seed] = all test outcomes of that seed.
-    let keys: Vec<(Method, Estimator, usize)> = methods
-        .iter()
-        .flat_map(|&mm| estimators_with(mm, has_truth).into_iter().flat_map(move |e| options.budgets.iter().map(move |&b| (mm, e, b))))
-        .collect();
+    let keys: Vec<(Method, Estimator, usize)> =
+        methods.iter().flat_map(|&mm| estimators_with(mm, has_truth).into_iter().flat_map(move |e| options.budgets.iter().map(move |&b| (mm, e, b)))).collect();
     let mut outcomes: Vec<Vec<Vec<Outcome>>> = keys.iter().map(|k| (0..seeds_for(k.0)).map(|_| Vec::new()).collect()).collect();
     // A fixed split for K-fold (every seed sees the same folds); a new
     // holdout per seed otherwise.
@@ -401,8 +409,8 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         };
         let anchors = methods.contains(&Method::AnchorPoints).then(|| select::anchor_space(m, train));
         // kcenter/dpp vectors without embeddings depend on the split: once per fold.
-        let fold_vectors = (options.side.embeddings.is_none() && methods.iter().any(|mm| matches!(mm, Method::Kcenter | Method::Dpp)))
-            .then(|| select::item_vectors(m, train));
+        let fold_vectors =
+            (options.side.embeddings.is_none() && methods.iter().any(|mm| matches!(mm, Method::Kcenter | Method::Dpp))).then(|| select::item_vectors(m, train));
         let mut side = options.side.side();
         if let Some(v) = &fold_vectors {
             side.vectors = Some(v);
@@ -411,7 +419,11 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let seed_range = |method: Method| -> Vec<u64> {
             match options.split {
                 Split::Holdout(_) => {
-                    if (*split_seed as usize) < seeds_for(method) { vec![*split_seed] } else { Vec::new() }
+                    if (*split_seed as usize) < seeds_for(method) {
+                        vec![*split_seed]
+                    } else {
+                        Vec::new()
+                    }
                 }
                 _ => (0..seeds_for(method) as u64).collect(),
             }
@@ -432,16 +444,29 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let guard = if guarded.is_empty() {
             None
         } else {
-            let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() });
+            let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions {
+                model: options.irt,
+                tolerance: crate::select::SELECTION_FIT_TOLERANCE,
+                ..FitOptions::default()
+            });
             // Where the guard cannot run on this split (a fit on part of the
             // models fails), the methods stand and the split is not counted.
-            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints)).ok().flatten()
+            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints))
+                .ok()
+                .flatten()
         };
         let decisions: Vec<Option<bool>> = match &guard {
             None => vec![None; guarded.len()],
             Some(g) => parallel::map(guarded.len(), |t| {
                 let (method, budget) = guarded[t];
-                let guard_options = SelectOptions { method, budget: Budget::Items(budget), seed: 0, stratify: options.stratify, difficulty_strata: options.difficulty_strata, guard: true };
+                let guard_options = SelectOptions {
+                    method,
+                    budget: Budget::Items(budget),
+                    seed: 0,
+                    stratify: options.stratify,
+                    difficulty_strata: options.difficulty_strata,
+                    guard: true,
+                };
                 g.check(m, side, &guard_options).ok().map(|r| r.fell_back)
             }),
         };
@@ -455,7 +480,8 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         }
         // A deterministic method that kept its subset gives the same outcomes
         // for every seed of a split: run its first seed, copy the rest.
-        let copied = |method: Method, budget: usize| !method.is_seeded() && fell_back(method, budget) != Some(true) && !matches!(options.split, Split::Holdout(_));
+        let copied =
+            |method: Method, budget: usize| !method.is_seeded() && fell_back(method, budget) != Some(true) && !matches!(options.split, Split::Holdout(_));
         let tasks: Vec<(Method, usize, u64)> = methods
             .iter()
             .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
@@ -464,7 +490,22 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
             let fell_back = fell_back(method, budget).unwrap_or(false);
-            run_one(m, train, test, fit.as_ref(), anchors.as_ref(), side, &truth, has_truth, method, budget, seed, options.stratify, options.difficulty_strata, fell_back)
+            run_one(
+                m,
+                train,
+                test,
+                fit.as_ref(),
+                anchors.as_ref(),
+                side,
+                &truth,
+                has_truth,
+                method,
+                budget,
+                seed,
+                options.stratify,
+                options.difficulty_strata,
+                fell_back,
+            )
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;

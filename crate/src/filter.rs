@@ -216,7 +216,17 @@ pub struct Removed {
 
 impl Removed {
     fn new(id: &str, reason: &'static str) -> Removed {
-        Removed { id: id.to_string(), reason, top_fraction_correct: None, min_probability: None, q3: None, correlated_with: None, score: None, duplicate_of: None, cosine: None }
+        Removed {
+            id: id.to_string(),
+            reason,
+            top_fraction_correct: None,
+            min_probability: None,
+            q3: None,
+            correlated_with: None,
+            score: None,
+            duplicate_of: None,
+            cosine: None,
+        }
     }
 }
 
@@ -339,10 +349,7 @@ fn kth_correlation(unit: &[f32], dims: usize, k: usize) -> Result<(Vec<f64>, Vec
     if nb.k < k {
         return Ok((vec![f64::NAN; n], vec![Vec::new(); n]));
     }
-    Ok((
-        (0..n).map(|r| nb.cosine[r * k + k - 1] as f64).collect(),
-        (0..n).map(|r| nb.index[r * k..(r + 1) * k].to_vec()).collect(),
-    ))
+    Ok(((0..n).map(|r| nb.cosine[r * k + k - 1] as f64).collect(), (0..n).map(|r| nb.index[r * k..(r + 1) * k].to_vec()).collect()))
 }
 
 /// Item indices sorted into groups (connected components of `pairs`), each
@@ -528,7 +535,10 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
             }
             let observed = |j: usize, i: usize| x[j * n_items + i] as f64;
             let threshold = if !binary {
-                warnings.push("the contamination test on residuals is for binary responses; on continuous scores only the items file's contamination scores flag items".into());
+                warnings.push(
+                    "the contamination test on residuals is for binary responses; on continuous scores only the items file's contamination scores flag items"
+                        .into(),
+                );
                 f64::INFINITY
             } else {
                 match c.q3 {
@@ -581,11 +591,11 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
                 "residual test skipped: it is for binary responses".to_string()
             } else {
                 format!(
-                "the item's IRT residuals correlate (Yen's Q3) with those of each of its {} most correlated items at {threshold:.4} or more under the {} fit ({})",
-                c.neighbours,
-                options.irt.as_str(),
-                if c.q3.is_some() { "given" } else { "beyond the largest value on responses simulated from the fit" }
-            )
+                    "the item's IRT residuals correlate (Yen's Q3) with those of each of its {} most correlated items at {threshold:.4} or more under the {} fit ({})",
+                    c.neighbours,
+                    options.irt.as_str(),
+                    if c.q3.is_some() { "given" } else { "beyond the largest value on responses simulated from the fit" }
+                )
             };
             if let Some(t) = c.score_threshold {
                 rule.push_str(&format!(", or the items file's contamination score ≥ {t}"));
@@ -639,17 +649,12 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
             let groups = components(rows.len(), &local);
             // Fisher information over the models' abilities: the group's most useful item stays.
             let info = |i: usize| -> f64 { fit.theta.iter().map(|&t| fit.items[i].information(t, family)).sum() };
-            let best_cos = |a: usize, b: usize| -> Option<f32> {
-                pairs.iter().find(|p| (p.a as usize, p.b as usize) == (a.min(b), a.max(b))).map(|p| p.cosine)
-            };
+            let best_cos =
+                |a: usize, b: usize| -> Option<f32> { pairs.iter().find(|p| (p.a as usize, p.b as usize) == (a.min(b), a.max(b))).map(|p| p.cosine) };
             let mut n_removed = 0;
             let mut out: Vec<(usize, Removed)> = Vec::new();
             for g in &groups {
-                let keep = g
-                    .iter()
-                    .copied()
-                    .max_by(|&a, &b| info(rows[a]).total_cmp(&info(rows[b])).then(b.cmp(&a)))
-                    .unwrap_or(g[0]);
+                let keep = g.iter().copied().max_by(|&a, &b| info(rows[a]).total_cmp(&info(rows[b])).then(b.cmp(&a))).unwrap_or(g[0]);
                 for &member in g {
                     if member == keep {
                         continue;
@@ -657,9 +662,8 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
                     let i = rows[member];
                     let mut r = Removed::new(&ids[i], "duplicate");
                     r.duplicate_of = Some(ids[rows[keep]].clone());
-                    r.cosine = best_cos(member, keep).or_else(|| {
-                        pairs.iter().filter(|p| p.a as usize == member || p.b as usize == member).map(|p| p.cosine).reduce(f32::max)
-                    });
+                    r.cosine = best_cos(member, keep)
+                        .or_else(|| pairs.iter().filter(|p| p.a as usize == member || p.b as usize == member).map(|p| p.cosine).reduce(f32::max));
                     alive[i] = false;
                     out.push((i, r));
                     n_removed += 1;
@@ -783,8 +787,7 @@ impl FilterSettings {
                 probability: self.easy_probability,
                 keep_fraction: self.easy_keep.unwrap_or(0.0),
             }),
-            contamination: (self.contamination != Some(false))
-                .then(|| ContaminationOptions {
+            contamination: (self.contamination != Some(false)).then(|| ContaminationOptions {
                 q3: self.contamination_q3,
                 neighbours: self.contamination_neighbours.unwrap_or(3),
                 seed: self.seed.unwrap_or(0),

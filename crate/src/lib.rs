@@ -10,20 +10,20 @@ pub mod dataset;
 pub mod error;
 pub mod estimate;
 pub mod evaluate;
+pub mod filter;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-pub mod filter;
 pub mod info;
 pub mod irt;
 pub mod math;
-pub mod parallel;
 pub mod matrix;
 pub mod metrics;
+pub mod parallel;
 pub mod read;
 pub mod rng;
 pub mod select;
-pub mod tasks;
 pub mod similar;
+pub mod tasks;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

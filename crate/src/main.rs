@@ -477,7 +477,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let m = &dataset.matrix;
             let truth = read_truth(truth.as_deref(), m)?;
             let side = load_side(&side, &data, m)?;
-            let methods = methods.split(',').filter(|s| !s.trim().is_empty()).map(select::Method::parse).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+            let methods =
+                methods.split(',').filter(|s| !s.trim().is_empty()).map(select::Method::parse).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
             let budgets: Vec<usize> = match budgets {
                 Some(list) => list
                     .split(',')
@@ -583,8 +584,7 @@ fn folder_entries(path: &Path) -> Result<Option<Vec<PathBuf>>, String> {
     if !meta.is_dir() {
         return Ok(None);
     }
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     Ok(Some(entries))
 }
@@ -664,12 +664,7 @@ fn read_data(data: &DataArgs) -> Result<DataBytes, String> {
 }
 
 fn load_options(data: &DataArgs) -> LoadOptions {
-    LoadOptions {
-        format: data.format.clone(),
-        metric: data.metric.clone(),
-        filter: data.filter.clone(),
-        ..LoadOptions::default()
-    }
+    LoadOptions { format: data.format.clone(), metric: data.metric.clone(), filter: data.filter.clone(), ..LoadOptions::default() }
 }
 
 fn load(data: &DataArgs) -> Result<Dataset, String> {
@@ -721,11 +716,8 @@ fn model_list(path: &Path, m: &benchsift::ResponseMatrix) -> Result<Vec<usize>, 
         if id.is_empty() {
             continue;
         }
-        let j = m
-            .model_ids()
-            .iter()
-            .position(|x| x == id)
-            .ok_or_else(|| format!("{}, line {}: model '{id}' is not in the responses", path.display(), n + 1))?;
+        let j =
+            m.model_ids().iter().position(|x| x == id).ok_or_else(|| format!("{}, line {}: model '{id}' is not in the responses", path.display(), n + 1))?;
         out.push(j);
     }
     if out.is_empty() {

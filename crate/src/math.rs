@@ -85,4 +85,3 @@ pub(crate) fn cholesky_inverse_diagonal(l: &[f64], n: usize) -> Vec<f64> {
         })
         .collect()
 }
-

@@ -176,12 +176,8 @@ impl ResponseMatrix {
             return f64::NAN;
         }
         let sum: f64 = match &self.cells {
-            Cells::Binary(correct) => {
-                correct.iter().zip(&self.observed).map(|(c, o)| (c & o).count_ones() as f64).sum()
-            }
-            Cells::Continuous(_) => (0..self.n_models())
-                .map(|m| self.row(m).map(|(_, s)| s as f64).sum::<f64>())
-                .sum(),
+            Cells::Binary(correct) => correct.iter().zip(&self.observed).map(|(c, o)| (c & o).count_ones() as f64).sum(),
+            Cells::Continuous(_) => (0..self.n_models()).map(|m| self.row(m).map(|(_, s)| s as f64).sum::<f64>()).sum(),
         };
         sum / n as f64
     }
@@ -226,11 +222,7 @@ impl ResponseMatrix {
         out.items = ItemMeta {
             text: pick(&self.items.text, items),
             group: pick(&self.items.group, items),
-            cost: if self.items.cost.is_empty() {
-                Vec::new()
-            } else {
-                items.iter().map(|&i| self.items.cost[i]).collect()
-            },
+            cost: if self.items.cost.is_empty() { Vec::new() } else { items.iter().map(|&i| self.items.cost[i]).collect() },
         };
         out.models = ModelMeta { date: pick(&self.models.date, models) };
         out
@@ -241,10 +233,7 @@ impl ResponseMatrix {
     pub fn set_item_meta(&mut self, meta: ItemMeta) -> Result<()> {
         for (name, len) in [("text", meta.text.len()), ("group", meta.group.len()), ("cost", meta.cost.len())] {
             if len != 0 && len != self.n_items() {
-                return Err(Error::invalid(format!(
-                    "item {name} has {len} entries for {} items",
-                    self.n_items()
-                )));
+                return Err(Error::invalid(format!("item {name} has {len} entries for {} items", self.n_items())));
             }
         }
         self.items = meta;
@@ -253,11 +242,7 @@ impl ResponseMatrix {
 
     pub fn set_model_meta(&mut self, meta: ModelMeta) -> Result<()> {
         if !meta.date.is_empty() && meta.date.len() != self.n_models() {
-            return Err(Error::invalid(format!(
-                "model dates have {} entries for {} models",
-                meta.date.len(),
-                self.n_models()
-            )));
+            return Err(Error::invalid(format!("model dates have {} entries for {} models", meta.date.len(), self.n_models())));
         }
         self.models = meta;
         Ok(())
@@ -275,8 +260,7 @@ impl ResponseMatrix {
     /// Drops models and items with no observed cell, returning one warning per
     /// kind of drop that happened.
     pub fn drop_empty(self) -> (ResponseMatrix, Vec<String>) {
-        let model_keep: Vec<usize> =
-            (0..self.n_models()).filter(|&m| self.row(m).next().is_some()).collect();
+        let model_keep: Vec<usize> = (0..self.n_models()).filter(|&m| self.row(m).next().is_some()).collect();
         let mut item_seen = vec![false; self.n_items()];
         for m in 0..self.n_models() {
             for (i, _) in self.row(m) {
@@ -288,27 +272,13 @@ impl ResponseMatrix {
             return (self, Vec::new());
         }
         let mut warnings = Vec::new();
-        let dropped_models: Vec<&str> = (0..self.n_models())
-            .filter(|m| model_keep.binary_search(m).is_err())
-            .map(|m| self.model_ids[m].as_str())
-            .collect();
+        let dropped_models: Vec<&str> = (0..self.n_models()).filter(|m| model_keep.binary_search(m).is_err()).map(|m| self.model_ids[m].as_str()).collect();
         if !dropped_models.is_empty() {
-            warnings.push(format!(
-                "dropped {} model(s) with no observed score: {}",
-                dropped_models.len(),
-                list_preview(&dropped_models)
-            ));
+            warnings.push(format!("dropped {} model(s) with no observed score: {}", dropped_models.len(), list_preview(&dropped_models)));
         }
-        let dropped_items: Vec<&str> = (0..self.n_items())
-            .filter(|&i| !item_seen[i])
-            .map(|i| self.item_ids[i].as_str())
-            .collect();
+        let dropped_items: Vec<&str> = (0..self.n_items()).filter(|&i| !item_seen[i]).map(|i| self.item_ids[i].as_str()).collect();
         if !dropped_items.is_empty() {
-            warnings.push(format!(
-                "dropped {} item(s) with no observed score: {}",
-                dropped_items.len(),
-                list_preview(&dropped_items)
-            ));
+            warnings.push(format!("dropped {} item(s) with no observed score: {}", dropped_items.len(), list_preview(&dropped_items)));
         }
         (self.select(&model_keep, &item_keep), warnings)
     }
@@ -338,13 +308,7 @@ pub struct MatrixBuilder {
 impl MatrixBuilder {
     pub fn new(item_ids: Vec<String>) -> Self {
         let words_per_row = item_ids.len().div_ceil(64);
-        MatrixBuilder {
-            item_ids,
-            model_ids: Vec::new(),
-            words_per_row,
-            observed: Vec::new(),
-            cells: Cells::Binary(Vec::new()),
-        }
+        MatrixBuilder { item_ids, model_ids: Vec::new(), words_per_row, observed: Vec::new(), cells: Cells::Binary(Vec::new()) }
     }
 
     /// A builder with `n_models` empty rows, for filling cell by cell.
@@ -444,8 +408,7 @@ mod tests {
     #[test]
     fn binary_rows_round_trip_through_bitsets() {
         let mut b = MatrixBuilder::new(ids("q", 130));
-        let row: Vec<Option<f32>> =
-            (0..130).map(|i| if i % 7 == 0 { None } else { Some((i % 2) as f32) }).collect();
+        let row: Vec<Option<f32>> = (0..130).map(|i| if i % 7 == 0 { None } else { Some((i % 2) as f32) }).collect();
         b.push_row_unchecked("m0".into(), &row);
         b.push_row_unchecked("m1".into(), &vec![Some(1.0); 130]);
         let m = b.into_matrix();

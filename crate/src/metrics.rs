@@ -82,8 +82,7 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
         return f64::NAN;
     }
     // total = C + D + (T_x - T_xy) + (T_y - T_xy) + T_xy, hence C - D:
-    let con_minus_dis =
-        total as i64 - x_ties as i64 - y_ties as i64 + joint_ties as i64 - 2 * discordant as i64;
+    let con_minus_dis = total as i64 - x_ties as i64 - y_ties as i64 + joint_ties as i64 - 2 * discordant as i64;
     // Same operation order as scipy (integer counts, two square roots).
     let tau = con_minus_dis as f64 / ((total - x_ties) as f64).sqrt() / ((total - y_ties) as f64).sqrt();
     tau.clamp(-1.0, 1.0)
@@ -514,11 +513,7 @@ fn beta_reg(x: f64, a: f64, b: f64) -> f64 {
     }
     let ln_front = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * math::ln(x) + b * math::ln_1p(-x);
     let front = math::exp(ln_front);
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_cf(x, a, b) / a
-    } else {
-        1.0 - front * beta_cf(1.0 - x, b, a) / b
-    }
+    if x < (a + 1.0) / (a + b + 2.0) { front * beta_cf(x, a, b) / a } else { 1.0 - front * beta_cf(1.0 - x, b, a) / b }
 }
 
 /// Continued fraction for I_x(a, b), modified Lentz method (NR 3rd ed. §6.4, §5.2).
@@ -646,9 +641,7 @@ mod tests {
     fn naive_tau_b_matches_scipy_golden() {
         let text = include_str!("../../tests/fixtures/golden/metrics.json");
         let golden: serde_json::Value = serde_json::from_str(text).expect("golden json parses");
-        let vec_of = |v: &serde_json::Value| -> Vec<f64> {
-            v.as_array().expect("array").iter().map(|e| e.as_f64().unwrap_or(f64::NAN)).collect()
-        };
+        let vec_of = |v: &serde_json::Value| -> Vec<f64> { v.as_array().expect("array").iter().map(|e| e.as_f64().unwrap_or(f64::NAN)).collect() };
         for case in golden["cases"].as_array().expect("cases") {
             let (x, y) = (vec_of(&case["x"]), vec_of(&case["y"]));
             let want = case["kendall_tau_b"].as_f64().unwrap_or(f64::NAN);
@@ -736,17 +729,18 @@ mod tests {
         // gaps from 0.5 up are always ordered right. A cumulative rate over
         // "all pairs with gap ≥ δ" would pass far below 0.5; the local one
         // stops at the first bin of coin flips.
-        let pairs: Vec<(f64, f64)> = (1..=2000).map(|k| {
-            let gap = k as f64 / 1000.0;
-            (gap, if gap >= 0.5 || k % 2 == 0 { 1.0 } else { 0.0 })
-        }).collect();
+        let pairs: Vec<(f64, f64)> = (1..=2000)
+            .map(|k| {
+                let gap = k as f64 / 1000.0;
+                (gap, if gap >= 0.5 || k % 2 == 0 { 1.0 } else { 0.0 })
+            })
+            .collect();
         let mdd = min_detectable_difference(&outcomes(&pairs), 0.95);
         assert!((0.5..0.61).contains(&mdd), "{mdd}");
         // Equal gaps never straddle a bin boundary.
         let ties: Vec<(f64, f64)> = (0..1000).map(|k| (if k < 600 { 1.0 } else { 2.0 }, 1.0)).collect();
         assert_eq!(min_detectable_difference(&outcomes(&ties), 0.95), 1.0);
     }
-
 
     #[test]
     fn coverage_by_hand() {

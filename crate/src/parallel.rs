@@ -3,8 +3,6 @@
 //! chunk's work is the same whoever runs it, and reductions happen in chunk
 //! order — which is what keeps native and wasm output byte-identical.
 
-
-
 /// Number of worker threads this build uses.
 pub fn threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]

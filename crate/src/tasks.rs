@@ -53,10 +53,9 @@ impl TaskMethod {
             "beam" => Ok(TaskMethod::Beam),
             "cluster" => Ok(TaskMethod::Cluster),
             "random" => Ok(TaskMethod::Random),
-            other => Err(Error::invalid(format!(
-                "unknown task selection method '{}': expected greedy, beam, cluster or random",
-                crate::error::truncate(other, 20)
-            ))),
+            other => {
+                Err(Error::invalid(format!("unknown task selection method '{}': expected greedy, beam, cluster or random", crate::error::truncate(other, 20))))
+            }
         }
     }
 }
@@ -207,8 +206,7 @@ impl Ridge {
         let coef = if k == 0 {
             Vec::new()
         } else {
-            cholesky_solve(&Ridge::gram(&z, n, k, alpha), k, &zty, t)
-                .ok_or_else(|| Error::invalid("the ridge system is singular: give a positive alpha"))?
+            cholesky_solve(&Ridge::gram(&z, n, k, alpha), k, &zty, t).ok_or_else(|| Error::invalid("the ridge system is singular: give a positive alpha"))?
         };
         Ok(Ridge { chosen: chosen.to_vec(), mean, sd, intercept, coef })
     }
@@ -472,8 +470,12 @@ pub fn select_tasks(tm: &TaskMatrix, options: &TaskOptions) -> Result<TaskReport
             }
         }
     }
-    let mut chosen_frequency: Vec<TaskFrequency> =
-        counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(t, &c)| TaskFrequency { task: tm.tasks[t].clone(), fraction: c as f64 / total as f64 }).collect();
+    let mut chosen_frequency: Vec<TaskFrequency> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(t, &c)| TaskFrequency { task: tm.tasks[t].clone(), fraction: c as f64 / total as f64 })
+        .collect();
     chosen_frequency.sort_by(|a, b| b.fraction.total_cmp(&a.fraction).then(a.task.cmp(&b.task)));
     Ok(TaskReport {
         method: options.method,
@@ -665,7 +667,8 @@ mod tests {
             let index = |name: &serde_json::Value| tm.models.iter().position(|x| x == name.as_str().unwrap()).unwrap();
             let train: Vec<usize> = case["train_models"].as_array().unwrap().iter().map(index).collect();
             let test: Vec<usize> = case["test_models"].as_array().unwrap().iter().map(index).collect();
-            let chosen: Vec<usize> = case["chosen"].as_array().unwrap().iter().map(|t| tm.tasks.iter().position(|x| x == t.as_str().unwrap()).unwrap()).collect();
+            let chosen: Vec<usize> =
+                case["chosen"].as_array().unwrap().iter().map(|t| tm.tasks.iter().position(|x| x == t.as_str().unwrap()).unwrap()).collect();
             let ridge = Ridge::fit(&tm, &train, &chosen, case["alpha"].as_f64().unwrap()).unwrap();
             for (r, &row) in test.iter().enumerate() {
                 let ours = ridge.predict(&tm, row);

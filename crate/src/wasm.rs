@@ -117,7 +117,9 @@ pub fn fit(
     let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
     let reason = match settings.backend.unwrap_or_default() {
         crate::irt::BackendChoice::Cpu => "the CPU was asked for",
-        crate::irt::BackendChoice::Gpu => return Err(JsError::new("the GPU backend was asked for, but this entry point fits on the CPU only (the GPU one, fitGpu, needs the gpu feature)")),
+        crate::irt::BackendChoice::Gpu => {
+            return Err(JsError::new("the GPU backend was asked for, but this entry point fits on the CPU only (the GPU one, fitGpu, needs the gpu feature)"));
+        }
         crate::irt::BackendChoice::Auto => "this entry point fits on the CPU (fitGpu chooses a backend)",
     };
     let mut callback_error = None;
@@ -219,14 +221,22 @@ impl Split {
 /// `benchsift select`: returns the subset as JSON text. Optional files with
 /// roles `metric`, `outputs`, `embeddings` and `truth` as the CLI's flags.
 #[wasm_bindgen]
-pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, select_options_json: &str) -> Result<String, JsError> {
+pub fn select(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    select_options_json: &str,
+) -> Result<String, JsError> {
     let files = Split::new(&names, &roles, lengths, data)?;
     let dataset = files.load(load_options_json)?;
     let settings: crate::select::SelectSettings = parse_options(select_options_json)?;
     let (train, options, irt) = settings.resolve(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
     let side = files.side_data(&dataset.matrix)?;
     let truth = files.truth(&dataset.matrix)?;
-    let fit_options = crate::irt::FitOptions { model: irt, dims: settings.dims.unwrap_or(1), tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..Default::default() };
+    let fit_options =
+        crate::irt::FitOptions { model: irt, dims: settings.dims.unwrap_or(1), tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..Default::default() };
     let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, &fit_options, side.side(), truth.as_deref())
         .map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&subset)
@@ -339,7 +349,14 @@ pub async fn similar_gpu(names: Vec<String>, roles: Vec<String>, lengths: Vec<u3
 /// `embeddings` (.npy, rows in items-file order) and `reference` (model,score
 /// or model,rank); returns the filter report as JSON text.
 #[wasm_bindgen]
-pub fn filter(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, filter_options_json: &str) -> Result<String, JsError> {
+pub fn filter(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    filter_options_json: &str,
+) -> Result<String, JsError> {
     // Embeddings and the reference travel with the others; split them off.
     let (mut keep_names, mut keep_roles, mut keep_lengths) = (Vec::new(), Vec::new(), Vec::new());
     let mut keep_data = Vec::new();
@@ -370,7 +387,14 @@ pub fn filter(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u
 /// `benchsift select-tasks` on a models × tasks matrix; returns the chosen
 /// tasks and cross-validation scores as JSON text.
 #[wasm_bindgen(js_name = selectTasks)]
-pub fn select_tasks(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], load_options_json: &str, task_options_json: &str) -> Result<String, JsError> {
+pub fn select_tasks(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    load_options_json: &str,
+    task_options_json: &str,
+) -> Result<String, JsError> {
     let files = split_files(&names, &roles, lengths, data)?;
     let load: LoadOptions = parse_options(load_options_json)?;
     let settings: crate::tasks::TaskSettings = parse_options(task_options_json)?;

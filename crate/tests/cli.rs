@@ -27,9 +27,7 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn assert_matches_golden(actual: &Value, golden_file: &str) {
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/golden").join(golden_file)).unwrap())
-            .unwrap();
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/golden").join(golden_file)).unwrap()).unwrap();
     for key in ["models", "items", "kind", "groups"] {
         assert_eq!(actual[key], golden[key], "{golden_file}: {key}");
     }
@@ -73,11 +71,9 @@ fn info_on_an_lm_eval_output_folder_matches_the_python_reference() {
 fn lm_eval_per_sample_scores_average_to_the_harness_aggregates() {
     use benchsift::read::{Input, ReadOptions, read_responses};
     let dir = repo().join("tests/fixtures/lm_eval");
-    for (metric, filter, task, key) in [
-        ("acc", None, "bs_mc", "acc,none"),
-        ("acc_norm", None, "bs_mc", "acc_norm,none"),
-        ("exact_match", Some("upper"), "bs_gen", "exact_match,upper"),
-    ] {
+    for (metric, filter, task, key) in
+        [("acc", None, "bs_mc", "acc,none"), ("acc_norm", None, "bs_mc", "acc_norm,none"), ("exact_match", Some("upper"), "bs_gen", "exact_match,upper")]
+    {
         let mut files = Vec::new();
         for model in ["dummy-a", "dummy-b", "dummy-c"] {
             for entry in std::fs::read_dir(dir.join(model)).unwrap() {
@@ -86,8 +82,7 @@ fn lm_eval_per_sample_scores_average_to_the_harness_aggregates() {
                 files.push((format!("{model}/{name}"), std::fs::read(&path).unwrap(), name));
             }
         }
-        let inputs: Vec<Input> =
-            files.iter().filter(|f| f.2.starts_with("samples_")).map(|(n, b, _)| Input::new(n, b)).collect();
+        let inputs: Vec<Input> = files.iter().filter(|f| f.2.starts_with("samples_")).map(|(n, b, _)| Input::new(n, b)).collect();
         let options = ReadOptions {
             // Each file is scored by the first of these it has.
             metric: Some(if task == "bs_mc" { format!("{metric},exact_match") } else { "acc,exact_match".into() }),
@@ -99,11 +94,7 @@ fn lm_eval_per_sample_scores_average_to_the_harness_aggregates() {
             let results = files.iter().find(|f| f.0.starts_with(&format!("{model}/results_"))).unwrap();
             let results: Value = serde_json::from_slice(&results.1).unwrap();
             let expected = results["results"][task][key].as_f64().unwrap();
-            let scores: Vec<f64> = m
-                .row(row)
-                .filter(|(i, _)| m.item_ids()[*i].starts_with(&format!("{task}/")))
-                .map(|(_, s)| s as f64)
-                .collect();
+            let scores: Vec<f64> = m.row(row).filter(|(i, _)| m.item_ids()[*i].starts_with(&format!("{task}/"))).map(|(_, s)| s as f64).collect();
             let mean = scores.iter().sum::<f64>() / scores.len() as f64;
             assert!((mean - expected).abs() < 1e-9, "{model} {task} {key}: {mean} vs harness {expected}");
         }
@@ -234,8 +225,18 @@ fn select_estimate_and_evaluate_work_end_to_end() {
     let fit = dir.join("fit.json");
     // A subset of AlpacaEval (57 models, continuous win probabilities).
     let out = benchsift(&[
-        "select", "www/data/alpacaeval/responses.csv.gz", "--items", "www/data/alpacaeval/items.csv.gz",
-        "--method", "irt-cluster", "--budget", "40", "--seed", "7", "-o", subset.to_str().unwrap(),
+        "select",
+        "www/data/alpacaeval/responses.csv.gz",
+        "--items",
+        "www/data/alpacaeval/items.csv.gz",
+        "--method",
+        "irt-cluster",
+        "--budget",
+        "40",
+        "--seed",
+        "7",
+        "-o",
+        subset.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&subset).unwrap()).unwrap();
@@ -254,8 +255,14 @@ fn select_estimate_and_evaluate_work_end_to_end() {
     let truth = info_json(&["info", "www/data/alpacaeval/responses.csv.gz"]);
     for estimator in ["weighted", "gpirt", "irt"] {
         let out = benchsift(&[
-            "estimate", "www/data/alpacaeval/responses.csv.gz", "--subset", subset.to_str().unwrap(),
-            "--fit", fit.to_str().unwrap(), "--estimator", estimator,
+            "estimate",
+            "www/data/alpacaeval/responses.csv.gz",
+            "--subset",
+            subset.to_str().unwrap(),
+            "--fit",
+            fit.to_str().unwrap(),
+            "--estimator",
+            estimator,
         ]);
         assert!(out.status.success(), "{estimator}: {}", String::from_utf8_lossy(&out.stderr));
         let e: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -286,7 +293,8 @@ fn select_estimate_and_evaluate_work_end_to_end() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --fit"));
 
     // Evaluation on BBH (107 models × 27 tasks): K-fold, random baseline included.
-    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--methods", "irt-info,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "3"]);
+    let out =
+        benchsift(&["evaluate", "www/data/bbh/responses.csv", "--methods", "irt-info,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "3"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(ev["split"], "4-fold");
@@ -307,7 +315,18 @@ fn select_estimate_and_evaluate_work_end_to_end() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("budget 50 is not between 1 and the 27 items"));
     let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--newest", "10"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs release dates"));
-    let out = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--models", "www/data/bbh/models.csv", "--newest", "20", "--methods", "random", "--budgets", "5"]);
+    let out = benchsift(&[
+        "evaluate",
+        "www/data/bbh/responses.csv",
+        "--models",
+        "www/data/bbh/models.csv",
+        "--newest",
+        "20",
+        "--methods",
+        "random",
+        "--budgets",
+        "5",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -329,7 +348,10 @@ fn similar_finds_duplicates_from_embeddings_and_from_texts() {
         }
     }
     let e = temp_file("e.npy", &npy);
-    let items = temp_file("items.csv", b"item_id,text\na,What is the capital of France?\nb,Integrate x squared.\nc,What is the capital of France?\nd,Name a prime number.\n");
+    let items = temp_file(
+        "items.csv",
+        b"item_id,text\na,What is the capital of France?\nb,Integrate x squared.\nc,What is the capital of France?\nd,Name a prime number.\n",
+    );
     let out = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", items.to_str().unwrap(), "--threshold", "0.99"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -355,12 +377,15 @@ fn similar_finds_duplicates_from_embeddings_and_from_texts() {
     // records and as JSON Lines give the same report as the .npy.
     let by_npy = benchsift(&["similar", "--embeddings", e.to_str().unwrap(), "--items", items.to_str().unwrap(), "--top-k", "2"]);
     assert!(by_npy.status.success());
-    let csv = temp_file("e.csv", b"item_id,x,y,z
+    let csv = temp_file(
+        "e.csv",
+        b"item_id,x,y,z
 d,0.6,0.8,0
 b,0,1,0
 a,1,0,0
 c,2,0,0
-");
+",
+    );
     let json = temp_file("e.json", br#"[{"id": "c", "embedding": [2, 0, 0]}, {"id": "a", "embedding": [1, 0, 0]}, {"id": "b", "embedding": [0, 1, 0]}, {"id": "d", "embedding": [0.6, 0.8, 0]}]"#);
     let jsonl = temp_file("e.jsonl", b"[1, 0, 0]\n[0, 1, 0]\n[2, 0, 0]\n[0.6, 0.8, 0]\n");
     for file in [&csv, &json, &jsonl] {
@@ -408,12 +433,15 @@ fn limits_are_refused_before_large_allocations_with_a_clear_message() {
 
 #[test]
 fn similar_reports_its_backend_and_gpu_agrees_with_cpu() {
-    let items = temp_file("items_backend.csv", b"item_id,text
+    let items = temp_file(
+        "items_backend.csv",
+        b"item_id,text
 a,What is the capital of France?
 b,Integrate x squared.
 c,What is the capital of France?
 d,Name a prime number.
-");
+",
+    );
     let run = |backend: &str| benchsift(&["similar", "--items", items.to_str().unwrap(), "--top-k", "2", "--backend", backend]);
     let cpu = run("cpu");
     assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
@@ -499,11 +527,18 @@ fn filter_on_a_real_mmlu_pro_slice_finds_planted_items_and_keeps_the_ranking() {
     }
     let items = temp_file("slice_items.csv", csv.as_bytes());
     let models: Vec<&str> = header.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(',').next().unwrap()).collect();
-    let ranking: String = std::iter::once("model,score".to_string()).chain(models.iter().enumerate().map(|(i, m)| format!("{m},{i}"))).collect::<Vec<_>>().join("\n");
+    let ranking: String =
+        std::iter::once("model,score".to_string()).chain(models.iter().enumerate().map(|(i, m)| format!("{m},{i}"))).collect::<Vec<_>>().join("\n");
     let ranking = temp_file("ranking.csv", ranking.as_bytes());
     let out = benchsift(&[
-        "filter", slice, "--items", items.to_str().unwrap(), "--contamination-score-threshold", "0.5",
-        "--reference-ranking", ranking.to_str().unwrap(),
+        "filter",
+        slice,
+        "--items",
+        items.to_str().unwrap(),
+        "--contamination-score-threshold",
+        "0.5",
+        "--reference-ranking",
+        ranking.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -604,15 +639,18 @@ fn metric_selectors_read_metric_scores_and_outputs() {
         b
     });
     let out = benchsift(&["select", &human, "--method", "kcenter", "--budget", "5", "--embeddings", npy.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has 3 unnamed vectors but the response matrix has 40 items"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has 3 unnamed vectors but the response matrix has 40 items"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn evaluate_with_truth_reports_theta_regression_with_coverage() {
     // 150 simulated models; the matrix holds the 80 easiest of 240 items, the truth is the mean over all 240.
     let mut rng = benchsift::rng::Rng::new(21);
-    let mut params: Vec<benchsift::irt::ItemParams> =
-        (0..240).map(|_| benchsift::irt::ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
+    let mut params: Vec<benchsift::irt::ItemParams> = (0..240).map(|_| benchsift::irt::ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal())).collect();
     params.sort_by(|x, y| x.b.total_cmp(&y.b));
     let mut part = String::from("model");
     for i in 0..80 {
@@ -633,8 +671,18 @@ fn evaluate_with_truth_reports_theta_regression_with_coverage() {
     let part = temp_file("part.csv", part.as_bytes());
     let truth = temp_file("truth.csv", truth.as_bytes());
     let ev = info_json(&[
-        "evaluate", part.to_str().unwrap(), "--truth", truth.to_str().unwrap(), "--methods", "random,kcenter,metric-var,metabench",
-        "--budgets", "10,30", "--folds", "3", "--seeds", "2",
+        "evaluate",
+        part.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
+        "--methods",
+        "random,kcenter,metric-var,metabench",
+        "--budgets",
+        "10,30",
+        "--folds",
+        "3",
+        "--seeds",
+        "2",
     ]);
     let rows = ev["results"].as_array().unwrap();
     let row = |method: &str, estimator: &str, budget: u64| rows.iter().find(|r| r["method"] == method && r["estimator"] == estimator && r["budget"] == budget);
@@ -650,9 +698,7 @@ fn evaluate_with_truth_reports_theta_regression_with_coverage() {
     // deterministic method runs once.
     assert_eq!(row("metric-var", "mean", 10).unwrap()["seeds"], 2);
     assert_eq!(row("kcenter", "weighted", 10).unwrap()["seeds"], 2);
-    let plain = info_json(&[
-        "evaluate", part.to_str().unwrap(), "--methods", "metric-var", "--budgets", "10", "--folds", "3", "--seeds", "2", "--no-guard",
-    ]);
+    let plain = info_json(&["evaluate", part.to_str().unwrap(), "--methods", "metric-var", "--budgets", "10", "--folds", "3", "--seeds", "2", "--no-guard"]);
     let once = plain["results"].as_array().unwrap().iter().find(|r| r["method"] == "metric-var" && r["estimator"] == "mean").unwrap().clone();
     assert_eq!(once["seeds"], 1);
 }
@@ -666,7 +712,15 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     let dir = temp_file("placeholder", b"").parent().unwrap().to_path_buf();
     let subset = dir.join("subset.json");
     let out = benchsift(&[
-        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "metric-var", "--budget", "30", "--no-guard", "-o", subset.to_str().unwrap(),
+        "select",
+        "www/data/alpacaeval/responses.csv.gz",
+        "--method",
+        "metric-var",
+        "--budget",
+        "30",
+        "--no-guard",
+        "-o",
+        subset.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&subset).unwrap()).unwrap();
@@ -715,7 +769,15 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     let first_two: Vec<&str> = mean[..2].iter().map(|m| m["id"].as_str().unwrap()).collect();
     let ids = temp_file("train.txt", first_two.join("\n").as_bytes());
     let out = benchsift(&[
-        "select", "www/data/alpacaeval/responses.csv.gz", "--method", "random", "--budget", "30", "--train-models", ids.to_str().unwrap(), "-o",
+        "select",
+        "www/data/alpacaeval/responses.csv.gz",
+        "--method",
+        "random",
+        "--budget",
+        "30",
+        "--train-models",
+        ids.to_str().unwrap(),
+        "-o",
         tiny.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -728,7 +790,8 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 training models"), "{}", String::from_utf8_lossy(&out.stderr));
 
     // evaluate reports it for every method, held-out models only.
-    let ev = info_json(&["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "2"]);
+    let ev =
+        info_json(&["evaluate", "www/data/bbh/responses.csv", "--methods", "metric-var,anchor-points", "--budgets", "5,10", "--folds", "4", "--seeds", "2"]);
     let rows = ev["results"].as_array().unwrap();
     for method in ["random", "metric-var", "anchor-points"] {
         for budget in [5, 10] {
@@ -742,7 +805,18 @@ fn calibrated_estimator_from_select_to_estimate_and_evaluate() {
         }
     }
     // With 2 training models per fold there is no line: no rows, no error.
-    let few = benchsift(&["evaluate", "www/data/bbh/responses.csv", "--models", "www/data/bbh/models.csv", "--newest", "105", "--methods", "random", "--budgets", "5"]);
+    let few = benchsift(&[
+        "evaluate",
+        "www/data/bbh/responses.csv",
+        "--models",
+        "www/data/bbh/models.csv",
+        "--newest",
+        "105",
+        "--methods",
+        "random",
+        "--budgets",
+        "5",
+    ]);
     assert!(few.status.success(), "{}", String::from_utf8_lossy(&few.stderr));
     let ev: Value = serde_json::from_slice(&few.stdout).unwrap();
     let rows = ev["results"].as_array().unwrap();
@@ -797,7 +871,6 @@ fn difficulty_strata_keep_a_ranking_selector_representative() {
     assert_eq!(row(&base, "random"), row(&binned_ev, "random"));
     assert_ne!(row(&base, "metric-var"), row(&binned_ev, "metric-var"));
 }
-
 
 #[test]
 fn information_selectors_report_how_reliable_the_discriminations_are() {

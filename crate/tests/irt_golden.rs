@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use benchsift::ResponseMatrix;
 use benchsift::irt::{self, FitOptions, IrtFit, IrtModel, Priors};
 use benchsift::read::{Input, ReadOptions, read_responses};
-use benchsift::ResponseMatrix;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {

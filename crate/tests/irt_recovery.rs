@@ -1,10 +1,10 @@
 //! Parameter recovery on synthetic data with known parameters, and the
 //! stability guarantees (no sign flips, invariance to row order).
 
+use benchsift::ResponseMatrix;
 use benchsift::irt::{self, FitOptions, IrtFit, IrtModel, ItemParams};
 use benchsift::matrix::MatrixBuilder;
 use benchsift::rng::Rng;
-use benchsift::ResponseMatrix;
 
 struct Truth {
     theta: Vec<f64>,
@@ -21,11 +21,7 @@ fn simulate(models: usize, items: usize, seed: u64, make_item: impl Fn(&mut Rng)
             .iter()
             .map(|p| {
                 let mu = p.expected(*t);
-                Some(if beta {
-                    rng.beta(mu * p.phi, (1.0 - mu) * p.phi) as f32
-                } else {
-                    (rng.uniform() < mu) as u8 as f32
-                })
+                Some(if beta { rng.beta(mu * p.phi, (1.0 - mu) * p.phi) as f32 } else { (rng.uniform() < mu) as u8 as f32 })
             })
             .collect();
         b.push_row_unchecked(format!("m{j:04}"), &row);
@@ -189,9 +185,8 @@ fn beta_fit_of_few_models_and_easy_items_converges() {
     let mut rng = Rng::new(47);
     let (models, items) = (13, 460);
     let theta: Vec<f64> = (0..models).map(|_| rng.normal()).collect();
-    let params: Vec<ItemParams> = (0..items)
-        .map(|_| ItemParams { phi: (3.0 + 0.7 * rng.normal()).exp(), ..ItemParams::new(rng.log_normal(0.5, 0.3), rng.normal() - 3.0) })
-        .collect();
+    let params: Vec<ItemParams> =
+        (0..items).map(|_| ItemParams { phi: (3.0 + 0.7 * rng.normal()).exp(), ..ItemParams::new(rng.log_normal(0.5, 0.3), rng.normal() - 3.0) }).collect();
     let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i:03}")).collect());
     for (j, t) in theta.iter().enumerate() {
         let row: Vec<Option<f32>> = params

@@ -27,7 +27,8 @@ fn orders_match_the_python_reference() {
         let train: Vec<usize> = (0..m.n_models()).collect();
         let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side() };
         let theirs: Vec<&str> = case["order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let options = SelectOptions { method: Method::MetricBalance, budget: Budget::Items(theirs.len()), seed: 0, stratify: false, difficulty_strata: 0, guard: false };
+        let options =
+            SelectOptions { method: Method::MetricBalance, budget: Budget::Items(theirs.len()), seed: 0, stratify: false, difficulty_strata: 0, guard: false };
         let subset = select::select(&ctx, &options).unwrap();
         let ours: Vec<&str> = subset.items.iter().map(|&i| m.item_ids()[i].as_str()).collect();
         assert_eq!(ours, theirs, "{name}");

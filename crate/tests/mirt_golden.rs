@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use benchsift::ResponseMatrix;
 use benchsift::irt::quadrature::Quadrature;
 use benchsift::irt::{self, FitOptions, IrtModel, multi};
 use benchsift::read::{Input, ReadOptions, read_responses};
-use benchsift::ResponseMatrix;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {

@@ -101,15 +101,7 @@ fn simulated(models: usize, items: usize, seed: u64) -> Vec<Vec<Option<f32>>> {
     (0..models)
         .map(|_| {
             let t = rng.normal();
-            (0..items)
-                .map(|i| {
-                    if rng.uniform() < 0.1 {
-                        None
-                    } else {
-                        Some((rng.uniform() < 1.0 / (1.0 + (-a[i] * (t - b[i])).exp())) as u8 as f32)
-                    }
-                })
-                .collect()
+            (0..items).map(|i| if rng.uniform() < 0.1 { None } else { Some((rng.uniform() < 1.0 / (1.0 + (-a[i] * (t - b[i])).exp())) as u8 as f32) }).collect()
         })
         .collect()
 }

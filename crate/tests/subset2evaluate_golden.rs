@@ -29,7 +29,9 @@ fn orderings_and_utilities_match_subset2evaluate() {
             _ => SideData::load(&m, &[], Some(&Input::new("outputs.csv", &outputs)), None, None).unwrap(),
         };
         let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side() };
-        let subset = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(m.n_items()), seed: 0, stratify: false, difficulty_strata: 0, guard: false }).unwrap();
+        let subset =
+            select::select(&ctx, &SelectOptions { method, budget: Budget::Items(m.n_items()), seed: 0, stratify: false, difficulty_strata: 0, guard: false })
+                .unwrap();
         let ours: Vec<&str> = subset.items.iter().map(|&i| m.item_ids()[i].as_str()).collect();
         let theirs: Vec<&str> = case["order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         assert_eq!(ours, theirs, "{} on {}", case["method"], case["metric"]);
@@ -41,7 +43,8 @@ fn orderings_and_utilities_match_subset2evaluate() {
             assert!((utility[i] - u).abs() <= 1e-6 * (1.0 + u.abs()), "{} on {}: {id} {} vs {u}", case["method"], case["metric"], utility[i]);
         }
         // A budget takes the top of that order, uniformly weighted.
-        let top = select::select(&ctx, &SelectOptions { method, budget: Budget::Items(7), seed: 0, stratify: false, difficulty_strata: 0, guard: false }).unwrap();
+        let top =
+            select::select(&ctx, &SelectOptions { method, budget: Budget::Items(7), seed: 0, stratify: false, difficulty_strata: 0, guard: false }).unwrap();
         assert_eq!(top.items, subset.items[..7].to_vec());
         assert!(top.weights.iter().all(|w| (w - 1.0 / 7.0).abs() < 1e-12));
     }

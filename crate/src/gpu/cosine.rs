@@ -102,9 +102,8 @@ impl GpuContext {
         let k = query.k.min(n.saturating_sub(1));
         let dims4 = dims.div_ceil(4);
         let limit = self.limits.max_storage_buffer_binding_size;
-        let too_large = |what: &str, bytes: usize| {
-            GpuError::TooLarge(format!("{what} needs {} MiB, over the adapter's {} MiB buffer limit", bytes >> 20, limit >> 20))
-        };
+        let too_large =
+            |what: &str, bytes: usize| GpuError::TooLarge(format!("{what} needs {} MiB, over the adapter's {} MiB buffer limit", bytes >> 20, limit >> 20));
         let unit_bytes = n * dims4 * 16;
         if unit_bytes as u64 > limit {
             return Err(too_large("the vectors", unit_bytes));

@@ -74,9 +74,7 @@ impl GpuContext {
         let words = items.div_ceil(32);
         let mut bits = vec![0u32; 2 * models * words];
         for model in 0..models {
-            let correct = m
-                .correct_bits(model)
-                .ok_or_else(|| GpuError::Search(crate::Error::invalid("the GPU IRT kernels take binary responses only")))?;
+            let correct = m.correct_bits(model).ok_or_else(|| GpuError::Search(crate::Error::invalid("the GPU IRT kernels take binary responses only")))?;
             for (k, row) in [m.observed_bits(model), correct].into_iter().enumerate() {
                 let out = &mut bits[(k * models + model) * words..(k * models + model + 1) * words];
                 // u64 words as little-endian u32 pairs: item i is bit i % 32 of word i / 32.
@@ -112,7 +110,15 @@ impl IrtSession<'_> {
 
     /// Runs `pipeline` over `rows` in dispatches of at most 65,535 rows and
     /// reads `out_len` floats of the output buffer back.
-    async fn run(&self, pipeline: &wgpu::ComputePipeline, input: &wgpu::Buffer, nodes: usize, rows: usize, out_len: usize, label: &str) -> Result<Vec<f32>, GpuError> {
+    async fn run(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        input: &wgpu::Buffer,
+        nodes: usize,
+        rows: usize,
+        out_len: usize,
+        label: &str,
+    ) -> Result<Vec<f32>, GpuError> {
         let device = &self.ctx.device;
         if (out_len * 4) as u64 > self.ctx.limits.max_storage_buffer_binding_size {
             return Err(GpuError::TooLarge(format!("{label} needs {} MiB", (out_len * 4) >> 20)));
@@ -274,7 +280,13 @@ impl BinarySums for GpuSums<'_> {
 /// it cannot run). In `auto` a GPU failure, before or during the fit, reruns
 /// the fit on the CPU and says why. `fallback` as in [`GpuContext::new`].
 /// The EM loop is `irt::fit_async`, the same one every CPU fit runs.
-pub async fn fit(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice, fallback: Option<bool>, progress: &mut dyn FnMut(&Progress) -> bool) -> crate::Result<IrtFit> {
+pub async fn fit(
+    m: &ResponseMatrix,
+    options: &FitOptions,
+    choice: BackendChoice,
+    fallback: Option<bool>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> crate::Result<IrtFit> {
     let cpu = |reason: String, progress: &mut dyn FnMut(&Progress) -> bool| -> crate::Result<IrtFit> {
         let mut fit = crate::irt::fit(m, options, progress)?;
         fit.backend = Backend::cpu(&reason);
@@ -302,7 +314,9 @@ pub async fn fit(m: &ResponseMatrix, options: &FitOptions, choice: BackendChoice
     let per_thread = work / crate::parallel::threads() as f64;
     if choice == BackendChoice::Auto && per_thread < MIN_IRT_GPU_WORK_PER_THREAD {
         return cpu(
-            format!("the matrix ({work:.1e} model × item × grid-node sums per E-step, {per_thread:.1e} per CPU thread) is below the {MIN_IRT_GPU_WORK_PER_THREAD:.0e} per thread at which a GPU pays off"),
+            format!(
+                "the matrix ({work:.1e} model × item × grid-node sums per E-step, {per_thread:.1e} per CPU thread) is below the {MIN_IRT_GPU_WORK_PER_THREAD:.0e} per thread at which a GPU pays off"
+            ),
             progress,
         );
     }
@@ -358,11 +372,10 @@ async fn fit_on(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::irt::estep::{self, Observations, PosteriorSummary, Tables};
     use crate::irt::IrtModel;
+    use crate::irt::estep::{self, Observations, PosteriorSummary, Tables};
     use crate::matrix::MatrixBuilder;
     use crate::rng::Rng;
-
 
     fn close(gpu: f32, cpu: f64, label: &str) {
         let tol = 1e-5 * cpu.abs().max(1.0);
@@ -484,7 +497,13 @@ mod tests {
             for (x, y) in cpu.theta.iter().zip(&gpu.theta).chain(cpu.theta_se.iter().zip(&gpu.theta_se)) {
                 worst = worst.max((x - y).abs());
             }
-            eprintln!("{model:?} {}×{}: largest |gpu − cpu| {worst:.2e}, log-likelihood {} vs {}", m.n_models(), m.n_items(), gpu.log_likelihood, cpu.log_likelihood);
+            eprintln!(
+                "{model:?} {}×{}: largest |gpu − cpu| {worst:.2e}, log-likelihood {} vs {}",
+                m.n_models(),
+                m.n_items(),
+                gpu.log_likelihood,
+                cpu.log_likelihood
+            );
             assert!(worst < 1e-3, "{model:?}: largest difference {worst:e}");
             assert!((gpu.log_likelihood - cpu.log_likelihood).abs() <= 1e-6 * cpu.log_likelihood.abs(), "{model:?}");
         }

@@ -216,7 +216,8 @@ async fn browser_adapter() -> Result<(String, bool), GpuError> {
         return Err(GpuError::NoAdapter("the browser offers no WebGPU adapter".into()));
     }
     let info = get(&adapter, "info");
-    let fallback = info.as_ref().and_then(|i| get(i, "isFallbackAdapter")).or_else(|| get(&adapter, "isFallbackAdapter")).and_then(|v| v.as_bool()).unwrap_or(false);
+    let fallback =
+        info.as_ref().and_then(|i| get(i, "isFallbackAdapter")).or_else(|| get(&adapter, "isFallbackAdapter")).and_then(|v| v.as_bool()).unwrap_or(false);
     let name = ["vendor", "architecture", "device", "description"]
         .iter()
         .filter_map(|key| info.as_ref().and_then(|i| get(i, key)).and_then(|v| v.as_string()).filter(|s| !s.is_empty()))
@@ -333,7 +334,11 @@ pub async fn similar(input: &SimilarInput, settings: &SimilarSettings, fallback:
 
 /// [`similar`] from files, blocking (native only): what the CLI calls.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn similar_files_blocking(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> crate::Result<SimilarReport> {
+pub fn similar_files_blocking(
+    items: Option<&crate::read::Input>,
+    embeddings: Option<&crate::read::Input>,
+    settings: &SimilarSettings,
+) -> crate::Result<SimilarReport> {
     let input = SimilarInput::read(items, embeddings)?;
     pollster::block_on(similar(&input, settings, None))
 }

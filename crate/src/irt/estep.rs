@@ -240,8 +240,7 @@ impl Grid {
     pub fn uniform(points: usize, half_width: f64) -> Grid {
         let h = 2.0 * half_width / (points - 1) as f64;
         let nodes: Vec<f64> = (0..points).map(|g| -half_width + g as f64 * h).collect();
-        let log_density: Vec<f64> =
-            nodes.iter().map(|t| -0.5 * t * t - 0.5 * ln(2.0 * std::f64::consts::PI) + ln(h)).collect();
+        let log_density: Vec<f64> = nodes.iter().map(|t| -0.5 * t * t - 0.5 * ln(2.0 * std::f64::consts::PI) + ln(h)).collect();
         let max = log_density.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let log_norm = max + ln(log_density.iter().map(|l| exp(l - max)).sum::<f64>());
         let log_weights = log_density.iter().map(|l| l - log_norm).collect();
@@ -299,7 +298,16 @@ impl PosteriorSummary {
 ///
 /// `first`, when given, holds the sums over the previous window, computed
 /// by [`block_window_sums`].
-fn model_posterior(obs: &Observations, t: &Tables, grid: &Grid, model: usize, previous: PosteriorSummary, full: Option<&[f64]>, first: Option<&[f64]>, row: &mut [f64]) -> Option<(PosteriorSummary, f64)> {
+fn model_posterior(
+    obs: &Observations,
+    t: &Tables,
+    grid: &Grid,
+    model: usize,
+    previous: PosteriorSummary,
+    full: Option<&[f64]>,
+    first: Option<&[f64]>,
+    row: &mut [f64],
+) -> Option<(PosteriorSummary, f64)> {
     let g = grid.len();
     let (mut lo, mut hi) = (previous.lo, previous.hi);
     let mut ll = vec![0.0; g];
@@ -470,7 +478,14 @@ fn refine_mode(obs: &Observations, t: &Tables, model: usize, start: f64) -> (f64
 ///
 /// `None`, with `post` and `summaries` unchanged, when some model's window
 /// left the nodes the tables cover: the caller then retries with full tables.
-pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, full: Option<&[f64]>, post: &mut [f64], summaries: &mut [PosteriorSummary]) -> Option<f64> {
+pub(crate) fn posteriors(
+    obs: &Observations,
+    t: &Tables,
+    grid: &Grid,
+    full: Option<&[f64]>,
+    post: &mut [f64],
+    summaries: &mut [PosteriorSummary],
+) -> Option<f64> {
     let q = t.q;
     let n_models = obs.matrix().n_models();
     let mut marginal = vec![0.0f64; n_models];
@@ -480,12 +495,8 @@ pub(crate) fn posteriors(obs: &Observations, t: &Tables, grid: &Grid, full: Opti
     // Models in blocks of 16: enough work per task, and block boundaries do
     // not affect any result.
     const BLOCK: usize = 16;
-    let mut work: Vec<(((&mut [f64], &mut [f64]), &mut [PosteriorSummary]), &mut [bool])> = rows
-        .chunks_mut(BLOCK * q)
-        .zip(marginal.chunks_mut(BLOCK))
-        .zip(next.chunks_mut(BLOCK))
-        .zip(covered.chunks_mut(BLOCK))
-        .collect();
+    let mut work: Vec<(((&mut [f64], &mut [f64]), &mut [PosteriorSummary]), &mut [bool])> =
+        rows.chunks_mut(BLOCK * q).zip(marginal.chunks_mut(BLOCK)).zip(next.chunks_mut(BLOCK)).zip(covered.chunks_mut(BLOCK)).collect();
     parallel::for_each_chunk_mut(&mut work, 1, |b, item| {
         let (((post_block, marg_block), summary_block), covered_block) = &mut item[0];
         // Binary models' sums over their previous windows, computed for the

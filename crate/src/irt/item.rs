@@ -154,13 +154,7 @@ impl Default for Priors {
     /// and estimates it as the items' mean b (see `centred_priors` in the
     /// parent module), so only its sd is a setting there.
     fn default() -> Self {
-        Priors {
-            ln_a: (0.0, 1.0),
-            b: (0.0, 3.0),
-            logit_c: (logit(0.2), 1.0),
-            logit_d: (logit(0.95), 1.0),
-            ln_phi: (ln(10.0), 1.5),
-        }
+        Priors { ln_a: (0.0, 1.0), b: (0.0, 3.0), logit_c: (logit(0.2), 1.0), logit_d: (logit(0.95), 1.0), ln_phi: (ln(10.0), 1.5) }
     }
 }
 
@@ -293,10 +287,7 @@ pub fn log_prior(p: &ItemParams, family: Family, free: Free, priors: &Priors) ->
     let layout = Layout { free, family };
     let (v, n) = layout.pack(p);
     let prior = layout.priors(priors);
-    (0..n)
-        .filter(|&k| prior[k].1.is_finite())
-        .map(|k| -0.5 * (v[k] - prior[k].0) * (v[k] - prior[k].0) / (prior[k].1 * prior[k].1))
-        .sum()
+    (0..n).filter(|&k| prior[k].1.is_finite()).map(|k| -0.5 * (v[k] - prior[k].0) * (v[k] - prior[k].0) / (prior[k].1 * prior[k].1)).sum()
 }
 
 type Matrix = [[f64; MAX_PARAMS]; MAX_PARAMS];
@@ -576,15 +567,7 @@ fn solve_with_ridge(h: &Matrix, g: &[f64; MAX_PARAMS], n: usize, ridge: f64) -> 
 /// One item's M-step: maximise the expected complete-data log-likelihood
 /// plus log prior over the free parameters, starting from `start`. Returns the
 /// new parameters and the largest change in any packed parameter.
-pub fn m_step(
-    start: &ItemParams,
-    family: Family,
-    free: Free,
-    priors: &Priors,
-    nodes: &[f64],
-    stats: &NodeStats,
-    max_steps: usize,
-) -> (ItemParams, f64) {
+pub fn m_step(start: &ItemParams, family: Family, free: Free, priors: &Priors, nodes: &[f64], stats: &NodeStats, max_steps: usize) -> (ItemParams, f64) {
     let layout = Layout { free, family };
     let (mut v, dims) = layout.pack(start);
     let prior = layout.priors(priors);
@@ -600,8 +583,7 @@ pub fn m_step(
     // (near the optimum), Fisher scoring where it is not; each step only has
     // to improve the objective (generalised EM), and backtracking sees to it.
     for _ in 0..max_steps {
-        let step = solve_with_ridge(&current.observed, &current.g, dims, 0.0)
-            .unwrap_or_else(|| solve(&current.fisher, &current.g, dims));
+        let step = solve_with_ridge(&current.observed, &current.g, dims, 0.0).unwrap_or_else(|| solve(&current.fisher, &current.g, dims));
         let mut t = 1.0;
         let mut improved = false;
         for _ in 0..30 {
@@ -738,7 +720,8 @@ mod tests {
         // Statistics that do not fit the item: the residual terms matter.
         let s: Vec<f64> = nodes.iter().zip(&n).map(|(t, n)| n * if *t > 0.4 { 0.7 } else { 0.35 }).collect();
         // Beta items: Σ r ln x and Σ r ln(1 − x) of scores that do not fit either.
-        let (lx, l1x): (Vec<f64>, Vec<f64>) = nodes.iter().zip(&n).map(|(t, n)| (n * crate::math::ln(0.3 + 0.1 * t.tanh()), n * crate::math::ln(0.6 - 0.1 * t.tanh()))).unzip();
+        let (lx, l1x): (Vec<f64>, Vec<f64>) =
+            nodes.iter().zip(&n).map(|(t, n)| (n * crate::math::ln(0.3 + 0.1 * t.tanh()), n * crate::math::ln(0.6 - 0.1 * t.tanh()))).unzip();
         let bernoulli = NodeStats { n: &n, s: &s, v: &[] };
         let beta = NodeStats { n: &n, s: &lx, v: &l1x };
         let cases = [

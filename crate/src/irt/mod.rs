@@ -84,10 +84,7 @@ impl IrtModel {
             "4pl" => IrtModel::FourPl,
             "beta" => IrtModel::Beta,
             other => {
-                return Err(Error::invalid(format!(
-                    "unknown IRT model '{}': expected rasch, 1pl, 2pl, 3pl, 4pl or beta",
-                    crate::error::truncate(other, 20)
-                )));
+                return Err(Error::invalid(format!("unknown IRT model '{}': expected rasch, 1pl, 2pl, 3pl, 4pl or beta", crate::error::truncate(other, 20))));
             }
         })
     }
@@ -145,7 +142,11 @@ impl Scale {
             Scale::Identity => x,
             Scale::Percent => x / 100.0,
             Scale::MinMax { low, high } => {
-                if high > low { ((x - low) / (high - low)).clamp(0.0, 1.0) } else { 0.5 }
+                if high > low {
+                    ((x - low) / (high - low)).clamp(0.0, 1.0)
+                } else {
+                    0.5
+                }
             }
         }
     }
@@ -226,11 +227,7 @@ impl FitOptions {
             return Err(Error::invalid("the beta model is for continuous scores; this matrix is binary: use rasch, 1pl, 2pl, 3pl or 4pl"));
         }
         if m.n_models() < 2 || m.n_items() < 2 {
-            return Err(Error::invalid(format!(
-                "IRT needs at least 2 models and 2 items; the matrix has {} × {}",
-                m.n_models(),
-                m.n_items()
-            )));
+            return Err(Error::invalid(format!("IRT needs at least 2 models and 2 items; the matrix has {} × {}", m.n_models(), m.n_items())));
         }
         if !any_item_varies(m) {
             // Nothing to fit: every difficulty would run off to its prior's
@@ -296,10 +293,7 @@ impl FitSettings {
                 }
             },
             other => {
-                return Err(Error::invalid(format!(
-                    "unknown scale '{}': expected auto, identity, percent or minmax",
-                    crate::error::truncate(other, 20)
-                )));
+                return Err(Error::invalid(format!("unknown scale '{}': expected auto, identity, percent or minmax", crate::error::truncate(other, 20))));
             }
         };
         let options = FitOptions {
@@ -448,13 +442,7 @@ fn initial_items(m: &ResponseMatrix, x: Option<&[f32]>, options: &FitOptions) ->
             let p = ((p - c0) / (d0 - c0)).clamp(0.02, 0.98);
             // With a = 1 and θ ~ N(0,1), E[σ(θ − b)] ≈ σ(−b / 1.28).
             let b = -1.28 * crate::math::ln(p / (1.0 - p));
-            ItemParams {
-                a: 1.0,
-                b,
-                c: c0,
-                d: d0,
-                phi: if options.model == IrtModel::Beta { 10.0 } else { f64::NAN },
-            }
+            ItemParams { a: 1.0, b, c: c0, d: d0, phi: if options.model == IrtModel::Beta { 10.0 } else { f64::NAN } }
         })
         .collect()
 }
@@ -552,11 +540,7 @@ pub async fn fit_async(
         let (family, free) = (obs.family(), options.free());
         let priors = centred_priors(&options.priors, fitted, &all_equal, options.model);
         for (i, item) in items.iter_mut().enumerate() {
-            *item = if all_equal[i] {
-                m_step(item, family, free, &priors, &quad.nodes, &item_stats(&stats, i, k_stats, q), 25).0
-            } else {
-                fitted[i]
-            };
+            *item = if all_equal[i] { m_step(item, family, free, &priors, &quad.nodes, &item_stats(&stats, i, k_stats, q), 25).0 } else { fitted[i] };
         }
     }
     match result {
@@ -639,14 +623,14 @@ async fn run_em(
         }
         let alpha = if vv > 0.0 { -(rr / vv).sqrt() } else { -1.0 };
         let alpha = alpha.clamp(-50.0, -1.0);
-        let jumped: Vec<f64> =
-            (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
+        let jumped: Vec<f64> = (0..p0.len()).map(|k| p0[k] - 2.0 * alpha * (p1[k] - p0[k]) + alpha * alpha * (p2[k] - 2.0 * p1[k] + p0[k])).collect();
         let candidate = unpack_all(&jumped, &s2.items, family, free, options.model == IrtModel::OnePl);
         let s3 = em.step(&candidate, true).await?;
         iterations += 1;
         // The MAP objective: the shared a's prior too, as the expansion counts it.
         let log_prior = |items: &[ItemParams]| {
-            items_log_prior(items, family, free, &options.priors, &em.scale_free_items, options.model) + shared_a_log_prior(options.model, items[0].a, &options.priors)
+            items_log_prior(items, family, free, &options.priors, &em.scale_free_items, options.model)
+                + shared_a_log_prior(options.model, items[0].a, &options.priors)
         };
         let objective_jump = s3.log_likelihood + log_prior(&candidate);
         let objective_p1 = s2.log_likelihood + log_prior(&s1.items);
@@ -761,11 +745,7 @@ fn shared_a_log_prior(model: IrtModel, shared_a: f64, priors: &Priors) -> f64 {
 /// the logit scale the b prior does not change when θ is stretched and a
 /// shrunk, so the population alone sets θ's scale too.
 fn centred_priors(priors: &Priors, items: &[ItemParams], skip: &[bool], model: IrtModel) -> Priors {
-    let (sum, n) = items
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !skip.get(*i).copied().unwrap_or(false))
-        .fold((0.0, 0usize), |(s, n), (_, p)| (s + p.b, n + 1));
+    let (sum, n) = items.iter().enumerate().filter(|(i, _)| !skip.get(*i).copied().unwrap_or(false)).fold((0.0, 0usize), |(s, n), (_, p)| (s + p.b, n + 1));
     let sd = match (model, items.first()) {
         (IrtModel::OnePl, Some(p)) => priors.b.1 / p.a,
         _ => priors.b.1,
@@ -918,11 +898,7 @@ impl<'a, 's> Em<'a, 's> {
         let scale_free = self.options.model != IrtModel::Rasch;
         let objective = |shift: f64, log_scale: f64| -> f64 {
             let s = crate::math::exp(log_scale);
-            let population: f64 = self
-                .summaries
-                .iter()
-                .map(|p| -((p.sd * p.sd + (p.mean - shift) * (p.mean - shift)) / (2.0 * s * s)) - log_scale)
-                .sum();
+            let population: f64 = self.summaries.iter().map(|p| -((p.sd * p.sd + (p.mean - shift) * (p.mean - shift)) / (2.0 * s * s)) - log_scale).sum();
             // The b prior's centre is maximised with (m, s): the mapped items' mean b.
             let mapped: Vec<ItemParams> = items.iter().map(|p| ItemParams { a: p.a * s, b: (p.b - shift) / s, ..*p }).collect();
             let prior = items_log_prior(&mapped, family, free, priors, &self.scale_free_items, self.options.model);
@@ -1135,7 +1111,12 @@ impl IrtFit {
             .iter()
             .map(|i| {
                 let p = ItemParams { a: one(&i.a, "a", &i.id)?, b: i.b, c: i.c.unwrap_or(0.0), d: i.d.unwrap_or(1.0), phi: i.phi.unwrap_or(f64::NAN) };
-                let ok = p.a.is_finite() && p.a > 0.0 && p.b.is_finite() && (0.0..1.0).contains(&p.c) && p.d > p.c && p.d <= 1.0
+                let ok = p.a.is_finite()
+                    && p.a > 0.0
+                    && p.b.is_finite()
+                    && (0.0..1.0).contains(&p.c)
+                    && p.d > p.c
+                    && p.d <= 1.0
                     && (json.irt != IrtModel::Beta || (p.phi.is_finite() && p.phi > 0.0));
                 if ok { Ok(p) } else { Err(Error::invalid(format!("item '{}' has invalid parameters", crate::error::truncate(&i.id, 40)))) }
             })
@@ -1302,10 +1283,8 @@ pub(crate) mod tests {
         let mut b = MatrixBuilder::new((0..items).map(|i| format!("i{i}")).collect());
         for j in 0..models {
             let theta = rng.normal();
-            let row: Vec<Option<f32>> = params
-                .iter()
-                .map(|p| if rng.uniform() < missing { None } else { Some((rng.uniform() < p.expected(theta)) as u8 as f32) })
-                .collect();
+            let row: Vec<Option<f32>> =
+                params.iter().map(|p| if rng.uniform() < missing { None } else { Some((rng.uniform() < p.expected(theta)) as u8 as f32) }).collect();
             b.push_row_unchecked(format!("m{j}"), &row);
         }
         (b.into_matrix(), params)

@@ -743,9 +743,7 @@ fn iterate(data: &Data, state: &mut State) -> f64 {
 }
 
 fn items_log_prior(beta: &[f64], k: usize) -> f64 {
-    beta.chunks(k)
-        .map(|b| -0.5 * b[0] * b[0] / (PRIOR_D_SD * PRIOR_D_SD) - 0.5 * dot(&b[1..], &b[1..]) / (PRIOR_A_SD * PRIOR_A_SD))
-        .sum()
+    beta.chunks(k).map(|b| -0.5 * b[0] * b[0] / (PRIOR_D_SD * PRIOR_D_SD) - 0.5 * dot(&b[1..], &b[1..]) / (PRIOR_A_SD * PRIOR_A_SD)).sum()
 }
 
 /// The SQUAREM point x0 − 2α r + α² v (r = x1 − x0, v = x2 − 2x1 + x0,
@@ -763,8 +761,7 @@ fn squarem_jump(x0: &State, x1: &State, x2: &State) -> Option<State> {
     }
     let alpha = if vv > 0.0 { -(rr / vv).sqrt() } else { -1.0 };
     let alpha = alpha.clamp(-50.0, -1.0);
-    let jumped: Vec<f64> =
-        (0..p0.len()).map(|t| p0[t] - 2.0 * alpha * (p1[t] - p0[t]) + alpha * alpha * (p2[t] - 2.0 * p1[t] + p0[t])).collect();
+    let jumped: Vec<f64> = (0..p0.len()).map(|t| p0[t] - 2.0 * alpha * (p1[t] - p0[t]) + alpha * alpha * (p2[t] - 2.0 * p1[t] + p0[t])).collect();
     let (nb, nm) = (x0.beta.len(), x0.mu.len());
     let out = State { dims: x0.dims, beta: jumped[..nb].to_vec(), mu: jumped[nb..nb + nm].to_vec(), sigma: jumped[nb + nm..].to_vec() };
     let d = out.dims;
@@ -868,10 +865,14 @@ pub(crate) fn fit_gvem(
 pub fn map_theta(fit: &MultiFit, responses: &[(usize, f64)]) -> (Vec<f64>, Vec<f64>) {
     let d = fit.dims;
     let objective = |t: &[f64]| -> f64 {
-        responses.iter().map(|&(i, y)| {
-            let z = fit.logit(i, t);
-            y * ln_sigmoid(z) + (1.0 - y) * ln_sigmoid(-z)
-        }).sum::<f64>() - 0.5 * dot(t, t)
+        responses
+            .iter()
+            .map(|&(i, y)| {
+                let z = fit.logit(i, t);
+                y * ln_sigmoid(z) + (1.0 - y) * ln_sigmoid(-z)
+            })
+            .sum::<f64>()
+            - 0.5 * dot(t, t)
     };
     let hessian = |t: &[f64]| -> (Vec<f64>, Vec<f64>) {
         let mut g: Vec<f64> = t.iter().map(|v| -v).collect();
@@ -982,7 +983,7 @@ pub fn rotate(x: &[f64], r: &[f64], dims: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::irt::{FitOptions, ItemParams, IrtModel};
+    use crate::irt::{FitOptions, IrtModel, ItemParams};
     use crate::matrix::MatrixBuilder;
 
     fn simulate_1d(models: usize, items: usize, seed: u64) -> (ResponseMatrix, Vec<ItemParams>) {
@@ -1025,7 +1026,13 @@ mod tests {
         let max_b = b_em.iter().zip(&b_v).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
         let mean_a_ratio = a_v.iter().sum::<f64>() / a_em.iter().sum::<f64>();
         let a_true: Vec<f64> = truth.iter().map(|p| p.a).collect();
-        eprintln!("truth: mean a ratio EM {:.3} GVEM {:.3}; r(a) EM {:.4} GVEM {:.4}", a_em.iter().sum::<f64>() / a_true.iter().sum::<f64>(), a_v.iter().sum::<f64>() / a_true.iter().sum::<f64>(), crate::metrics::pearson(&a_em, &a_true), crate::metrics::pearson(&a_v, &a_true));
+        eprintln!(
+            "truth: mean a ratio EM {:.3} GVEM {:.3}; r(a) EM {:.4} GVEM {:.4}",
+            a_em.iter().sum::<f64>() / a_true.iter().sum::<f64>(),
+            a_v.iter().sum::<f64>() / a_true.iter().sum::<f64>(),
+            crate::metrics::pearson(&a_em, &a_true),
+            crate::metrics::pearson(&a_v, &a_true)
+        );
         eprintln!("D = 1 GVEM vs grid EM: r(a) = {ra:.4}, r(b) = {rb:.5}, r(θ) = {rt:.5}, max |Δb| = {max_b:.3}, mean a ratio {mean_a_ratio:.3}");
         // Both are close to the truth (here EM's a run 6% high, GVEM's 1%);
         // they differ most on extreme items, where the priors differ.
@@ -1093,10 +1100,12 @@ mod tests {
     fn canonical_rotation_orders_axes_and_signs_them() {
         let mut rng = Rng::new(4);
         let d = 3;
-        let beta: Vec<f64> = (0..30).flat_map(|_| {
-            let row = vec![rng.normal(), -0.3 * rng.normal(), -2.0 + 0.1 * rng.normal(), 0.7 * rng.normal()];
-            row
-        }).collect();
+        let beta: Vec<f64> = (0..30)
+            .flat_map(|_| {
+                let row = vec![rng.normal(), -0.3 * rng.normal(), -2.0 + 0.1 * rng.normal(), 0.7 * rng.normal()];
+                row
+            })
+            .collect();
         let mut s = State { dims: d, beta, mu: vec![0.5, -1.0, 0.2], sigma: vec![1.0, 0.1, 0.0, 0.1, 1.0, 0.0, 0.0, 0.0, 1.0] };
         let before: Vec<f64> = (0..30).map(|i| s.beta[i * 4] + dot(&s.beta[i * 4 + 1..i * 4 + 4], &s.mu)).collect();
         s.canonical_rotation();

@@ -124,7 +124,6 @@ fn mode(items: &[ItemParams], family: Family, responses: &[(usize, f64)], with_p
     ThetaEstimate { theta, se }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,17 +25,11 @@ const ITEM_NAMES: &[&str] = &["item", "item_id", "question", "question_id", "doc
 const SCORE_NAMES: &[&str] = &["score", "correct", "value", "acc", "accuracy", "result", "label"];
 
 fn find_column(header: &csv::ByteRecord, names: &[&str]) -> Option<usize> {
-    names.iter().find_map(|want| {
-        header.iter().position(|h| std::str::from_utf8(h).is_ok_and(|h| h.trim().eq_ignore_ascii_case(want)))
-    })
+    names.iter().find_map(|want| header.iter().position(|h| std::str::from_utf8(h).is_ok_and(|h| h.trim().eq_ignore_ascii_case(want))))
 }
 
 fn long_columns(header: &csv::ByteRecord) -> Option<(usize, usize, usize)> {
-    Some((
-        find_column(header, MODEL_NAMES)?,
-        find_column(header, ITEM_NAMES)?,
-        find_column(header, SCORE_NAMES)?,
-    ))
+    Some((find_column(header, MODEL_NAMES)?, find_column(header, ITEM_NAMES)?, find_column(header, SCORE_NAMES)?))
 }
 
 /// A long file has model, item and score columns by name; a wide file's
@@ -50,11 +44,7 @@ pub(crate) fn is_long_header(bytes: &[u8], delimiter: u8) -> bool {
 }
 
 fn reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes)
+    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(bytes)
 }
 
 fn line_of(record: &csv::ByteRecord) -> u64 {
@@ -71,9 +61,7 @@ fn csv_error(name: &str, e: csv::Error) -> Error {
 }
 
 fn utf8<'a>(name: &str, line: u64, column: usize, field: &'a [u8]) -> Result<&'a str> {
-    std::str::from_utf8(field)
-        .map(str::trim)
-        .map_err(|_| Error::input(Location::cell(name, line, column as u64 + 1, ""), "not UTF-8 text"))
+    std::str::from_utf8(field).map(str::trim).map_err(|_| Error::input(Location::cell(name, line, column as u64 + 1, ""), "not UTF-8 text"))
 }
 
 pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Result<ResponseMatrix> {
@@ -120,10 +108,7 @@ pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
             continue; // a blank line, e.g. at the end of the file
         }
         if record.len() != n_items + 1 {
-            return Err(Error::input(
-                Location::line(name, line),
-                format!("the row has {} fields but the header has {}", record.len(), n_items + 1),
-            ));
+            return Err(Error::input(Location::line(name, line), format!("the row has {} fields but the header has {}", record.len(), n_items + 1)));
         }
         let model = utf8(name, line, 0, &record[0])?;
         if model.is_empty() {
@@ -142,9 +127,7 @@ pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
         }
         check_cells(name, builder.n_models() as u64 + 1, n_items as u64, options)?;
         for (c, (slot, field)) in values.iter_mut().zip(record.iter().skip(1)).enumerate() {
-            let at = |message: String| {
-                Error::input(Location::cell(name, line, c as u64 + 2, &builder_item(&header, c + 1)), message)
-            };
+            let at = |message: String| Error::input(Location::cell(name, line, c as u64 + 2, &builder_item(&header, c + 1)), message);
             *slot = parse_score(field).map_err(at)?;
             if let Some(v) = *slot {
                 check_unit_interval(v, options).map_err(at)?;
@@ -170,10 +153,7 @@ pub(crate) fn read_long(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
         return Err(Error::input(Location::file(name), "the file is empty"));
     }
     let (mc, ic, sc) = long_columns(&header).ok_or_else(|| {
-        Error::input(
-            Location::line(name, line_of(&header)),
-            "a long file needs model, item and score columns (e.g. a header 'model,item,score')",
-        )
+        Error::input(Location::line(name, line_of(&header)), "a long file needs model, item and score columns (e.g. a header 'model,item,score')")
     })?;
     let score_name = builder_item(&header, sc);
     let mut models: HashMap<String, u32> = HashMap::new();
@@ -189,10 +169,7 @@ pub(crate) fn read_long(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
             continue;
         }
         if record.len() != width {
-            return Err(Error::input(
-                Location::line(name, line),
-                format!("the row has {} fields but the header has {}", record.len(), width),
-            ));
+            return Err(Error::input(Location::line(name, line), format!("the row has {} fields but the header has {}", record.len(), width)));
         }
         let model = utf8(name, line, mc, &record[mc])?;
         let item = utf8(name, line, ic, &record[ic])?;
@@ -239,10 +216,7 @@ pub(crate) fn read_long(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
     for &(m, i, v, line) in &cells {
         if builder.is_set(m as usize, i as usize) {
             let first = cells.iter().find(|c| c.0 == m && c.1 == i).map_or(0, |c| c.3);
-            return Err(Error::input(
-                Location::line(name, line),
-                format!("a second score for the same model and item (first on line {first})"),
-            ));
+            return Err(Error::input(Location::line(name, line), format!("a second score for the same model and item (first on line {first})")));
         }
         builder.set(m as usize, i as usize, v);
     }
@@ -290,10 +264,7 @@ mod tests {
 
     #[test]
     fn a_non_numeric_cell_names_line_column_and_item() {
-        assert_eq!(
-            err(wide("model,q1,q2\nA,1,0\nB,1,yes\n")),
-            "r.csv, line 3, column 3 (q2): 'yes' is not a number"
-        );
+        assert_eq!(err(wide("model,q1,q2\nA,1,0\nB,1,yes\n")), "r.csv, line 3, column 3 (q2): 'yes' is not a number");
     }
 
     #[test]
@@ -306,14 +277,8 @@ mod tests {
 
     #[test]
     fn duplicate_ids_name_both_places() {
-        assert_eq!(
-            err(wide("model,q1,q2,q1\nA,1,0,1\n")),
-            "r.csv, line 1, column 4 (q1): duplicate item id 'q1' (also column 2)"
-        );
-        assert_eq!(
-            err(wide("model,q1\nA,1\nB,0\nA,1\n")),
-            "r.csv, line 4, column 1 (A): duplicate model id 'A' (also on line 2)"
-        );
+        assert_eq!(err(wide("model,q1,q2,q1\nA,1,0,1\n")), "r.csv, line 1, column 4 (q1): duplicate item id 'q1' (also column 2)");
+        assert_eq!(err(wide("model,q1\nA,1\nB,0\nA,1\n")), "r.csv, line 4, column 1 (A): duplicate model id 'A' (also on line 2)");
     }
 
     #[test]
@@ -350,10 +315,7 @@ mod tests {
 
     #[test]
     fn long_errors_name_the_line() {
-        assert_eq!(
-            err(long("model,item,score\nA,q1,1\nA,q1,0\n")),
-            "r.csv, line 3: a second score for the same model and item (first on line 2)"
-        );
+        assert_eq!(err(long("model,item,score\nA,q1,1\nA,q1,0\n")), "r.csv, line 3: a second score for the same model and item (first on line 2)");
         assert_eq!(err(long("model,item,score\nA,q1,x\n")), "r.csv, line 2, column 3 (score): 'x' is not a number");
         assert!(err(long("model,question\nA,q1\n")).contains("needs model, item and score columns"));
     }

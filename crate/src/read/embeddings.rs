@@ -26,7 +26,10 @@ pub fn read_embeddings(input: &Input, max_bytes: u64) -> Result<Embeddings> {
     }
     let name = input.name.strip_suffix(".gz").unwrap_or(input.name);
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        Error::input(Location::file(name), format!("not a .npy file and not UTF-8 text (byte {}): embeddings are .npy, JSON, JSON Lines or CSV", e.valid_up_to()))
+        Error::input(
+            Location::file(name),
+            format!("not a .npy file and not UTF-8 text (byte {}): embeddings are .npy, JSON, JSON Lines or CSV", e.valid_up_to()),
+        )
     })?;
     match text.trim_start().as_bytes().first() {
         None => Err(Error::input(Location::file(name), "the file is empty")),

@@ -33,22 +33,15 @@ pub(crate) fn read_json(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
     let parsed: JsonMatrix = serde_json::from_slice(bytes).map_err(|e| {
         let at = if e.line() > 0 { Location::line(name, e.line() as u64) } else { Location::file(name) };
         let message = match e.classify() {
-            serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => {
-                "the file is empty".to_string()
-            }
-            _ => format!(
-                "not a response matrix ({e}); expected {{\"models\": [...], \"items\": [...], \"scores\": [[...]]}}"
-            ),
+            serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => "the file is empty".to_string(),
+            _ => format!("not a response matrix ({e}); expected {{\"models\": [...], \"items\": [...], \"scores\": [[...]]}}"),
         };
         Error::input(at, message)
     })?;
     check_unique(name, "models", &parsed.models)?;
     check_unique(name, "items", &parsed.items)?;
     if parsed.scores.len() != parsed.models.len() {
-        return Err(Error::input(
-            Location::field(name, "scores"),
-            format!("{} rows of scores for {} models", parsed.scores.len(), parsed.models.len()),
-        ));
+        return Err(Error::input(Location::field(name, "scores"), format!("{} rows of scores for {} models", parsed.scores.len(), parsed.models.len())));
     }
     if parsed.models.is_empty() {
         return Err(Error::input(Location::field(name, "models"), "no models"));
@@ -90,10 +83,7 @@ fn check_unique(name: &str, what: &str, ids: &[String]) -> Result<()> {
             return Err(Error::input(Location::field(name, format!("{what}[{i}]")), "empty id"));
         }
         if let Some(first) = seen.insert(id, i) {
-            return Err(Error::input(
-                Location::field(name, format!("{what}[{i}]")),
-                format!("duplicate id '{}' (also {what}[{first}])", truncate(id, 40)),
-            ));
+            return Err(Error::input(Location::field(name, format!("{what}[{i}]")), format!("duplicate id '{}' (also {what}[{first}])", truncate(id, 40))));
         }
     }
     Ok(())
@@ -109,8 +99,7 @@ mod tests {
 
     #[test]
     fn reads_numbers_bools_and_nulls() {
-        let m = read(r#"{"models": ["a", "b"], "items": ["q1", "q2"], "scores": [[1, null], [false, 0.5]]}"#)
-            .unwrap();
+        let m = read(r#"{"models": ["a", "b"], "items": ["q1", "q2"], "scores": [[1, null], [false, 0.5]]}"#).unwrap();
         assert_eq!(m.get(0, 0), Some(1.0));
         assert_eq!(m.get(0, 1), None);
         assert_eq!(m.get(1, 0), Some(0.0));

@@ -72,16 +72,15 @@ struct Record {
 
 /// Parses one samples file into records, refusing lines that are not objects.
 fn parse_lines(input: &Input) -> Result<Vec<Record>> {
-    let text = std::str::from_utf8(input.bytes)
-        .map_err(|e| Error::input(Location::file(input.name), format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(input.bytes).map_err(|e| Error::input(Location::file(input.name), format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
     let mut records = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let line_no = n as u64 + 1;
-        let fields: serde_json::Map<String, Value> = serde_json::from_str(line)
-            .map_err(|e| Error::input(Location::line(input.name, line_no), format!("not a JSON object: {e}")))?;
+        let fields: serde_json::Map<String, Value> =
+            serde_json::from_str(line).map_err(|e| Error::input(Location::line(input.name, line_no), format!("not a JSON object: {e}")))?;
         records.push(Record { line: line_no, fields });
     }
     if records.is_empty() {
@@ -126,13 +125,7 @@ fn metric_for(input: &Input, first: &Record, wanted: Option<&str>) -> Result<Str
 }
 
 fn choose_listed_metric(record: &serde_json::Map<String, Value>) -> Option<String> {
-    record
-        .get("metrics")?
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_str)
-        .find(|m| record.get(*m).and_then(metric_value).is_some())
-        .map(str::to_string)
+    record.get("metrics")?.as_array()?.iter().filter_map(Value::as_str).find(|m| record.get(*m).and_then(metric_value).is_some()).map(str::to_string)
 }
 
 /// Reads the logs into a matrix; returns it with notes for the user (which
@@ -158,10 +151,7 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<(Re
                 if si.is_none() || sj.is_none() || si == sj {
                     return Err(Error::input(
                         Location::file(files[i].name),
-                        format!(
-                            "task '{}' of model '{}' is also in {}; put each model's logs in its own folder",
-                            place.task, place.model, files[j].name
-                        ),
+                        format!("task '{}' of model '{}' is also in {}; put each model's logs in its own folder", place.task, place.model, files[j].name),
                     ));
                 }
                 let (newer, older) = if si > sj { (i, j) } else { (j, i) };
@@ -200,15 +190,9 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<(Re
             _ => filters.first().copied(),
         };
         if filters.len() > 1 {
-            warnings.push(format!(
-                "{}: logs filters {}; scored by '{}' (choose with the filter option)",
-                input.name,
-                filters.join(", "),
-                filter.unwrap_or("")
-            ));
+            warnings.push(format!("{}: logs filters {}; scored by '{}' (choose with the filter option)", input.name, filters.join(", "), filter.unwrap_or("")));
         }
-        let records: Vec<&Record> =
-            records.iter().filter(|r| r.fields.get("filter").and_then(Value::as_str).is_none_or(|f| Some(f) == filter)).collect();
+        let records: Vec<&Record> = records.iter().filter(|r| r.fields.get("filter").and_then(Value::as_str).is_none_or(|f| Some(f) == filter)).collect();
         let metric = metric_for(input, records[0], options.metric.as_deref())?;
         for record in records {
             let at = || Location::line(input.name, record.line);
@@ -219,13 +203,11 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<(Re
                 .ok_or_else(|| Error::input(at(), "no 'doc_id' field: is this an lm-evaluation-harness samples file?"))?;
             let value = match record.fields.get(&metric) {
                 None => return Err(Error::input(at(), format!("no '{metric}' field, unlike line {} of this file", records_first_line(input)))),
-                Some(v) => metric_value(v).ok_or_else(|| {
-                    Error::input(at(), format!("'{metric}' is {}, not a per-sample number", truncate(&v.to_string(), 40)))
-                })?,
+                Some(v) => {
+                    metric_value(v).ok_or_else(|| Error::input(at(), format!("'{metric}' is {}, not a per-sample number", truncate(&v.to_string(), 40))))?
+                }
             };
-            let score = super::finite_score(value, &value.to_string())
-                .map_err(|msg| Error::input(at(), msg))?
-                .unwrap_or_default();
+            let score = super::finite_score(value, &value.to_string()).map_err(|msg| Error::input(at(), msg))?.unwrap_or_default();
             check_unit_interval(score, options).map_err(|msg| Error::input(at(), msg))?;
             let item = if place.task.is_empty() { doc_id } else { format!("{}/{}", place.task, doc_id) };
             let i = *item_index.entry(item.clone()).or_insert_with(|| {
@@ -235,10 +217,7 @@ pub(crate) fn read_lm_eval(files: &[Input], options: &ReadOptions) -> Result<(Re
             if let Some((_, first_file, first_line)) = cells.get(&(m, i)) {
                 return Err(Error::input(
                     at(),
-                    format!(
-                        "doc '{}' appears twice for model '{}' (first at {}, line {first_line})",
-                        item_order[i], place.model, files[*first_file].name
-                    ),
+                    format!("doc '{}' appears twice for model '{}' (first at {}, line {first_line})", item_order[i], place.model, files[*first_file].name),
                 ));
             }
             cells.insert((m, i), (score, f, record.line));
@@ -265,10 +244,7 @@ mod tests {
     fn file_names_give_model_and_task() {
         assert_eq!(split_samples_file_name("samples_arc_easy_2024-05-20T12-34-56.123456.jsonl"), Some(("arc_easy", "2024-05-20T12-34-56.123456")));
         assert_eq!(split_samples_file_name("other.jsonl"), None);
-        assert_eq!(
-            locate("out/gpt2/samples_hellaswag_2024-01-01T00-00-00.jsonl", "model"),
-            LmEvalFile { model: "gpt2".into(), task: "hellaswag".into() }
-        );
+        assert_eq!(locate("out/gpt2/samples_hellaswag_2024-01-01T00-00-00.jsonl", "model"), LmEvalFile { model: "gpt2".into(), task: "hellaswag".into() });
         assert_eq!(locate("llama.jsonl", "model"), LmEvalFile { model: "llama".into(), task: String::new() });
     }
 

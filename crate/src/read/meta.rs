@@ -19,11 +19,7 @@ struct Table {
 fn read_table(input: &Input, max_bytes: u64) -> Result<Table> {
     let name = input.name.strip_suffix(".gz").unwrap_or(input.name).to_string();
     let bytes = decode(input, max_bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(&name, &bytes))
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&bytes[..]);
+    let mut reader = csv::ReaderBuilder::new().delimiter(sniff_delimiter(&name, &bytes)).has_headers(false).flexible(true).from_reader(&bytes[..]);
     let mut records = reader.records();
     let to_error = |e: csv::Error| {
         let at = e.position().map_or_else(|| Location::file(&name), |p| Location::line(&name, p.line()));
@@ -45,10 +41,7 @@ fn read_table(input: &Input, max_bytes: u64) -> Result<Table> {
             continue;
         }
         if record.len() != header.len() {
-            return Err(Error::input(
-                Location::line(&name, line),
-                format!("the row has {} fields but the header has {}", record.len(), header.len()),
-            ));
+            return Err(Error::input(Location::line(&name, line), format!("the row has {} fields but the header has {}", record.len(), header.len())));
         }
         rows.push((line, record.iter().map(str::to_string).collect()));
     }
@@ -72,10 +65,7 @@ impl Table {
                 return Err(Error::input(at, "empty id"));
             }
             if let Some(first) = index.insert(id, r) {
-                return Err(Error::input(
-                    at,
-                    format!("duplicate id '{}' (also on line {})", truncate(id, 40), self.rows[first].0),
-                ));
+                return Err(Error::input(at, format!("duplicate id '{}' (also on line {})", truncate(id, 40), self.rows[first].0)));
             }
         }
         Ok((col, index))
@@ -87,9 +77,7 @@ fn unmatched_warning(table: &Table, what: &str, index: &HashMap<&str, usize>, kn
     let mut unknown: Vec<(usize, &str)> = index.iter().filter(|(id, _)| !known.contains(*id)).map(|(id, r)| (*r, *id)).collect();
     unknown.sort_unstable();
     let names: Vec<&str> = unknown.iter().map(|(_, id)| *id).collect();
-    (!names.is_empty()).then(|| {
-        format!("{}: {} {what} id(s) not in the responses were ignored: {}", table.name, names.len(), list_preview(&names))
-    })
+    (!names.is_empty()).then(|| format!("{}: {} {what} id(s) not in the responses were ignored: {}", table.name, names.len(), list_preview(&names)))
 }
 
 /// Reads an items CSV and attaches text, group and cost to `matrix`'s items.
@@ -105,10 +93,7 @@ pub fn read_items(input: &Input, matrix: &mut ResponseMatrix, max_bytes: u64) ->
     let field = |col: Option<usize>| -> Vec<Option<String>> {
         match col {
             None => Vec::new(),
-            Some(c) => row_of
-                .iter()
-                .map(|r| r.map(|r| table.rows[r].1[c].clone()).filter(|s| !s.trim().is_empty()))
-                .collect(),
+            Some(c) => row_of.iter().map(|r| r.map(|r| table.rows[r].1[c].clone()).filter(|s| !s.trim().is_empty())).collect(),
         }
     };
     meta.text = field(text_col);
@@ -174,11 +159,7 @@ pub fn read_item_texts(input: &Input, max_bytes: u64) -> Result<(Vec<String>, Ve
     let table = read_table(input, max_bytes)?;
     let (id_col, _) = table.ids(&["item_id", "item", "id", "question_id", "doc_id"])?;
     let text_col = table.column(&["text", "question", "prompt", "input", "source_text"]);
-    Ok(table
-        .rows
-        .iter()
-        .map(|(_, f)| (f[id_col].trim().to_string(), text_col.map_or(String::new(), |c| f[c].clone())))
-        .unzip())
+    Ok(table.rows.iter().map(|(_, f)| (f[id_col].trim().to_string(), text_col.map_or(String::new(), |c| f[c].clone()))).unzip())
 }
 
 /// Item ids in file order and one value per id.
@@ -259,9 +240,8 @@ pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Res
         .model_ids()
         .iter()
         .map(|id| {
-            let &r = index.get(id.as_str()).ok_or_else(|| {
-                Error::input(Location::file(&table.name), format!("no true score for model '{}'", truncate(id, 40)))
-            })?;
+            let &r =
+                index.get(id.as_str()).ok_or_else(|| Error::input(Location::file(&table.name), format!("no true score for model '{}'", truncate(id, 40))))?;
             let (line, fields) = &table.rows[r];
             let text = fields[col].trim();
             match text.parse::<f64>() {

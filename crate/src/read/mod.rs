@@ -21,11 +21,11 @@ use serde::Deserialize;
 use crate::error::{Error, Location, Result, truncate};
 use crate::matrix::ResponseMatrix;
 
+pub(crate) use csv_matrix::sniff_delimiter;
+pub use embeddings::{Embeddings, read_embeddings};
 pub use lm_eval::{LmEvalFile, split_samples_file_name};
 pub use meta::{read_item_column, read_item_texts, read_items, read_models, read_reference_ranking, read_truth};
-pub use embeddings::{Embeddings, read_embeddings};
 pub use npy::read_npy;
-pub(crate) use csv_matrix::sniff_delimiter;
 
 /// One input file: its name (a path, or a browser `File.name`) and its bytes.
 #[derive(Debug, Clone, Copy)]
@@ -61,10 +61,7 @@ impl Format {
             "long" => Ok(Format::Long),
             "json" => Ok(Format::Json),
             "lm-eval" | "lm_eval" | "lmeval" | "jsonl" => Ok(Format::LmEval),
-            other => Err(Error::invalid(format!(
-                "unknown format '{}': expected wide, long, json or lm-eval",
-                truncate(other, 20)
-            ))),
+            other => Err(Error::invalid(format!("unknown format '{}': expected wide, long, json or lm-eval", truncate(other, 20)))),
         }
     }
 }
@@ -94,14 +91,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions {
-            format: None,
-            metric: None,
-            filter: None,
-            require_unit_interval: false,
-            max_cells: DEFAULT_MAX_CELLS,
-            max_bytes: DEFAULT_MAX_BYTES,
-        }
+        ReadOptions { format: None, metric: None, filter: None, require_unit_interval: false, max_cells: DEFAULT_MAX_CELLS, max_bytes: DEFAULT_MAX_BYTES }
     }
 }
 
@@ -120,19 +110,14 @@ pub fn read_responses(inputs: &[Input], options: &ReadOptions) -> Result<Loaded>
     if inputs.is_empty() {
         return Err(Error::invalid("no response file given"));
     }
-    let decoded: Vec<(String, Cow<[u8]>)> = inputs
-        .iter()
-        .map(|input| Ok((strip_gz_suffix(input.name).to_string(), decode(input, options.max_bytes)?)))
-        .collect::<Result<_>>()?;
+    let decoded: Vec<(String, Cow<[u8]>)> =
+        inputs.iter().map(|input| Ok((strip_gz_suffix(input.name).to_string(), decode(input, options.max_bytes)?))).collect::<Result<_>>()?;
     let format = match options.format {
         Some(f) => f,
         None => detect_format(&decoded)?,
     };
     if format != Format::LmEval && decoded.len() > 1 {
-        return Err(Error::invalid(format!(
-            "{} response files given; only lm-evaluation-harness logs can be read from several files",
-            decoded.len()
-        )));
+        return Err(Error::invalid(format!("{} response files given; only lm-evaluation-harness logs can be read from several files", decoded.len())));
     }
     let (matrix, mut warnings) = match format {
         Format::Wide => (csv_matrix::read_wide(&decoded[0].0, &decoded[0].1, options)?, Vec::new()),
@@ -146,10 +131,7 @@ pub fn read_responses(inputs: &[Input], options: &ReadOptions) -> Result<Loaded>
     let (matrix, dropped) = matrix.drop_empty();
     warnings.extend(dropped);
     if matrix.n_models() == 0 || matrix.n_items() == 0 {
-        return Err(Error::invalid(format!(
-            "{}: no observed score in the whole matrix",
-            decoded[0].0
-        )));
+        return Err(Error::invalid(format!("{}: no observed score in the whole matrix", decoded[0].0)));
     }
     Ok(Loaded { matrix, format, warnings })
 }
@@ -167,9 +149,7 @@ pub(crate) fn decode<'a>(input: &Input<'a>, max_bytes: u64) -> Result<Cow<'a, [u
     let data: Cow<[u8]> = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(max_bytes as usize));
         let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(max_bytes + 1);
-        decoder.read_to_end(&mut out).map_err(|e| {
-            Error::input(Location::file(input.name), format!("cannot decompress gzip data: {e}"))
-        })?;
+        decoder.read_to_end(&mut out).map_err(|e| Error::input(Location::file(input.name), format!("cannot decompress gzip data: {e}")))?;
         if out.len() as u64 > max_bytes {
             return Err(too_large(input.name, out.len() as u64, max_bytes));
         }
@@ -189,10 +169,7 @@ pub(crate) fn decode<'a>(input: &Input<'a>, max_bytes: u64) -> Result<Cow<'a, [u
 }
 
 fn too_large(name: &str, size: u64, limit: u64) -> Error {
-    Error::input(
-        Location::file(name),
-        format!("the input is {} MB, more than the {} MB limit", size >> 20, limit >> 20),
-    )
+    Error::input(Location::file(name), format!("the input is {} MB, more than the {} MB limit", size >> 20, limit >> 20))
 }
 
 fn detect_format(files: &[(String, Cow<[u8]>)]) -> Result<Format> {
@@ -219,12 +196,7 @@ fn looks_like_jsonl(bytes: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 16)]);
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     match (lines.next(), lines.next()) {
-        (Some(a), Some(b)) => {
-            a.trim_start().starts_with('{')
-                && a.trim_end().ends_with('}')
-                && b.trim_start().starts_with('{')
-                && a.contains("\"doc_id\"")
-        }
+        (Some(a), Some(b)) => a.trim_start().starts_with('{') && a.trim_end().ends_with('}') && b.trim_start().starts_with('{') && a.contains("\"doc_id\""),
         _ => false,
     }
 }
@@ -251,19 +223,14 @@ pub(crate) fn parse_score(field: &[u8]) -> std::result::Result<Option<f32>, Stri
 
 pub(crate) fn finite_score(v: f64, text: &str) -> std::result::Result<Option<f32>, String> {
     if !v.is_finite() || (v as f32).is_infinite() {
-        return Err(format!(
-            "'{}' is not a usable score (leave the cell empty for a missing score)",
-            truncate(text, 30)
-        ));
+        return Err(format!("'{}' is not a usable score (leave the cell empty for a missing score)", truncate(text, 30)));
     }
     Ok(Some(v as f32))
 }
 
 pub(crate) fn check_unit_interval(v: f32, options: &ReadOptions) -> std::result::Result<(), String> {
     if options.require_unit_interval && !(0.0..=1.0).contains(&v) {
-        return Err(format!(
-            "score {v} is outside [0, 1], which a binary (Bernoulli) model requires; rescale it or use a continuous model"
-        ));
+        return Err(format!("score {v} is outside [0, 1], which a binary (Bernoulli) model requires; rescale it or use a continuous model"));
     }
     Ok(())
 }
@@ -273,10 +240,7 @@ pub(crate) fn check_cells(name: &str, models: u64, items: u64, options: &ReadOpt
     if cells > options.max_cells {
         return Err(Error::input(
             Location::file(name),
-            format!(
-                "{models} models × {items} items = {cells} cells, more than the limit of {} cells",
-                options.max_cells
-            ),
+            format!("{models} models × {items} items = {cells} cells, more than the limit of {} cells", options.max_cells),
         ));
     }
     Ok(())

@@ -55,12 +55,8 @@ pub fn read_npy(input: &Input, max_bytes: u64) -> Result<Embeddings> {
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         _ => return Err(bad(format!("unsupported .npy version {major}"))),
     };
-    let data_start = header_start
-        .checked_add(header_len)
-        .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| bad("the header is cut short".into()))?;
-    let header = std::str::from_utf8(&bytes[header_start..data_start])
-        .map_err(|_| bad("the header is not text".into()))?;
+    let data_start = header_start.checked_add(header_len).filter(|&end| end <= bytes.len()).ok_or_else(|| bad("the header is cut short".into()))?;
+    let header = std::str::from_utf8(&bytes[header_start..data_start]).map_err(|_| bad("the header is not text".into()))?;
     let descr = dict_value(header, "descr").ok_or_else(|| bad("the header has no 'descr'".into()))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let dtype = match descr {
@@ -68,10 +64,7 @@ pub fn read_npy(input: &Input, max_bytes: u64) -> Result<Embeddings> {
         "<f2" | "|f2" | "f2" => Dtype::F16,
         "<f8" | "|f8" | "f8" => Dtype::F64,
         other => {
-            return Err(bad(format!(
-                "dtype '{}' is not supported: save the embeddings as little-endian float32 (np.float32)",
-                truncate(other, 12)
-            )));
+            return Err(bad(format!("dtype '{}' is not supported: save the embeddings as little-endian float32 (np.float32)", truncate(other, 12))));
         }
     };
     let fortran = dict_value(header, "fortran_order").is_some_and(|v| v.trim() == "True");
@@ -88,24 +81,15 @@ pub fn read_npy(input: &Input, max_bytes: u64) -> Result<Embeddings> {
         [n, d] => (n, d),
         _ => return Err(bad(format!("expected a 2-d array (N × D), got shape {}", truncate(shape_text, 40)))),
     };
-    let expected = rows
-        .checked_mul(dims)
-        .and_then(|c| c.checked_mul(dtype.size()))
-        .ok_or_else(|| bad(format!("shape {rows} × {dims} is too large")))?;
+    let expected = rows.checked_mul(dims).and_then(|c| c.checked_mul(dtype.size())).ok_or_else(|| bad(format!("shape {rows} × {dims} is too large")))?;
     let payload = &bytes[data_start..];
     if payload.len() != expected {
-        return Err(bad(format!(
-            "shape {rows} × {dims} needs {expected} bytes of data but the file has {}",
-            payload.len()
-        )));
+        return Err(bad(format!("shape {rows} × {dims} needs {expected} bytes of data but the file has {}", payload.len())));
     }
     let mut data: Vec<f32> = match dtype {
         Dtype::F32 => payload.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
         Dtype::F16 => payload.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        Dtype::F64 => payload
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("chunks_exact(8)")) as f32)
-            .collect(),
+        Dtype::F64 => payload.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks_exact(8)")) as f32).collect(),
     };
     if let Some(bad_at) = data.iter().position(|v| !v.is_finite()) {
         let (r, c) = if fortran { (bad_at % rows.max(1), bad_at / rows.max(1)) } else { (bad_at / dims, bad_at % dims) };

@@ -110,8 +110,7 @@ fn medoids_of(n: usize, k: usize, assign: &[usize], dist: impl Fn(usize, usize) 
             best[c] = Some((d, i));
         }
     }
-    let (medoids, sizes): (Vec<usize>, Vec<usize>) =
-        best.into_iter().zip(sizes).filter_map(|(b, s)| b.map(|(_, i)| (i, s))).unzip();
+    let (medoids, sizes): (Vec<usize>, Vec<usize>) = best.into_iter().zip(sizes).filter_map(|(b, s)| b.map(|(_, i)| (i, s))).unzip();
     Clustering { medoids, sizes }
 }
 
@@ -185,9 +184,7 @@ pub fn k_medoids(n: usize, k: usize, rng: &mut Rng, dist: &(dyn Fn(usize, usize)
     let mut assign = vec![0usize; n];
     for _ in 0..30 {
         // Assignment: nearest medoid, ties to the lower cluster index.
-        assign = parallel::map(n, |i| {
-            (0..k).min_by(|&a, &b| dist(i, medoids[a]).total_cmp(&dist(i, medoids[b])).then(a.cmp(&b))).unwrap_or(0)
-        });
+        assign = parallel::map(n, |i| (0..k).min_by(|&a, &b| dist(i, medoids[a]).total_cmp(&dist(i, medoids[b])).then(a.cmp(&b))).unwrap_or(0));
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
         for (i, &c) in assign.iter().enumerate() {
             members[c].push(i);

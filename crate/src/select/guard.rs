@@ -241,7 +241,8 @@ impl Guard {
     /// fold's held-out models (`None`: not estimated; the IRT ones need `fit`).
     fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> PerModel {
         let responses = |j: usize| estimate::responses_on(m, j, items);
-        let mut setup = Setup { items, weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let mut setup =
+            Setup { items, weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
         let rows: Vec<(Vec<(usize, f64)>, f64)> = fold.train.iter().map(|&j| (responses(j), self.truth[j])).collect();
         setup.calibration = estimate::regression_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
         let ridge = estimate::calibrate_ridge(&setup, estimate::ridge_rows(&rows).into_iter().map(|(r, t)| (r.as_slice(), *t)));
@@ -356,7 +357,8 @@ mod tests {
         // ones, which a random subset of 20 mostly misses.
         let m = matrix(|t1, _, i| if i < 50 { sigmoid(3.0 * t1 - (i as f64 - 25.0) / 12.0) } else { 0.5 });
         let train: Vec<usize> = (0..60).collect();
-        let report = |seed| select_subset(&m, &train, &options(Method::MetricCons, 20, seed), crate::irt::IrtModel::TwoPl).unwrap().guard.expect("the guard ran");
+        let report =
+            |seed| select_subset(&m, &train, &options(Method::MetricCons, 20, seed), crate::irt::IrtModel::TwoPl).unwrap().guard.expect("the guard ran");
         let first = report(1);
         assert!(!first.fell_back, "{first:?}");
         assert!(first.method_error.unwrap() < first.random_error.unwrap(), "{first:?}");

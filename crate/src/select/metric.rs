@@ -50,9 +50,7 @@ impl MetricScores {
                 metric.n_items()
             )));
         }
-        let rows = (0..metric.n_models())
-            .map(|r| columns.iter().map(|c| c.and_then(|c| metric.get(r, c)).map(f64::from)).collect())
-            .collect();
+        let rows = (0..metric.n_models()).map(|r| columns.iter().map(|c| c.and_then(|c| metric.get(r, c)).map(f64::from)).collect()).collect();
         Ok(MetricScores { model_ids: metric.model_ids().to_vec(), rows })
     }
 }
@@ -332,10 +330,7 @@ mod tests {
     #[test]
     fn unigram_overlap_of_identical_and_disjoint_outputs() {
         let t = |s: &str| Some(s.to_string());
-        let outputs = Outputs {
-            model_ids: vec!["a".into(), "b".into()],
-            texts: vec![vec![t("x y z"), t("p q"), t("")], vec![t("x y z"), t("r s"), t("w")]],
-        };
+        let outputs = Outputs { model_ids: vec!["a".into(), "b".into()], texts: vec![vec![t("x y z"), t("p q"), t("")], vec![t("x y z"), t("r s"), t("w")]] };
         let u = diversity_unigram(&outputs, &[0, 1], &[0, 1, 2]);
         assert_eq!(u, vec![-1.0, -0.0, -1.0]);
     }

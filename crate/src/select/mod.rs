@@ -87,11 +87,7 @@ impl Method {
 
     pub fn parse(name: &str) -> Result<Method> {
         Method::ALL.into_iter().find(|m| m.as_str() == name.trim()).ok_or_else(|| {
-            Error::invalid(format!(
-                "unknown method '{}': expected one of {}",
-                crate::error::truncate(name, 30),
-                Method::ALL.map(|m| m.as_str()).join(", ")
-            ))
+            Error::invalid(format!("unknown method '{}': expected one of {}", crate::error::truncate(name, 30), Method::ALL.map(|m| m.as_str()).join(", ")))
         })
     }
 
@@ -313,11 +309,7 @@ pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     if options.method.needs_irt() && ctx.fit.is_none() {
         return Err(Error::invalid(format!("the {} method needs an IRT fit", options.method.as_str())));
     }
-    let mut strata: Vec<Vec<usize>> = if options.stratify || options.method == Method::Stratified {
-        groups(m)
-    } else {
-        vec![(0..n_items).collect()]
-    };
+    let mut strata: Vec<Vec<usize>> = if options.stratify || options.method == Method::Stratified { groups(m) } else { vec![(0..n_items).collect()] };
     // Each stratum with the group it belongs to (itself unless binned).
     let mut scopes: Vec<usize> = (0..strata.len()).collect();
     let groups = strata.clone();
@@ -606,11 +598,7 @@ pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize], scope:
         }
         [scores] => metric::rows_for(scores, ctx.matrix, ctx.train),
         several => {
-            return Err(Error::invalid(format!(
-                "{} takes one metric file, not {} (metric-balance combines several)",
-                method.as_str(),
-                several.len()
-            )));
+            return Err(Error::invalid(format!("{} takes one metric file, not {} (metric-balance combines several)", method.as_str(), several.len())));
         }
     };
     if rows.is_empty() {
@@ -645,8 +633,7 @@ fn take_within_budget(order: &[usize], share: Share, costs: Option<&[f64]>) -> V
 /// Representatives and weights from a clustering; under a cost budget the
 /// smallest clusters are dropped until the representatives fit.
 fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Share, costs: Option<&[f64]>) -> (Vec<usize>, Vec<f64>) {
-    let mut reps: Vec<(usize, f64)> =
-        clusters.medoids.iter().zip(&clusters.sizes).map(|(&p, &s)| (stratum[p], s as f64)).collect();
+    let mut reps: Vec<(usize, f64)> = clusters.medoids.iter().zip(&clusters.sizes).map(|(&p, &s)| (stratum[p], s as f64)).collect();
     if let (Share::Cost(c), Some(cs)) = (share, costs) {
         reps.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         while reps.len() > 1 && reps.iter().map(|r| cs[r.0]).sum::<f64>() > c + 1e-9 {
@@ -667,10 +654,7 @@ fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
     }
     let family = fit.model.family();
     let thetas = &fit.theta;
-    stratum
-        .iter()
-        .map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64)
-        .collect()
+    stratum.iter().map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64).collect()
 }
 
 /// The JSON form of a subset (what `benchsift select` writes and
@@ -767,7 +751,10 @@ impl SelectSettings {
     /// (training model indices, options, IRT model) for `m`.
     pub fn resolve(&self, m: &ResponseMatrix) -> Result<(Vec<usize>, SelectOptions, crate::irt::IrtModel)> {
         let index = |id: &String, what: &str| {
-            m.model_ids().iter().position(|x| x == id).ok_or_else(|| Error::invalid(format!("{what} model '{}' is not in the responses", crate::error::truncate(id, 40))))
+            m.model_ids()
+                .iter()
+                .position(|x| x == id)
+                .ok_or_else(|| Error::invalid(format!("{what} model '{}' is not in the responses", crate::error::truncate(id, 40))))
         };
         let train: Vec<usize> = match (&self.train_models, &self.holdout_models) {
             (Some(_), Some(_)) => return Err(Error::invalid("give training models or held-out models, not both")),
@@ -837,11 +824,7 @@ pub fn select_subset_with(
         return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models())));
     }
     let all: Vec<usize> = (0..m.n_items()).collect();
-    let fit = if options.method.needs_irt() || truth.is_some() {
-        Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?)
-    } else {
-        None
-    };
+    let fit = if options.method.needs_irt() || truth.is_some() { Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?) } else { None };
     let means = match truth {
         Some(t) => t.to_vec(),
         None => m.model_means(),
@@ -868,16 +851,33 @@ pub fn select_subset_with(
     let subset = if fell_back { select(&ctx, &chosen)? } else { own };
     // The training models' subset responses and true scores: what the
     // lines (theta-reg, calibrated) and the interval floors are fitted on.
-    let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train
-        .iter()
-        .map(|&j| (crate::estimate::responses_on(m, j, &subset.items), means[j]))
-        .collect();
+    let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|&j| (crate::estimate::responses_on(m, j, &subset.items), means[j])).collect();
     let theta_regression = fit.as_ref().and_then(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = crate::estimate::Setup {
+            items: &subset.items,
+            weights: &subset.weights,
+            n_items: m.n_items(),
+            fit: Some(fit),
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         crate::estimate::regression_from(&setup, crate::estimate::Estimator::ThetaReg, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))
     });
     let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: Some(fit), lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
+        let setup = crate::estimate::Setup {
+            items: &subset.items,
+            weights: &subset.weights,
+            n_items: m.n_items(),
+            fit: Some(fit),
+            lambda: None,
+            regression: None,
+            calibration: None,
+            ridge: None,
+            interval_floor: None,
+        };
         let rows: Vec<(f64, f64, f64)> = train
             .iter()
             .filter_map(|&j| {
@@ -1015,9 +1015,16 @@ mod tests {
         expected.sort();
         got.sort();
         assert_eq!(got, expected);
-        let err = select_subset_with(&m, &train, &options, &crate::irt::FitOptions { model: crate::irt::IrtModel::ThreePl, dims: 2, ..Default::default() }, Side::default(), None)
-            .unwrap_err()
-            .to_string();
+        let err = select_subset_with(
+            &m,
+            &train,
+            &options,
+            &crate::irt::FitOptions { model: crate::irt::IrtModel::ThreePl, dims: 2, ..Default::default() },
+            Side::default(),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("need the 2pl model"), "{err}");
     }
 
@@ -1054,7 +1061,13 @@ mod tests {
     fn stratified_allocation_follows_group_sizes() {
         let strata = vec![(0..50).collect::<Vec<_>>(), (50..80).collect(), (80..100).collect()];
         let shares = allocate(&strata, Budget::Items(10), None, 100);
-        let counts: Vec<usize> = shares.iter().map(|s| match s { Share::Items(n) => *n, Share::Cost(_) => 0 }).collect();
+        let counts: Vec<usize> = shares
+            .iter()
+            .map(|s| match s {
+                Share::Items(n) => *n,
+                Share::Cost(_) => 0,
+            })
+            .collect();
         assert_eq!(counts, vec![5, 3, 2]);
     }
 

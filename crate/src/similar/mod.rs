@@ -514,7 +514,11 @@ pub struct SimilarSettings {
 pub fn similar_files(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> Result<SimilarReport> {
     let input = SimilarInput::read(items, embeddings)?;
     let reason = match settings.backend {
-        Some(crate::irt::BackendChoice::Gpu) => return Err(Error::invalid("the GPU backend is not available on this path: this build has no gpu feature, or the call is synchronous (use the async GPU entry point)")),
+        Some(crate::irt::BackendChoice::Gpu) => {
+            return Err(Error::invalid(
+                "the GPU backend is not available on this path: this build has no gpu feature, or the call is synchronous (use the async GPU entry point)",
+            ));
+        }
         Some(crate::irt::BackendChoice::Cpu) => "the CPU was asked for",
         _ => "no GPU path on this entry point",
     };
