@@ -96,8 +96,10 @@ ensure_wasm_bindgen() {
     say "installing wasm-bindgen-cli $want (${found[*]}); this takes 4-7 minutes, once"
   fi
   # Not --locked: a locked dependency of the CLI is missing from the index.
-  cargo install wasm-bindgen-cli --version "$want" ||
-    die "'cargo install wasm-bindgen-cli --version $want' failed (its message is above); the page and the npm package cannot be built without it"
+  # --force: cargo remembers what it installed, and with the binary deleted
+  # or shadowed it would say "already installed" and install nothing.
+  cargo install --force wasm-bindgen-cli --version "$want" ||
+    die "'cargo install --force wasm-bindgen-cli --version $want' failed (its message is above); the page and the npm package cannot be built without it"
   have="$(version_of_wasm_bindgen "$CARGO_BIN_DIR/wasm-bindgen")"
   [ "$have" = "$want" ] ||
     die "cargo installed wasm-bindgen-cli $want, but $CARGO_BIN_DIR/wasm-bindgen reports '${have:-nothing}'"

@@ -94,8 +94,14 @@ for (const tool of ['cargo', 'rustup', 'wasm-bindgen']) {
   assert.ok(!existsSync(`/usr/bin/${tool}`) && !existsSync(`/bin/${tool}`), `/usr/bin/${tool} would leak into the stubbed PATH`);
 }
 
-/** A cargo stub whose `install wasm-bindgen-cli` leaves a CLI of `version`. */
-const cargoInstalls = (/** @type {string} */ version) => `if [ "$1" = install ]; then
+/**
+ * A cargo stub whose `install wasm-bindgen-cli` leaves a CLI of `version`,
+ * except that, like cargo, without --force it installs nothing once its
+ * records say the crate is installed (they do here: the binary was deleted).
+ */
+const cargoInstalls = (/** @type {string} */ version) => `if [ "$1" = install ] && [ "$2" != --force ]; then
+  echo "Ignored package wasm-bindgen-cli v${version} is already installed, use --force to override" >&2
+elif [ "$1" = install ]; then
   mkdir -p "$HOME/.cargo/bin"
   printf '#!/bin/bash\\n[ "$1" = --version ] && echo "wasm-bindgen ${version}"\\n' > "$HOME/.cargo/bin/wasm-bindgen"
   chmod +x "$HOME/.cargo/bin/wasm-bindgen"
@@ -106,7 +112,7 @@ test('no wasm-bindgen anywhere: cargo installs the version Cargo.lock pins', () 
   box.stub('cargo', cargoInstalls(WANT));
   const r = box.run('ensure_wasm_bindgen; echo "WASM_BINDGEN=$WASM_BINDGEN"');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.calls, [`cargo install wasm-bindgen-cli --version ${WANT}`]);
+  assert.deepEqual(r.calls, [`cargo install --force wasm-bindgen-cli --version ${WANT}`]);
   assert.match(r.stderr, new RegExp(`installing wasm-bindgen-cli ${WANT} \\(none found\\)`));
   assert.equal(r.stdout.trim(), `WASM_BINDGEN=${join(box.home, '.cargo', 'bin', 'wasm-bindgen')}`);
 });
@@ -117,7 +123,7 @@ test('wasm-bindgen of another version on the PATH: the pinned one is installed a
   box.stub('cargo', cargoInstalls(WANT));
   const r = box.run('ensure_wasm_bindgen; echo "WASM_BINDGEN=$WASM_BINDGEN"');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.calls, ['wasm-bindgen --version', `cargo install wasm-bindgen-cli --version ${WANT}`]);
+  assert.deepEqual(r.calls, ['wasm-bindgen --version', `cargo install --force wasm-bindgen-cli --version ${WANT}`]);
   assert.match(r.stderr, /reports '0\.2\.99'/);
   assert.equal(r.stdout.trim(), `WASM_BINDGEN=${join(box.home, '.cargo', 'bin', 'wasm-bindgen')}`);
 });
@@ -150,7 +156,7 @@ test('a failing wasm-bindgen-cli install says so and exits non-zero', () => {
   const r = box.run('ensure_wasm_bindgen; echo reached');
   assert.notEqual(r.status, 0);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, new RegExp(`error: 'cargo install wasm-bindgen-cli --version ${WANT}' failed`));
+  assert.match(r.stderr, new RegExp(`error: 'cargo install --force wasm-bindgen-cli --version ${WANT}' failed`));
 });
 
 test('an install that leaves the wrong version is an error, not a silent mismatch', () => {
