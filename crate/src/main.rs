@@ -400,7 +400,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Similar { embeddings, items, top_k, threshold, backend, output } => {
             let items = items.as_deref().map(read_file).transpose()?;
             let embeddings = embeddings.as_deref().map(read_file).transpose()?;
-            let backend = benchsift::irt::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
+            let backend = benchsift::backend::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
             let settings = benchsift::similar::SimilarSettings { top_k: Some(top_k), threshold, backend: Some(backend) };
             let items = items.as_ref().map(|(n, b)| Input::new(n, b));
             let embeddings = embeddings.as_ref().map(|(n, b)| Input::new(n, b));
@@ -518,7 +518,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write_json(&result, output.as_deref())
         }
         Command::Fit { data, irt, dims, seed, guess, scale, max_iterations, tolerance, verbose, quadrature_points, backend, output } => {
-            let backend = benchsift::irt::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
+            let backend = benchsift::backend::BackendChoice::parse(&backend).map_err(|e| e.to_string())?;
             let dataset = load(&data)?;
             for w in &dataset.warnings {
                 eprintln!("warning: {w}");
@@ -556,9 +556,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let fitted = benchsift::gpu::irt::fit_blocking(&dataset.matrix, &options, backend, &mut report);
             #[cfg(not(feature = "gpu"))]
             let fitted = match backend {
-                benchsift::irt::BackendChoice::Gpu => Err(benchsift::Error::invalid("this benchsift was built without the gpu feature")),
+                benchsift::backend::BackendChoice::Gpu => Err(benchsift::Error::invalid("this benchsift was built without the gpu feature")),
                 _ => benchsift::irt::fit(&dataset.matrix, &options, &mut report).map(|mut f| {
-                    f.backend = benchsift::irt::Backend::cpu("this benchsift was built without the gpu feature");
+                    f.backend = benchsift::backend::Backend::cpu("this benchsift was built without the gpu feature");
                     f
                 }),
             };

@@ -116,15 +116,15 @@ pub fn fit(
     drop(data);
     let options = settings.to_options(&dataset.matrix).map_err(|e| JsError::new(&e.to_string()))?;
     let reason = match settings.backend.unwrap_or_default() {
-        crate::irt::BackendChoice::Cpu => "the CPU was asked for",
-        crate::irt::BackendChoice::Gpu => {
+        crate::backend::BackendChoice::Cpu => "the CPU was asked for",
+        crate::backend::BackendChoice::Gpu => {
             return Err(JsError::new("the GPU backend was asked for, but this entry point fits on the CPU only (the GPU one, fitGpu, needs the gpu feature)"));
         }
-        crate::irt::BackendChoice::Auto => "this entry point fits on the CPU (fitGpu chooses a backend)",
+        crate::backend::BackendChoice::Auto => "this entry point fits on the CPU (fitGpu chooses a backend)",
     };
     let mut callback_error = None;
     let fitted = crate::irt::fit(&dataset.matrix, &options, &mut fit_progress(&progress, &mut callback_error)).map(|mut f| {
-        f.backend = crate::irt::Backend::cpu(reason);
+        f.backend = crate::backend::Backend::cpu(reason);
         f
     });
     fit_result(fitted, callback_error)

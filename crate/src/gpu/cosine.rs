@@ -240,7 +240,7 @@ mod tests {
         match GpuContext::new_blocking() {
             Ok(ctx) => Some(ctx),
             Err(e) => {
-                super::skip_without_adapter("the parity tests", &e);
+                crate::gpu::skip_without_adapter("the parity tests", &e);
                 None
             }
         }
@@ -363,8 +363,8 @@ mod tests {
             features: "embeddings",
         };
         let settings = |b| crate::similar::SimilarSettings { top_k: Some(3), threshold: None, backend: Some(b) };
-        let gpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::irt::BackendChoice::Gpu), None)).unwrap();
-        let cpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::irt::BackendChoice::Cpu), None)).unwrap();
+        let gpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Gpu), None)).unwrap();
+        let cpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Cpu), None)).unwrap();
         assert_eq!(gpu.backend.device, "gpu", "{:?}", gpu.backend);
         assert!(gpu.backend.reason.contains("asked for"), "{}", gpu.backend.reason);
         assert_eq!(cpu.backend.device, "cpu");
@@ -373,7 +373,7 @@ mod tests {
             assert!((g.cosine - c.cosine).abs() < 2e-5);
         }
         // Auto never opens the device for a job this small.
-        let auto = pollster::block_on(crate::gpu::similar(&input, &settings(crate::irt::BackendChoice::Auto), None)).unwrap();
+        let auto = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Auto), None)).unwrap();
         assert_eq!(auto.backend.device, "cpu");
         assert!(auto.backend.reason.contains("below"), "{}", auto.backend.reason);
     }

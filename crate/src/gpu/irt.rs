@@ -23,7 +23,8 @@
 use wgpu::util::DeviceExt;
 
 use super::{GpuContext, GpuError};
-use crate::irt::{Backend, BackendChoice, BinarySums, Family, FitOptions, IrtFit, Progress, SumsFuture};
+use crate::backend::{Backend, BackendChoice};
+use crate::irt::{BinarySums, Family, FitOptions, IrtFit, Progress, SumsFuture};
 use crate::matrix::Kind;
 use crate::matrix::ResponseMatrix;
 
@@ -387,7 +388,7 @@ mod tests {
         let ctx = match GpuContext::new_blocking() {
             Ok(ctx) => ctx,
             Err(e) => {
-                super::skip_without_adapter("the IRT parity test", &e);
+                crate::gpu::skip_without_adapter("the IRT parity test", &e);
                 return;
             }
         };
@@ -477,7 +478,7 @@ mod tests {
         let ctx = match GpuContext::shared_blocking() {
             Ok(ctx) => ctx,
             Err(e) => {
-                super::skip_without_adapter("the IRT fit test", &e);
+                crate::gpu::skip_without_adapter("the IRT fit test", &e);
                 return;
             }
         };

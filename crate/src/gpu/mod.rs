@@ -17,7 +17,7 @@
 pub mod cosine;
 pub mod irt;
 
-use crate::irt::{Backend, BackendChoice};
+use crate::backend::{Backend, BackendChoice};
 use crate::similar::{SimilarInput, SimilarReport, SimilarSettings};
 
 /// Why the GPU path could not run; the messages are for users.

@@ -325,7 +325,7 @@ pub struct SimilarReport {
     pub top_k: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f32>,
-    pub backend: crate::irt::Backend,
+    pub backend: crate::backend::Backend,
     pub pairs: Vec<NamedPair>,
 }
 
@@ -438,7 +438,7 @@ impl SimilarInput {
     /// The report from a search's answer to `query`, whichever backend
     /// computed it: threshold pairs, or each row with its top-k neighbours
     /// (each unordered pair once), most similar first.
-    pub fn report(&self, query: &Query, neighbours: &Neighbours, mut pairs: Vec<Pair>, backend: crate::irt::Backend) -> SimilarReport {
+    pub fn report(&self, query: &Query, neighbours: &Neighbours, mut pairs: Vec<Pair>, backend: crate::backend::Backend) -> SimilarReport {
         let ids = &self.ids;
         if query.threshold.is_none() {
             let mut seen = std::collections::HashSet::new();
@@ -478,7 +478,7 @@ impl SimilarInput {
     pub fn similar_cpu(&self, settings: &SimilarSettings, reason: &str) -> Result<SimilarReport> {
         let query = self.query(settings)?;
         let (nb, pairs) = query.search_cpu()?;
-        Ok(self.report(&query, &nb, pairs, crate::irt::Backend::cpu(reason)))
+        Ok(self.report(&query, &nb, pairs, crate::backend::Backend::cpu(reason)))
     }
 }
 
@@ -505,7 +505,7 @@ pub struct SimilarSettings {
     pub top_k: Option<usize>,
     pub threshold: Option<f32>,
     /// `auto` (default), `cpu` or `gpu`; the GPU path lives in `crate::gpu`.
-    pub backend: Option<crate::irt::BackendChoice>,
+    pub backend: Option<crate::backend::BackendChoice>,
 }
 
 /// `similar` from an items CSV and optional `.npy` embeddings (rows in the
@@ -514,12 +514,12 @@ pub struct SimilarSettings {
 pub fn similar_files(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> Result<SimilarReport> {
     let input = SimilarInput::read(items, embeddings)?;
     let reason = match settings.backend {
-        Some(crate::irt::BackendChoice::Gpu) => {
+        Some(crate::backend::BackendChoice::Gpu) => {
             return Err(Error::invalid(
                 "the GPU backend is not available on this path: this build has no gpu feature, or the call is synchronous (use the async GPU entry point)",
             ));
         }
-        Some(crate::irt::BackendChoice::Cpu) => "the CPU was asked for",
+        Some(crate::backend::BackendChoice::Cpu) => "the CPU was asked for",
         _ => "no GPU path on this entry point",
     };
     input.similar_cpu(settings, reason)
