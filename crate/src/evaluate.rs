@@ -15,7 +15,8 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::estimate::{self, Estimator, Setup};
+use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::estimate::{self, Estimator};
 use crate::irt::{self, FitOptions, IrtFit, IrtModel};
 use crate::matrix::ResponseMatrix;
 use crate::metrics::{self, MeanCi};
@@ -248,109 +249,66 @@ struct Outcome {
     high: f64,
 }
 
-/// Everything one (fold, method, budget, seed) produces: per estimator, the
-/// test models' estimates.
-fn run_one(
-    m: &ResponseMatrix,
-    train: &[usize],
-    test: &[usize],
-    fit: Option<&IrtFit>,
-    anchor_space: Option<&select::CorrelationSpace>,
-    side: select::Side,
-    truth: &[f64],
+/// What every (method, budget, seed) run on one split shares.
+struct SplitRun<'a> {
+    m: &'a ResponseMatrix,
+    train: &'a [usize],
+    test: &'a [usize],
+    fit: Option<&'a IrtFit>,
+    anchor_space: Option<&'a select::CorrelationSpace>,
+    side: select::Side<'a>,
+    truth: &'a [f64],
     has_truth: bool,
-    method: Method,
-    budget: usize,
-    seed: u64,
     stratify: bool,
     difficulty_strata: usize,
-    fell_back: bool,
-) -> Result<Vec<Vec<Outcome>>> {
-    let ctx = Context { matrix: m, train, fit, anchor_space, side };
-    let difficulty_strata = if method == Method::Random { 0 } else { difficulty_strata };
-    let asked = SelectOptions { method, budget: Budget::Items(budget), seed, stratify, difficulty_strata, guard: false };
-    // A guarded method that fell back draws the guard's random subset.
-    let subset = select::select(&ctx, &if fell_back { select::guard::fallback_options(&asked) } else { asked })?;
-    let estimators = estimators_with(method, has_truth);
-    let mut setup = Setup {
-        items: &subset.items,
-        weights: &subset.weights,
-        n_items: m.n_items(),
-        fit,
-        lambda: None,
-        regression: None,
-        calibration: None,
-        ridge: None,
-        interval_floor: None,
-    };
-    // The lines from at most 200 training models, as λ below (each θ costs
-    // a MAP fit; a weighted mean costs nothing, but one cap keeps it simple).
-    let step = train.len().div_ceil(200).max(1);
-    let line_rows: Vec<(Vec<(usize, f64)>, f64)> = if estimators.iter().any(|e| e.predictor().is_some()) {
-        train.iter().step_by(step).map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect()
-    } else {
-        Vec::new()
-    };
-    let line = |e: Estimator| estimate::regression_from(&setup, e, line_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
-    let (regression, calibration) = (
-        if estimators.contains(&Estimator::ThetaReg) { line(Estimator::ThetaReg) } else { None },
-        if estimators.contains(&Estimator::Calibrated) { line(Estimator::Calibrated) } else { None },
-    );
-    setup.regression = regression;
-    setup.calibration = calibration;
-    if estimators.contains(&Estimator::Gpirt) && fit.is_some() {
-        // λ from at most 200 training models: enough for one number.
-        let step = train.len().div_ceil(200).max(1);
-        let rows: Vec<(f64, f64, f64)> = train
+}
+
+/// The most training models the calibration of each subset is fitted on in
+/// an evaluation (each θ costs a MAP fit): 200 for the lines and λ, 100 for
+/// the interval floors' 95% quantile.
+const EVALUATE_CAPS: Caps = Caps { lines: 200, lambda: 200, floors: 100 };
+
+impl SplitRun<'_> {
+    /// Everything one (method, budget, seed) produces: per estimator of
+    /// [`estimators_with`], the test models' estimates.
+    fn run(&self, method: Method, budget: usize, seed: u64, fell_back: bool) -> Result<Vec<Vec<Outcome>>> {
+        let m = self.m;
+        let ctx = Context { matrix: m, train: self.train, fit: self.fit, anchor_space: self.anchor_space, side: self.side };
+        let difficulty_strata = if method == Method::Random { 0 } else { self.difficulty_strata };
+        let asked = SelectOptions { method, budget: Budget::Items(budget), seed, stratify: self.stratify, difficulty_strata, guard: false };
+        // A guarded method that fell back draws the guard's random subset.
+        let subset = select::select(&ctx, &if fell_back { select::guard::fallback_options(&asked) } else { asked })?;
+        let estimators = estimators_with(method, self.has_truth);
+        let view = SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: self.fit };
+        let training = Training { matrix: m, models: self.train, truth: self.truth };
+        let calibration = Calibration::fit(view, &training, &estimators, &estimators, EVALUATE_CAPS);
+        estimators
             .iter()
-            .step_by(step)
-            .filter_map(|&j| {
-                let r = estimate::responses_on(m, j, &subset.items);
-                let w = estimate::estimate(&setup, Estimator::Weighted, &r).ok()?;
-                let p = estimate::estimate(&setup, Estimator::Pirt, &r).ok()?;
-                Some((w.estimate, p.estimate, truth[j]))
+            .map(|&e| {
+                // Without a fit or a line (too few training models) the
+                // estimator is skipped: its rows are absent, not wrong.
+                let no_line = match e {
+                    Estimator::ThetaReg => calibration.theta_regression.is_none(),
+                    Estimator::Calibrated => calibration.calibration.is_none(),
+                    Estimator::Ridge => calibration.ridge.is_none(),
+                    _ => false,
+                };
+                if (e.needs_irt() && self.fit.is_none()) || no_line {
+                    return Ok(Vec::new());
+                }
+                let setup = calibration.setup(view, Some(e));
+                Ok(self
+                    .test
+                    .iter()
+                    .filter_map(|&j| {
+                        let r = estimate::responses_on(m, j, &subset.items);
+                        let x = estimate::estimate(&setup, e, &r).ok()?;
+                        Some(Outcome { model: j, estimate: x.estimate, low: x.low, high: x.high })
+                    })
+                    .collect())
             })
-            .collect();
-        setup.lambda = Some(estimate::calibrate_lambda(&rows));
+            .collect()
     }
-    // Interval floors from at most 100 training models (see estimate's
-    // "Calibrated width"): enough for a 95% quantile.
-    let step = train.len().div_ceil(100).max(1);
-    let calibration: Vec<(Vec<(usize, f64)>, f64)> = train.iter().step_by(step).map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
-    let ridge = if estimators.contains(&Estimator::Ridge) {
-        let rows: Vec<(Vec<(usize, f64)>, f64)> =
-            estimate::ridge_rows(train).into_iter().map(|&j| (estimate::responses_on(m, j, &subset.items), truth[j])).collect();
-        estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)))
-    } else {
-        None
-    };
-    setup.ridge = ridge.as_ref();
-    estimators
-        .iter()
-        .map(|&e| {
-            // Without a fit or a line (too few training models) the
-            // estimator is skipped: its rows are absent, not wrong.
-            let no_line = match e {
-                Estimator::ThetaReg => setup.regression.is_none(),
-                Estimator::Calibrated => setup.calibration.is_none(),
-                Estimator::Ridge => setup.ridge.is_none(),
-                _ => false,
-            };
-            if (e.needs_irt() && fit.is_none()) || no_line {
-                return Ok(Vec::new());
-            }
-            let floor = estimate::interval_floor_from(&setup, e, calibration.iter().map(|(r, t)| (r.as_slice(), *t)));
-            let setup = Setup { interval_floor: floor, ..setup };
-            Ok(test
-                .iter()
-                .filter_map(|&j| {
-                    let r = estimate::responses_on(m, j, &subset.items);
-                    let x = estimate::estimate(&setup, e, &r).ok()?;
-                    Some(Outcome { model: j, estimate: x.estimate, low: x.low, high: x.high })
-                })
-                .collect())
-        })
-        .collect()
 }
 
 /// Runs the whole evaluation. `progress(done, total)` after each fold.
@@ -487,25 +445,22 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
             .filter(|&(mm, b, s)| s == 0 || !copied(mm, b))
             .collect();
+        let run = SplitRun {
+            m,
+            train,
+            test,
+            fit: fit.as_ref(),
+            anchor_space: anchors.as_ref(),
+            side,
+            truth: &truth,
+            has_truth,
+            stratify: options.stratify,
+            difficulty_strata: options.difficulty_strata,
+        };
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
             let fell_back = fell_back(method, budget).unwrap_or(false);
-            run_one(
-                m,
-                train,
-                test,
-                fit.as_ref(),
-                anchors.as_ref(),
-                side,
-                &truth,
-                has_truth,
-                method,
-                budget,
-                seed,
-                options.stratify,
-                options.difficulty_strata,
-                fell_back,
-            )
+            run.run(method, budget, seed, fell_back)
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;

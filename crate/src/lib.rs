@@ -6,6 +6,8 @@
 //! (feature `gpu`, on by default) lives in `gpu/` and calls into the core. The wasm exports
 //! live in `wasm.rs` (thin conversions only); the CLI lives in `main.rs`.
 
+pub mod backend;
+pub mod calibrate;
 pub mod dataset;
 pub mod error;
 pub mod estimate;

@@ -42,7 +42,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, CorrelationSpace, ItemVectors, Method, SelectOptions, Side};
 use crate::error::Result;
-use crate::estimate::{self, Estimator, Setup};
+use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::estimate::{self, Estimator};
 use crate::irt::{FitOptions, IrtFit};
 use crate::matrix::ResponseMatrix;
 use crate::rng::Rng;
@@ -241,25 +242,11 @@ impl Guard {
     /// fold's held-out models (`None`: not estimated; the IRT ones need `fit`).
     fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> PerModel {
         let responses = |j: usize| estimate::responses_on(m, j, items);
-        let mut setup =
-            Setup { items, weights, n_items: m.n_items(), fit, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None };
-        let rows: Vec<(Vec<(usize, f64)>, f64)> = fold.train.iter().map(|&j| (responses(j), self.truth[j])).collect();
-        setup.calibration = estimate::regression_from(&setup, Estimator::Calibrated, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
-        let ridge = estimate::calibrate_ridge(&setup, estimate::ridge_rows(&rows).into_iter().map(|(r, t)| (r.as_slice(), *t)));
-        setup.ridge = ridge.as_ref();
-        if fit.is_some() {
-            // λ from at most MAX_MODELS training models (`evaluate` takes 200).
-            let mix: Vec<(f64, f64, f64)> = rows
-                .iter()
-                .step_by(rows.len().div_ceil(MAX_MODELS).max(1))
-                .filter_map(|(r, t)| {
-                    let w = estimate::point(&setup, Estimator::Weighted, r).ok()?.0;
-                    let p = estimate::point(&setup, Estimator::Pirt, r).ok()?.0;
-                    Some((w, p, *t))
-                })
-                .collect();
-            setup.lambda = Some(estimate::calibrate_lambda(&mix));
-        }
+        let view = SubsetView { items, weights, n_items: m.n_items(), fit };
+        let training = Training { matrix: m, models: &fold.train, truth: &self.truth };
+        // λ from at most MAX_MODELS training models (`evaluate` takes 200).
+        let calibration = Calibration::fit(view, &training, &ESTIMATORS, &[], Caps { lambda: MAX_MODELS, ..Caps::ALL });
+        let setup = calibration.setup(view, None);
         let lambda = setup.lambda.unwrap_or(0.5).clamp(0.0, 1.0);
         let mut out: PerModel = Default::default();
         for &j in fold.test.iter().step_by(fold.test.len().div_ceil(MAX_MODELS).max(1)) {

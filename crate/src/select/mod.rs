@@ -849,67 +849,12 @@ pub fn select_subset_with(
     let fell_back = guard_report.is_some_and(|r| r.fell_back);
     let chosen = if fell_back { guard::fallback_options(options) } else { options.clone() };
     let subset = if fell_back { select(&ctx, &chosen)? } else { own };
-    // The training models' subset responses and true scores: what the
-    // lines (theta-reg, calibrated) and the interval floors are fitted on.
-    let calibration_rows: Vec<(Vec<(usize, f64)>, f64)> = train.iter().map(|&j| (crate::estimate::responses_on(m, j, &subset.items), means[j])).collect();
-    let theta_regression = fit.as_ref().and_then(|fit| {
-        let setup = crate::estimate::Setup {
-            items: &subset.items,
-            weights: &subset.weights,
-            n_items: m.n_items(),
-            fit: Some(fit),
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-        };
-        crate::estimate::regression_from(&setup, crate::estimate::Estimator::ThetaReg, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))
-    });
-    let gpirt_lambda = fit.as_ref().map(|fit| {
-        let setup = crate::estimate::Setup {
-            items: &subset.items,
-            weights: &subset.weights,
-            n_items: m.n_items(),
-            fit: Some(fit),
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-        };
-        let rows: Vec<(f64, f64, f64)> = train
-            .iter()
-            .filter_map(|&j| {
-                let r = crate::estimate::responses_on(m, j, &subset.items);
-                let w = crate::estimate::estimate(&setup, crate::estimate::Estimator::Weighted, &r).ok()?;
-                let p = crate::estimate::estimate(&setup, crate::estimate::Estimator::Pirt, &r).ok()?;
-                Some((w.estimate, p.estimate, means[j]))
-            })
-            .collect();
-        crate::estimate::calibrate_lambda(&rows)
-    });
-    let setup = crate::estimate::Setup {
-        items: &subset.items,
-        weights: &subset.weights,
-        n_items: m.n_items(),
-        fit: fit.as_ref(),
-        lambda: gpirt_lambda,
-        regression: None,
-        calibration: None,
-        ridge: None,
-        interval_floor: None,
-    };
-    let calibration =
-        crate::estimate::regression_from(&setup, crate::estimate::Estimator::Calibrated, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)));
-    let ridge = crate::estimate::calibrate_ridge(&setup, crate::estimate::ridge_rows(&calibration_rows).into_iter().map(|(r, t)| (r.as_slice(), *t)));
-    let floors: std::collections::BTreeMap<String, f64> = crate::estimate::Estimator::ALL
-        .into_iter()
-        .filter_map(|e| {
-            let floor = crate::estimate::interval_floor_from(&setup, e, calibration_rows.iter().map(|(r, t)| (r.as_slice(), *t)))?;
-            Some((e.as_str().to_string(), floor))
-        })
-        .collect();
+    // What the training models teach the estimators about this subset:
+    // every line, λ, ridge and every estimator's interval floor, on all of
+    // them (stored in the file for `estimate`).
+    let view = crate::calibrate::SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: fit.as_ref() };
+    let training = crate::calibrate::Training { matrix: m, models: train, truth: &means };
+    let calibration = crate::calibrate::Calibration::fit(view, &training, &crate::estimate::Estimator::ALL, &crate::estimate::Estimator::ALL, crate::calibrate::Caps::ALL);
     // Of the discriminations the method ranked by: moot when its subset was
     // replaced by a random one.
     let discrimination_reliability = match (options.method, fit.as_ref()) {
@@ -934,13 +879,13 @@ pub fn select_subset_with(
         items: subset.items.iter().map(|&i| m.item_ids()[i].clone()).collect(),
         weights: subset.weights,
         cost: subset.cost,
-        gpirt_lambda,
-        theta_regression,
-        calibration,
-        ridge,
+        gpirt_lambda: calibration.gpirt_lambda,
+        theta_regression: calibration.theta_regression,
+        interval_floors: (!calibration.interval_floors.is_empty()).then_some(calibration.interval_floors),
+        ridge: calibration.ridge,
+        calibration: calibration.calibration,
         guard: guard_report,
         guard_skipped,
-        interval_floors: (!floors.is_empty()).then_some(floors),
         discrimination_reliability,
         groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
         texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
