@@ -102,13 +102,13 @@ pub fn estimate_json(data: &[u8]) {
         Some(k) => (&data[..k], &data[k + 1..]),
         None => (data, &[][..]),
     };
-    let Ok(subset) = serde_json::from_slice::<benchsift::select::SubsetJson>(subset_bytes) else { return };
+    let Ok(subset) = serde_json::from_slice::<benchsift::select::subset::SubsetJson>(subset_bytes) else { return };
     let fit = serde_json::from_slice::<benchsift::irt::FitJson>(fit_bytes).ok().and_then(|j| benchsift::irt::IrtFit::from_json(j).ok());
     let base = "model,q1,q2,q3,q4\nA,1,0,,1\nB,0,0,1,1\nC,1,1,1,\n";
     let m = read::read_responses(&[Input::new("r.csv", base.as_bytes())], &small_limits()).map(|l| l.matrix);
     let Ok(m) = m else { panic!("the fixed matrix must read") };
     for estimator in benchsift::estimate::Estimator::ALL {
-        if let Ok(e) = benchsift::estimate::estimate_matrix(&subset, fit.as_ref(), &m, estimator) {
+        if let Ok(e) = benchsift::select::subset::estimate_matrix(&subset, fit.as_ref(), &m, estimator) {
             for model in &e.models {
                 // An estimate is a number with an interval around it, or an error.
                 assert!(!model.estimate.is_nan() && !model.low.is_nan() && !model.high.is_nan(), "NaN estimate {model:?}");

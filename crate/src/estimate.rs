@@ -717,75 +717,6 @@ pub struct Estimates {
     pub models: Vec<ModelEstimate>,
 }
 
-/// Estimates every model of `responses` (a matrix over some of the subset's
-/// items, matched by id) with a subset file and, for IRT estimators, a fit of
-/// the whole benchmark.
-pub fn estimate_matrix(
-    subset: &crate::select::SubsetJson,
-    fit: Option<&IrtFit>,
-    responses: &crate::matrix::ResponseMatrix,
-    estimator: Estimator,
-) -> Result<Estimates> {
-    if estimator.needs_irt() && fit.is_none() {
-        return Err(Error::invalid(format!("the {} estimator needs an IRT fit of the whole benchmark", estimator.as_str())));
-    }
-    if subset.weights.len() != subset.items.len() {
-        return Err(Error::invalid("the subset file has a different number of items and weights"));
-    }
-    // Subset items as indices into the benchmark: the fit's items when given.
-    let items: Vec<usize> = match fit {
-        Some(f) => subset
-            .items
-            .iter()
-            .map(|id| {
-                f.item_ids
-                    .iter()
-                    .position(|x| x == id)
-                    .ok_or_else(|| Error::invalid(format!("subset item '{}' is not in the fit", crate::error::truncate(id, 40))))
-            })
-            .collect::<Result<_>>()?,
-        None => (0..subset.items.len()).collect(),
-    };
-    let n_items = fit.map_or(subset.benchmark_items, |f| f.items.len());
-    let columns: Vec<Option<usize>> = subset.items.iter().map(|id| responses.item_ids().iter().position(|x| x == id)).collect();
-    if columns.iter().all(Option::is_none) {
-        return Err(Error::invalid(format!("none of the subset's {} items is among the responses' items", subset.items.len())));
-    }
-    let setup = Setup {
-        items: &items,
-        weights: &subset.weights,
-        n_items,
-        fit,
-        lambda: subset.gpirt_lambda,
-        regression: subset.theta_regression,
-        calibration: subset.calibration,
-        ridge: subset.ridge.as_ref(),
-        interval_floor: subset.interval_floors.as_ref().and_then(|f| f.get(estimator.as_str()).copied()),
-    };
-    let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
-    let models = (0..responses.n_models())
-        .map(|j| {
-            let r: Vec<(usize, f64)> = columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
-            let id = &responses.model_ids()[j];
-            let e = estimate(&setup, estimator, &r).map_err(|e| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40))))?;
-            let full_mean = if whole_benchmark { observed_mean(responses, j) } else { None };
-            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
-        })
-        .collect::<Result<_>>()?;
-    let interval = match estimator {
-        Estimator::Ridge => "95% split-conformal (leave-one-out errors of the training models)",
-        e if e.predictor().is_some() => "95% regression prediction interval (Student t)",
-        _ => "95% normal",
-    };
-    Ok(Estimates { estimator, interval, models })
-}
-
-/// A model's mean over the cells it answered (None when it answered none).
-fn observed_mean(responses: &crate::matrix::ResponseMatrix, model: usize) -> Option<f64> {
-    let (sum, n) = (0..responses.n_items()).filter_map(|i| responses.get(model, i)).fold((0.0, 0usize), |(s, n), x| (s + x as f64, n + 1));
-    (n > 0).then(|| sum / n as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -861,45 +792,6 @@ mod tests {
         for (e, c) in covered.iter().enumerate() {
             assert!(*c >= 42, "estimator {e}: coverage {c}/50");
         }
-    }
-
-    #[test]
-    fn full_mean_is_reported_only_for_whole_benchmark_responses() {
-        let mut b = MatrixBuilder::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
-        b.push_row_unchecked("m0".into(), &[Some(1.0), Some(0.0), None, Some(1.0)]);
-        b.push_row_unchecked("m1".into(), &[Some(0.0), Some(0.0), Some(1.0), Some(0.0)]);
-        let whole = b.into_matrix();
-        let subset = crate::select::SubsetJson {
-            method: crate::select::Method::Random,
-            budget: Some(2),
-            cost_budget: None,
-            seed: 0,
-            difficulty_strata: None,
-            benchmark_items: 4,
-            train_models: 2,
-            items: vec!["a".into(), "c".into()],
-            weights: vec![0.5, 0.5],
-            cost: None,
-            gpirt_lambda: None,
-            theta_regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floors: None,
-            guard: None,
-            guard_skipped: None,
-            discrimination_reliability: None,
-            groups: None,
-            texts: None,
-        };
-        let e = estimate_matrix(&subset, None, &whole, Estimator::Mean).unwrap();
-        // m0 answered a, b, d: 2 of 3; the missing cell is not a zero.
-        assert_eq!(e.models[0].full_mean, Some(2.0 / 3.0));
-        assert_eq!(e.models[1].full_mean, Some(0.25));
-        assert_eq!(e.models[0].answered, 1);
-        // Responses on the subset only: nothing to compare with.
-        let part = whole.select(&[0, 1], &[0, 2]);
-        let e = estimate_matrix(&subset, None, &part, Estimator::Mean).unwrap();
-        assert!(e.models.iter().all(|m| m.full_mean.is_none()));
     }
 
     #[test]

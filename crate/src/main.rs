@@ -374,7 +374,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let side = load_side(&side, &data, m)?;
             let truth = read_truth(truth.as_deref(), m)?;
             let fit_options = benchsift::irt::FitOptions { model: irt, dims, tolerance: select::SELECTION_FIT_TOLERANCE, ..Default::default() };
-            let subset = select::select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
+            let subset = select::subset::select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_deref()).map_err(|e| e.to_string())?;
             if let Some(r) = subset.discrimination_reliability.filter(|&r| r < select::reliability::LOW_RELIABILITY) {
                 eprintln!(
                     "warning: the items' discriminations are mostly noise on these {} training models (split-half reliability {r:.2}), and {} ranks items by them; consider random, irt-cluster or --difficulty-strata, or more training models",
@@ -728,7 +728,7 @@ fn model_list(path: &Path, m: &benchsift::ResponseMatrix) -> Result<Vec<usize>, 
 
 fn estimate(responses: &Path, subset: &Path, fit: Option<&Path>, estimator: &str, output: Option<&Path>) -> Result<(), String> {
     let estimator = benchsift::estimate::Estimator::parse(estimator).map_err(|e| e.to_string())?;
-    let subset: select::SubsetJson = serde_json::from_slice(&std::fs::read(subset).map_err(|e| format!("{}: {e}", subset.display()))?)
+    let subset: select::subset::SubsetJson = serde_json::from_slice(&std::fs::read(subset).map_err(|e| format!("{}: {e}", subset.display()))?)
         .map_err(|e| format!("{}: not a subset file: {e}", subset.display()))?;
     let fit = match fit {
         Some(path) => {
@@ -742,7 +742,7 @@ fn estimate(responses: &Path, subset: &Path, fit: Option<&Path>, estimator: &str
     let (name, bytes) = read_file(responses)?;
     let loaded = benchsift::read::read_responses(&[Input::new(&name, &bytes)], &Default::default()).map_err(|e| e.to_string())?;
     warn_all(&loaded.warnings);
-    let estimates = benchsift::estimate::estimate_matrix(&subset, fit.as_ref(), &loaded.matrix, estimator).map_err(|e| format!("{name}: {e}"))?;
+    let estimates = benchsift::select::subset::estimate_matrix(&subset, fit.as_ref(), &loaded.matrix, estimator).map_err(|e| format!("{name}: {e}"))?;
     write_json(&estimates, output)
 }
 

@@ -237,7 +237,7 @@ pub fn select(
     let truth = files.truth(&dataset.matrix)?;
     let fit_options =
         crate::irt::FitOptions { model: irt, dims: settings.dims.unwrap_or(1), tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..Default::default() };
-    let subset = crate::select::select_subset_with(&dataset.matrix, &train, &options, &fit_options, side.side(), truth.as_deref())
+    let subset = crate::select::subset::select_subset_with(&dataset.matrix, &train, &options, &fit_options, side.side(), truth.as_deref())
         .map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&subset)
 }
@@ -256,7 +256,7 @@ pub fn estimate(
     estimator: &str,
 ) -> Result<String, JsError> {
     let dataset = load(&names, &roles, lengths, data, load_options_json)?;
-    let subset: crate::select::SubsetJson = serde_json::from_str(subset_json).map_err(|e| JsError::new(&format!("subset: {e}")))?;
+    let subset: crate::select::subset::SubsetJson = serde_json::from_str(subset_json).map_err(|e| JsError::new(&format!("subset: {e}")))?;
     let fit = if fit_json.trim().is_empty() {
         None
     } else {
@@ -264,7 +264,7 @@ pub fn estimate(
         Some(crate::irt::IrtFit::from_json(json).map_err(|e| JsError::new(&format!("fit: {e}")))?)
     };
     let estimator = crate::estimate::Estimator::parse(estimator).map_err(|e| JsError::new(&e.to_string()))?;
-    let estimates = crate::estimate::estimate_matrix(&subset, fit.as_ref(), &dataset.matrix, estimator).map_err(|e| JsError::new(&e.to_string()))?;
+    let estimates = crate::select::subset::estimate_matrix(&subset, fit.as_ref(), &dataset.matrix, estimator).map_err(|e| JsError::new(&e.to_string()))?;
     to_json(&estimates)
 }
 

@@ -298,7 +298,8 @@ mod tests {
     use super::*;
     use crate::irt::item::sigmoid;
     use crate::matrix::MatrixBuilder;
-    use crate::select::{Budget, select_subset};
+    use crate::select::Budget;
+    use crate::select::subset::select_subset;
 
     /// 60 models × 200 binary items from `p(θ₁, θ₂, item)`, abilities
     /// independent standard normal.

@@ -30,200 +30,28 @@
 //! - `metabench`: near-constant and non-discriminating items dropped, then
 //!   penalised greedy log-information selection (after Kipnis et al. 2024);
 //!   see [`metabench`].
-
 pub mod balance;
+pub mod budget;
 pub(crate) mod cluster;
 pub mod diversity;
 pub mod guard;
 pub mod metabench;
+pub mod method;
 pub mod metric;
 pub mod reliability;
-
-use serde::{Deserialize, Serialize};
-
+pub mod side;
+pub mod subset;
+use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
 use crate::rng::Rng;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    Random,
-    Stratified,
-    IrtInfo,
-    IrtCluster,
-    AnchorPoints,
-    MetricAvg,
-    MetricVar,
-    MetricCons,
-    MetricBalance,
-    Diversity,
-    Kcenter,
-    Dpp,
-    Metabench,
-}
-
-impl Method {
-    pub const ALL: [Method; 13] = [
-        Method::Random,
-        Method::Stratified,
-        Method::IrtInfo,
-        Method::IrtCluster,
-        Method::AnchorPoints,
-        Method::MetricAvg,
-        Method::MetricVar,
-        Method::MetricCons,
-        Method::MetricBalance,
-        Method::Diversity,
-        Method::Kcenter,
-        Method::Dpp,
-        Method::Metabench,
-    ];
-
-    /// What `evaluate` runs when no methods are named: the methods that need
-    /// nothing beyond the responses and are not subsumed by another.
-    pub const DEFAULT_EVALUATE: [Method; 5] = [Method::Random, Method::Stratified, Method::IrtInfo, Method::IrtCluster, Method::AnchorPoints];
-
-    pub fn parse(name: &str) -> Result<Method> {
-        Method::ALL.into_iter().find(|m| m.as_str() == name.trim()).ok_or_else(|| {
-            Error::invalid(format!("unknown method '{}': expected one of {}", crate::error::truncate(name, 30), Method::ALL.map(|m| m.as_str()).join(", ")))
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Random => "random",
-            Method::Stratified => "stratified",
-            Method::IrtInfo => "irt-info",
-            Method::IrtCluster => "irt-cluster",
-            Method::AnchorPoints => "anchor-points",
-            Method::MetricAvg => "metric-avg",
-            Method::MetricVar => "metric-var",
-            Method::MetricCons => "metric-cons",
-            Method::MetricBalance => "metric-balance",
-            Method::Diversity => "diversity",
-            Method::Kcenter => "kcenter",
-            Method::Dpp => "dpp",
-            Method::Metabench => "metabench",
-        }
-    }
-
-    /// Whether the method needs an IRT fit of the training models.
-    pub fn needs_irt(self) -> bool {
-        matches!(self, Method::IrtInfo | Method::IrtCluster | Method::Metabench)
-    }
-
-    /// Whether the seed changes the subset.
-    pub fn is_seeded(self) -> bool {
-        !matches!(
-            self,
-            Method::IrtInfo
-                | Method::MetricAvg
-                | Method::MetricVar
-                | Method::MetricCons
-                | Method::MetricBalance
-                | Method::Diversity
-                | Method::Dpp
-                | Method::Metabench
-        )
-    }
-}
-
-/// Inputs beyond the responses that some selectors use.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Side<'a> {
-    /// Automatic metrics' scores (`metric-*`; default: the responses).
-    /// metric-avg/var/cons take one; `metric-balance` any number.
-    pub metrics: &'a [MetricScores],
-    /// Model outputs (`diversity`).
-    pub outputs: Option<&'a Outputs>,
-    /// Item vectors (`kcenter`, `dpp`; default: see [`item_vectors`]).
-    pub vectors: Option<&'a ItemVectors>,
-}
-
-/// Owned side inputs, as the CLI and the JS API load them.
-#[derive(Debug, Clone, Default)]
-pub struct SideData {
-    pub metrics: Vec<MetricScores>,
-    pub outputs: Option<Outputs>,
-    /// Item embeddings, one unit row per matrix item.
-    pub embeddings: Option<ItemVectors>,
-}
-
-impl SideData {
-    pub fn side(&self) -> Side<'_> {
-        Side { metrics: &self.metrics, outputs: self.outputs.as_ref(), vectors: self.embeddings.as_ref() }
-    }
-
-    /// Loads the side files: metric matrices (any format `read_responses`
-    /// reads, one per metric), outputs (wide CSV of texts), embeddings (.npy, rows in the
-    /// items file's order, or in the matrix's item order without one).
-    pub fn load(
-        m: &ResponseMatrix,
-        metrics: &[crate::read::Input],
-        outputs: Option<&crate::read::Input>,
-        embeddings: Option<&crate::read::Input>,
-        items_file: Option<&crate::read::Input>,
-    ) -> Result<SideData> {
-        let metrics = metrics
-            .iter()
-            .map(|input| {
-                let loaded = crate::read::read_responses(std::slice::from_ref(input), &Default::default())?;
-                MetricScores::align(&loaded.matrix, m).map_err(|e| Error::invalid(format!("{}: {e}", input.name)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let outputs = outputs.map(|o| metric::read_outputs(o, m, crate::read::DEFAULT_MAX_BYTES)).transpose()?;
-        let embeddings = match embeddings {
-            Some(input) => {
-                let e = crate::read::read_embeddings(input, crate::read::DEFAULT_MAX_BYTES)?;
-                let (order, order_of) = match (&e.ids, items_file) {
-                    (Some(_), _) => (None, ""),
-                    (None, Some(items)) => (Some(crate::read::read_item_texts(items, crate::read::DEFAULT_MAX_BYTES)?.0), "the items file"),
-                    (None, None) => (Some(m.item_ids().to_vec()), "the response matrix"),
-                };
-                let ids = e.row_ids(input.name, order.as_deref(), order_of)?;
-                let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(r, id)| (id.as_str(), r)).collect();
-                let unit = crate::similar::normalize(&e.data, e.dims);
-                let mut data = Vec::with_capacity(m.n_items() * e.dims);
-                for id in m.item_ids() {
-                    let r = *index.get(id.as_str()).ok_or_else(|| Error::invalid(format!("item '{}' has no embedding row", crate::error::truncate(id, 40))))?;
-                    data.extend_from_slice(&unit[r * e.dims..(r + 1) * e.dims]);
-                }
-                Some(ItemVectors { dims: e.dims, data, source: "embeddings" })
-            }
-            None => None,
-        };
-        Ok(SideData { metrics, outputs, embeddings })
-    }
-}
-
+pub use budget::{Budget, difficulty_bins};
+use budget::{Share, allocate, groups, take_within_budget, training_means};
 pub use diversity::ItemVectors;
+pub use method::Method;
+pub use side::{Side, SideData, item_vectors};
 pub use metric::{MetricScores, Outputs};
-
-/// Vectors for `kcenter`/`dpp` without embeddings: the items' built-in
-/// text features when at least half the items have text, else each item's
-/// standardised responses over the training models.
-pub fn item_vectors(m: &ResponseMatrix, train: &[usize]) -> ItemVectors {
-    let text = &m.items().text;
-    let with_text = text.iter().filter(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty())).count();
-    if !text.is_empty() && with_text * 2 >= m.n_items() {
-        let texts: Vec<&str> = text.iter().map(|t| t.as_deref().unwrap_or("")).collect();
-        return ItemVectors { dims: crate::similar::text::DIMS, data: crate::similar::text::features(&texts), source: "text-features" };
-    }
-    let all: Vec<usize> = (0..m.n_items()).collect();
-    let rows = cluster::standardized_responses(m, train, &all);
-    ItemVectors { dims: train.len(), data: rows.concat(), source: "responses" }
-}
-
-/// How much may be selected.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Budget {
-    Items(usize),
-    /// Total cost, in the unit of the items file's `cost` column.
-    Cost(f64),
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectOptions {
     pub method: Method,
@@ -242,7 +70,6 @@ pub struct SelectOptions {
     /// `evaluate` run the guard, which needs fits on parts of the models.
     pub guard: bool,
 }
-
 /// The chosen items (indices into the matrix's items) and their weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subset {
@@ -252,6 +79,15 @@ pub struct Subset {
     /// Total cost of the chosen items, when items have costs.
     pub cost: Option<f64>,
 }
+/// Convergence tolerance (largest change of any unconstrained item parameter
+/// per EM step) of the IRT fits made *for* selection and evaluation, looser
+/// than `benchsift fit`'s 1e-4. On MMLU-Pro (29 × 12,032, 2PL) it stops after
+/// 40 instead of 125 iterations, 3× sooner, with every b within 1.5e-3, a within
+/// 3e-4 and θ within 1e-6 of the tight fit and the log-likelihood within 0.003
+/// — far below the parameters' standard errors, so the chosen items and the
+/// estimates do not change in substance. A user who wants the tight fit runs
+/// `benchsift fit` and passes it to `estimate`.
+pub const SELECTION_FIT_TOLERANCE: f64 = 3e-3;
 
 /// What a selector may look at: the matrix, which models are training
 /// models, and (for IRT methods) a fit on those models.
@@ -265,16 +101,13 @@ pub struct Context<'a> {
     pub anchor_space: Option<&'a CorrelationSpace>,
     pub side: Side<'a>,
 }
-
 pub use cluster::CorrelationSpace;
-
 /// Every item's standardised response vector over the training models, and
 /// their correlation distances, for `anchor-points`.
 pub fn anchor_space(m: &ResponseMatrix, train: &[usize]) -> CorrelationSpace {
     let all: Vec<usize> = (0..m.n_items()).collect();
     CorrelationSpace::new(cluster::standardized_responses(m, train, &all))
 }
-
 /// Chooses a subset. Errors name what is wrong with the request.
 pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     let m = ctx.matrix;
@@ -345,115 +178,6 @@ pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     let cost = costs.map(|c| items.iter().map(|&i| c[i]).sum());
     Ok(Subset { method: options.method, items, weights, cost })
 }
-
-/// Each item's mean score over the training models' observed cells (NaN
-/// when none of them answered it).
-fn training_means(m: &ResponseMatrix, train: &[usize]) -> Vec<f64> {
-    (0..m.n_items())
-        .map(|i| {
-            let (sum, n) = train.iter().filter_map(|&j| m.get(j, i)).fold((0.0, 0usize), |(s, n), x| (s + x as f64, n + 1));
-            if n > 0 { sum / n as f64 } else { f64::NAN }
-        })
-        .collect()
-}
-
-/// `stratum` cut into `bins` runs of consecutive items in order of their
-/// training mean (ties and unanswered items — NaN, last — by index), sizes
-/// differing by at most one.
-///
-/// Why: a method that ranks items by what separates models (metric-var,
-/// metric-cons, metabench's information) takes them from the middle of the
-/// difficulty range, so the items it leaves out are the easy and the hard
-/// ones and no line through the subset mean recovers them well: on
-/// AlpacaEval at 400 of 805 prompts metric-var's best estimate errs 0.0075
-/// against random's 0.0062. Bins by difficulty keep every level of the
-/// benchmark in the subset in proportion, and the method still picks the
-/// items it prefers within each level (ARCHITECTURE.md, decision 41).
-pub fn difficulty_bins(stratum: &[usize], means: &[f64], bins: usize) -> Vec<Vec<usize>> {
-    let mut order = stratum.to_vec();
-    order.sort_by(|&a, &b| means[a].total_cmp(&means[b]).then(a.cmp(&b)));
-    let bins = bins.clamp(1, order.len().max(1));
-    let n = order.len();
-    (0..bins).map(|k| order[k * n / bins..(k + 1) * n / bins].to_vec()).filter(|b| !b.is_empty()).collect()
-}
-
-/// Item groups from the items file (items without one form their own group),
-/// in order of first appearance. No metadata: one group.
-fn groups(m: &ResponseMatrix) -> Vec<Vec<usize>> {
-    let group = &m.items().group;
-    if group.is_empty() {
-        return vec![(0..m.n_items()).collect()];
-    }
-    let mut names: Vec<Option<&str>> = Vec::new();
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, g) in group.iter().enumerate() {
-        let key = g.as_deref();
-        match names.iter().position(|n| *n == key) {
-            Some(k) => out[k].push(i),
-            None => {
-                names.push(key);
-                out.push(vec![i]);
-            }
-        }
-    }
-    out
-}
-
-/// A stratum's part of the budget.
-#[derive(Debug, Clone, Copy)]
-enum Share {
-    Items(usize),
-    Cost(f64),
-}
-
-impl Share {
-    fn is_empty(&self) -> bool {
-        match *self {
-            Share::Items(n) => n == 0,
-            Share::Cost(c) => c <= 0.0,
-        }
-    }
-}
-
-/// Largest-remainder allocation of the budget in proportion to stratum size.
-fn allocate(strata: &[Vec<usize>], budget: Budget, costs: Option<&[f64]>, n_items: usize) -> Vec<Share> {
-    match budget {
-        Budget::Cost(c) => {
-            let total_cost: f64 = costs.map_or(0.0, |c| c.iter().sum());
-            strata
-                .iter()
-                .map(|s| {
-                    let sc: f64 = costs.map_or(0.0, |cs| s.iter().map(|&i| cs[i]).sum());
-                    Share::Cost(if total_cost > 0.0 { c * sc / total_cost } else { 0.0 })
-                })
-                .collect()
-        }
-        Budget::Items(n) => {
-            let exact: Vec<f64> = strata.iter().map(|s| n as f64 * s.len() as f64 / n_items as f64).collect();
-            let mut counts: Vec<usize> = exact.iter().zip(strata).map(|(e, s)| (e.floor() as usize).min(s.len())).collect();
-            let mut left = n - counts.iter().sum::<usize>();
-            let mut order: Vec<usize> = (0..strata.len()).collect();
-            order.sort_by(|&a, &b| {
-                let (ra, rb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
-                rb.total_cmp(&ra).then(a.cmp(&b))
-            });
-            while left > 0 {
-                let before = left;
-                for &k in &order {
-                    if left > 0 && counts[k] < strata[k].len() {
-                        counts[k] += 1;
-                        left -= 1;
-                    }
-                }
-                if left == before {
-                    break;
-                }
-            }
-            counts.into_iter().map(Share::Items).collect()
-        }
-    }
-}
-
 /// Runs one method on a stratum; returns chosen items and weights summing to
 /// 1. `scope` is the group the stratum was cut from (the stratum itself
 /// without difficulty bins): metric-cons's target ranking and metabench's
@@ -561,7 +285,6 @@ fn select_within(
     };
     Ok((items, weights))
 }
-
 /// `metric-balance`'s features of the stratum items (see [`balance`]):
 /// every metric given, or the training models' responses without one.
 fn balance_features(ctx: &Context, stratum: &[usize]) -> Result<(Vec<f64>, usize)> {
@@ -577,7 +300,6 @@ fn balance_features(ctx: &Context, stratum: &[usize]) -> Result<(Vec<f64>, usize
     }
     Ok(balance::features(&metrics, stratum))
 }
-
 /// subset2evaluate's utility of every stratum item (see [`metric`]);
 /// metric-cons ranks against the models' mean over `scope` (a superset of
 /// `stratum`: the stratum itself, or the group a difficulty bin came from).
@@ -610,26 +332,6 @@ pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize], scope:
         _ => metric::metric_cons(&rows, stratum, scope),
     })
 }
-
-/// Items in `order` until the share is used up.
-fn take_within_budget(order: &[usize], share: Share, costs: Option<&[f64]>) -> Vec<usize> {
-    match share {
-        Share::Items(n) => order.iter().take(n).copied().collect(),
-        Share::Cost(c) => {
-            let mut spent = 0.0;
-            let mut out = Vec::new();
-            for &i in order {
-                let ci = costs.map_or(1.0, |cs| cs[i]);
-                if spent + ci <= c + 1e-9 {
-                    spent += ci;
-                    out.push(i);
-                }
-            }
-            out
-        }
-    }
-}
-
 /// Representatives and weights from a clustering; under a cost budget the
 /// smallest clusters are dropped until the representatives fit.
 fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Share, costs: Option<&[f64]>) -> (Vec<usize>, Vec<f64>) {
@@ -643,7 +345,6 @@ fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Shar
     let total: f64 = reps.iter().map(|r| r.1).sum();
     reps.into_iter().map(|(i, s)| (i, s / total)).unzip()
 }
-
 /// Fisher information of each stratum item, averaged over the training
 /// models' abilities in the fit (for a D-dimensional fit, the trace of the
 /// information matrix).
@@ -656,73 +357,6 @@ fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
     let thetas = &fit.theta;
     stratum.iter().map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64).collect()
 }
-
-/// The JSON form of a subset (what `benchsift select` writes and
-/// `estimate` reads).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SubsetJson {
-    pub method: Method,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_budget: Option<f64>,
-    pub seed: u64,
-    /// Difficulty bins the budget was split across (absent: none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub difficulty_strata: Option<usize>,
-    /// Items in the whole benchmark (what the estimate is a mean over).
-    pub benchmark_items: usize,
-    pub train_models: usize,
-    pub items: Vec<String>,
-    pub weights: Vec<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<f64>,
-    /// gp-IRT's mixing weight, calibrated on the training models when an IRT
-    /// fit was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpirt_lambda: Option<f64>,
-    /// theta-reg's calibration line on the training models (made with an
-    /// IRT fit; against the given true scores, else the row means).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub theta_regression: Option<crate::estimate::Regression>,
-    /// `calibrated`'s line: true score on the weighted subset mean, fitted on
-    /// the training models (against the given true scores, else the row
-    /// means); absent with fewer than 3 of them or no spread.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calibration: Option<crate::estimate::Regression>,
-    /// `ridge`'s fit on the training models (at most
-    /// [`crate::estimate::RIDGE_MAX_MODELS`] of them, evenly spaced); absent
-    /// with fewer than 4 or no spread.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ridge: Option<crate::estimate::RidgeFit>,
-    /// Each estimator's smallest interval half-width: the split-conformal 95%
-    /// quantile of the training models' absolute errors (see `estimate`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval_floors: Option<std::collections::BTreeMap<String, f64>>,
-    /// The random guard's cross-validated errors and decision (see
-    /// [`guard`]); absent when it did not run (turned off, a random or
-    /// stratified method, or too few training models). When it fell back,
-    /// `items` are a random subset, not `method`'s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard: Option<guard::GuardReport>,
-    /// Why the random guard could not run, when it was asked to and failed
-    /// on a part of the training models; the method's subset stands.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard_skipped: Option<String>,
-    /// `irt-info` and `metabench` only: the split-half reliability of the
-    /// fit's discriminations (see [`reliability`]); below
-    /// [`reliability::LOW_RELIABILITY`] those methods rank items mostly by
-    /// noise, and the CLI warns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discrimination_reliability: Option<f64>,
-    /// The chosen items' groups and texts, when the items file has them, so
-    /// a person can read what was chosen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<Option<String>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub texts: Option<Vec<Option<String>>>,
-}
-
 /// Selection settings as the JS API gives them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -746,7 +380,6 @@ pub struct SelectSettings {
     /// The random guard (default on; see [`guard`]).
     pub guard: Option<bool>,
 }
-
 impl SelectSettings {
     /// (training model indices, options, IRT model) for `m`.
     pub fn resolve(&self, m: &ResponseMatrix) -> Result<(Vec<usize>, SelectOptions, crate::irt::IrtModel)> {
@@ -787,113 +420,9 @@ impl SelectSettings {
         Ok((train, options, irt))
     }
 }
-
-/// Convergence tolerance (largest change of any unconstrained item parameter
-/// per EM step) of the IRT fits made *for* selection and evaluation, looser
-/// than `benchsift fit`'s 1e-4. On MMLU-Pro (29 × 12,032, 2PL) it stops after
-/// 40 instead of 125 iterations, 3× sooner, with every b within 1.5e-3, a within
-/// 3e-4 and θ within 1e-6 of the tight fit and the log-likelihood within 0.003
-/// — far below the parameters' standard errors, so the chosen items and the
-/// estimates do not change in substance. A user who wants the tight fit runs
-/// `benchsift fit` and passes it to `estimate`.
-pub const SELECTION_FIT_TOLERANCE: f64 = 3e-3;
-
-/// Selects with `options` on the training models `train`, fitting the IRT
-/// model `irt` on them first when the method needs it (and then calibrating
-/// gp-IRT's λ on them too).
-pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOptions, irt: crate::irt::IrtModel) -> Result<SubsetJson> {
-    let fit_options = crate::irt::FitOptions { model: irt, tolerance: SELECTION_FIT_TOLERANCE, ..Default::default() };
-    select_subset_with(m, train, options, &fit_options, Side::default(), None)
-}
-
-/// [`select_subset`] with the IRT fit's settings spelled out (e.g. `dims`),
-/// side inputs, and true full scores per model (matrix order); given scores
-/// make an IRT fit even for methods that need none, to calibrate theta-reg
-/// (and gp-IRT) against them.
-pub fn select_subset_with(
-    m: &ResponseMatrix,
-    train: &[usize],
-    options: &SelectOptions,
-    fit_options: &crate::irt::FitOptions,
-    side: Side,
-    truth: Option<&[f64]>,
-) -> Result<SubsetJson> {
-    if let Some(t) = truth
-        && t.len() != m.n_models()
-    {
-        return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models())));
-    }
-    let all: Vec<usize> = (0..m.n_items()).collect();
-    let fit = if options.method.needs_irt() || truth.is_some() { Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?) } else { None };
-    let means = match truth {
-        Some(t) => t.to_vec(),
-        None => m.model_means(),
-    };
-    let ctx = Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side };
-    // The method's own subset first: it validates the request, so its
-    // errors are the user's, not the guard's.
-    let own = select(&ctx, options)?;
-    // The guard runs on parts of the training models, where a fit or a
-    // selection can fail that succeeds on all of them (a part on which no
-    // item varies); then the method's subset stands and the file says why.
-    let (guard_report, guard_skipped) = if options.guard && guard::applies_to(options.method) {
-        let checked = guard::Guard::new(m, train, &means, options.method.needs_irt().then_some(fit_options), false, options.method == Method::AnchorPoints)
-            .and_then(|g| g.map(|g| g.check(m, side, options)).transpose());
-        match checked {
-            Ok(report) => (report, None),
-            Err(e) => (None, Some(e.to_string())),
-        }
-    } else {
-        (None, None)
-    };
-    let fell_back = guard_report.is_some_and(|r| r.fell_back);
-    let chosen = if fell_back { guard::fallback_options(options) } else { options.clone() };
-    let subset = if fell_back { select(&ctx, &chosen)? } else { own };
-    // What the training models teach the estimators about this subset:
-    // every line, λ, ridge and every estimator's interval floor, on all of
-    // them (stored in the file for `estimate`).
-    let view = crate::calibrate::SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: fit.as_ref() };
-    let training = crate::calibrate::Training { matrix: m, models: train, truth: &means };
-    let calibration = crate::calibrate::Calibration::fit(view, &training, &crate::estimate::Estimator::ALL, &crate::estimate::Estimator::ALL, crate::calibrate::Caps::ALL);
-    // Of the discriminations the method ranked by: moot when its subset was
-    // replaced by a random one.
-    let discrimination_reliability = match (options.method, fit.as_ref()) {
-        (Method::IrtInfo | Method::Metabench, Some(fit)) if !fell_back => reliability::discrimination_reliability(fit, m, train, &all),
-        _ => None,
-    };
-    Ok(SubsetJson {
-        method: options.method,
-        budget: match options.budget {
-            Budget::Items(n) => Some(n),
-            Budget::Cost(_) => None,
-        },
-        cost_budget: match options.budget {
-            Budget::Cost(c) => Some(c),
-            Budget::Items(_) => None,
-        },
-        seed: options.seed,
-        // What the items were drawn with: a fallback is binned (see guard).
-        difficulty_strata: (chosen.difficulty_strata > 1).then_some(chosen.difficulty_strata),
-        benchmark_items: m.n_items(),
-        train_models: train.len(),
-        items: subset.items.iter().map(|&i| m.item_ids()[i].clone()).collect(),
-        weights: subset.weights,
-        cost: subset.cost,
-        gpirt_lambda: calibration.gpirt_lambda,
-        theta_regression: calibration.theta_regression,
-        interval_floors: (!calibration.interval_floors.is_empty()).then_some(calibration.interval_floors),
-        ridge: calibration.ridge,
-        calibration: calibration.calibration,
-        guard: guard_report,
-        guard_skipped,
-        discrimination_reliability,
-        groups: (!m.items().group.is_empty()).then(|| subset.items.iter().map(|&i| m.items().group[i].clone()).collect()),
-        texts: (!m.items().text.is_empty()).then(|| subset.items.iter().map(|&i| m.items().text[i].clone()).collect()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::subset::{select_subset, select_subset_with};
     use super::*;
     use crate::read::{Input, ReadOptions, read_responses};
 
