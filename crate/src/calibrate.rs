@@ -126,10 +126,8 @@ impl Calibration {
             setup.lambda = out.gpirt_lambda;
         }
         if wants(Estimator::Ridge) {
-            let rows: Vec<(Vec<(usize, f64)>, f64)> = ridge_rows(training.models)
-                .into_iter()
-                .map(|&j| (estimate::responses_on(training.matrix, j, subset.items), training.truth[j]))
-                .collect();
+            let rows: Vec<(Vec<(usize, f64)>, f64)> =
+                ridge_rows(training.models).into_iter().map(|&j| (estimate::responses_on(training.matrix, j, subset.items), training.truth[j])).collect();
             debug_assert!(rows.len() <= RIDGE_MAX_MODELS);
             out.ridge = estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
         }

@@ -14,8 +14,8 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::error::{Error, Result};
 use crate::estimate::{self, Estimator};
 use crate::irt::{self, FitOptions, IrtFit, IrtModel};
 use crate::matrix::ResponseMatrix;

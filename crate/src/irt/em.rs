@@ -1,6 +1,7 @@
 //! The EM driver: starting values, the E-step/M-step iteration with its
 //! acceleration (see `accel`), Beta items set aside, and the fit's result.
 
+use super::IrtFit;
 use super::accel::{pack_all, squarem_jump, unpack_all};
 use super::estep::{self, Grid, Observations, PosteriorSummary, Tables};
 use super::item::{Family, ItemParams, NodeStats, m_step, shared_a_step};
@@ -8,7 +9,6 @@ use super::multi;
 use super::options::{FitOptions, IrtModel, Progress, Scale};
 use super::prior::{b_spread, centred_priors, items_log_prior, shared_a_log_prior};
 use super::sums::{BinarySums, ready_now};
-use super::IrtFit;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::matrix::{Kind, ResponseMatrix};

@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::IrtFit;
 use super::item::ItemParams;
 use super::multi;
 use super::options::{IrtModel, Scale};
-use super::IrtFit;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 

@@ -1,7 +1,7 @@
-use super::*;
 use super::estep::{self, Observations, PosteriorSummary};
-use crate::matrix::ResponseMatrix;
+use super::*;
 use crate::matrix::MatrixBuilder;
+use crate::matrix::ResponseMatrix;
 use crate::rng::Rng;
 
 /// A synthetic 2PL matrix (a log-normal, b and θ standard normal) with

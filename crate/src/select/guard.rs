@@ -41,8 +41,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Context, CorrelationSpace, ItemVectors, Method, SelectOptions, Side};
-use crate::error::Result;
 use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::error::Result;
 use crate::estimate::{self, Estimator};
 use crate::irt::{FitOptions, IrtFit};
 use crate::matrix::ResponseMatrix;

@@ -41,7 +41,6 @@ pub mod metric;
 pub mod reliability;
 pub mod side;
 pub mod subset;
-use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
@@ -50,8 +49,9 @@ pub use budget::{Budget, difficulty_bins};
 use budget::{Share, allocate, groups, take_within_budget, training_means};
 pub use diversity::ItemVectors;
 pub use method::Method;
-pub use side::{Side, SideData, item_vectors};
 pub use metric::{MetricScores, Outputs};
+use serde::Deserialize;
+pub use side::{Side, SideData, item_vectors};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectOptions {
     pub method: Method,

@@ -179,12 +179,7 @@ pub fn select_subset_with(
 /// Estimates every model of `responses` (a matrix over some of the subset's
 /// items, matched by id) with a subset file and, for IRT estimators, a fit of
 /// the whole benchmark.
-pub fn estimate_matrix(
-    subset: &SubsetJson,
-    fit: Option<&IrtFit>,
-    responses: &crate::matrix::ResponseMatrix,
-    estimator: Estimator,
-) -> Result<Estimates> {
+pub fn estimate_matrix(subset: &SubsetJson, fit: Option<&IrtFit>, responses: &crate::matrix::ResponseMatrix, estimator: Estimator) -> Result<Estimates> {
     if estimator.needs_irt() && fit.is_none() {
         return Err(Error::invalid(format!("the {} estimator needs an IRT fit of the whole benchmark", estimator.as_str())));
     }

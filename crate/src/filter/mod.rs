@@ -50,16 +50,16 @@
 //! The report gives the Kendall τ between the models' ranking by mean score
 //! on the kept items and on all items, and, with a reference ranking (e.g.
 //! Chatbot Arena, as SMART reports), Kendall τ and Spearman ρ of both with it.
-
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::irt::{FitOptions, IrtFit, IrtModel, Scale};
 use crate::matrix::{Kind, ResponseMatrix};
 use crate::metrics;
-use crate::rng::Rng;
 use crate::similar::{self, NamedPair};
+use serde::{Deserialize, Serialize};
 
+mod contamination;
+mod duplicates;
+mod easy;
 /// Stage 1 settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EasyOptions {
@@ -72,13 +72,11 @@ pub struct EasyOptions {
     /// Fraction of the easy items to keep (the least easy ones).
     pub keep_fraction: f64,
 }
-
 impl Default for EasyOptions {
     fn default() -> Self {
         EasyOptions { top_k: None, min_fraction: 1.0, probability: None, keep_fraction: 0.0 }
     }
 }
-
 /// Stage 2 settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContaminationOptions {
@@ -91,20 +89,17 @@ pub struct ContaminationOptions {
     /// Flag items whose user-supplied contamination score is at least this.
     pub score_threshold: Option<f64>,
 }
-
 impl Default for ContaminationOptions {
     fn default() -> Self {
         ContaminationOptions { q3: None, neighbours: 3, seed: 0, score_threshold: None }
     }
 }
-
 /// Stage 3 settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DuplicateOptions {
     /// Cosine at or above which two items are duplicates (default: from the data).
     pub threshold: Option<f32>,
 }
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterOptions {
     pub easy: Option<EasyOptions>,
@@ -114,7 +109,6 @@ pub struct FilterOptions {
     /// representatives of duplicate groups).
     pub irt: IrtModel,
 }
-
 impl Default for FilterOptions {
     fn default() -> Self {
         FilterOptions {
@@ -125,7 +119,6 @@ impl Default for FilterOptions {
         }
     }
 }
-
 impl FilterOptions {
     pub fn validate(&self) -> Result<()> {
         if let Some(e) = &self.easy {
@@ -162,7 +155,6 @@ impl FilterOptions {
         Ok(())
     }
 }
-
 /// What the filter sees besides the matrix, aligned with the matrix's items
 /// (and models for the reference).
 #[derive(Debug, Clone, Default)]
@@ -175,7 +167,6 @@ pub struct FilterInputs {
     /// A reference score per model (higher = better).
     pub reference: Option<Vec<Option<f64>>>,
 }
-
 #[derive(Debug, Clone)]
 pub struct Vectors {
     pub data: Vec<f32>,
@@ -184,7 +175,6 @@ pub struct Vectors {
     /// `embeddings` or `hashed-ngrams`.
     pub features: &'static str,
 }
-
 /// One removed item and the evidence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Removed {
@@ -213,7 +203,6 @@ pub struct Removed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosine: Option<f32>,
 }
-
 impl Removed {
     fn new(id: &str, reason: &'static str) -> Removed {
         Removed {
@@ -229,7 +218,6 @@ impl Removed {
         }
     }
 }
-
 /// One stage's summary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stage {
@@ -253,7 +241,6 @@ pub struct Stage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<usize>,
 }
-
 /// Correlations with an external ranking, over the models it lists.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReferenceCorrelation {
@@ -263,7 +250,6 @@ pub struct ReferenceCorrelation {
     pub spearman_full: f64,
     pub spearman_filtered: f64,
 }
-
 #[derive(Debug, Clone, Serialize)]
 pub struct FilterReport {
     pub items: usize,
@@ -282,7 +268,6 @@ pub struct FilterReport {
     pub irt: IrtModel,
     pub warnings: Vec<String>,
 }
-
 /// Scores mapped into [0, 1], model-major, NaN where missing (f32: the
 /// matrix's own precision, half the memory).
 fn unit_scores(m: &ResponseMatrix) -> Vec<f32> {
@@ -299,98 +284,6 @@ fn unit_scores(m: &ResponseMatrix) -> Vec<f32> {
     }
     x
 }
-
-/// Standardised residuals of `items` under `fit`, one vector per item over
-/// the models, centred and scaled to unit length (missing cells 0), so a dot
-/// product of two is their correlation over the models.
-fn residual_vectors(fit: &IrtFit, items: &[usize], mut value: impl FnMut(usize, usize) -> f64) -> Vec<f32> {
-    let n_models = fit.theta.len();
-    let mut out = vec![0.0f32; items.len() * n_models];
-    let mut res = vec![f64::NAN; n_models];
-    for (r, &i) in items.iter().enumerate() {
-        let row = &mut out[r * n_models..(r + 1) * n_models];
-        let (mut sum, mut count) = (0.0f64, 0usize);
-        let (mut first, mut varies) = (f64::NAN, false);
-        for j in 0..n_models {
-            res[j] = f64::NAN;
-            let v = value(j, i);
-            if v.is_nan() {
-                continue;
-            }
-            if first.is_nan() {
-                first = v;
-            } else if v != first {
-                varies = true;
-            }
-            let p = fit.items[i].expected(fit.theta[j]).clamp(0.01, 0.99);
-            res[j] = (v - p) / (p * (1.0 - p)).sqrt();
-            sum += res[j];
-            count += 1;
-        }
-        // An item everyone answered the same way has residuals that are a
-        // smooth function of θ alone: identical for all such items, and no
-        // evidence of anything. It stays a zero row (correlation 0).
-        if !varies {
-            continue;
-        }
-        let mean = if count == 0 { 0.0 } else { sum / count as f64 };
-        for j in 0..n_models {
-            row[j] = if res[j].is_nan() { 0.0 } else { (res[j] - mean) as f32 };
-        }
-    }
-    similar::normalize(&out, n_models)
-}
-
-/// Each row's `k`-th largest correlation with another row, and its `k` most
-/// correlated rows.
-fn kth_correlation(unit: &[f32], dims: usize, k: usize) -> Result<(Vec<f64>, Vec<Vec<u32>>)> {
-    let (nb, _) = similar::search(unit, dims, k, None, 0)?;
-    let n = unit.len() / dims.max(1);
-    if nb.k < k {
-        return Ok((vec![f64::NAN; n], vec![Vec::new(); n]));
-    }
-    Ok(((0..n).map(|r| nb.cosine[r * k + k - 1] as f64).collect(), (0..n).map(|r| nb.index[r * k..(r + 1) * k].to_vec()).collect()))
-}
-
-/// Item indices sorted into groups (connected components of `pairs`), each
-/// group in ascending order, groups by their first member.
-fn components(n: usize, pairs: &[(usize, usize)]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for &(a, b) in pairs {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        if ra != rb {
-            parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
-    let touched: std::collections::BTreeSet<usize> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
-    for i in touched {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(i);
-    }
-    groups.into_values().collect()
-}
-
-/// Q3 + 3·IQR of the values, clamped into [0.8, 0.95].
-fn fence(values: &mut [f32]) -> f32 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| -> f64 {
-        let pos = p * (values.len() - 1) as f64;
-        let lo = pos.floor() as usize;
-        let hi = (lo + 1).min(values.len() - 1);
-        values[lo] as f64 + (pos - lo as f64) * (values[hi] as f64 - values[lo] as f64)
-    };
-    let (q1, q3) = (q(0.25), q(0.75));
-    ((q3 + 3.0 * (q3 - q1)) as f32).clamp(0.8, 0.95)
-}
-
 fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> Vec<f64> {
     (0..n_models)
         .map(|j| {
@@ -406,10 +299,25 @@ fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> V
         })
         .collect()
 }
+/// What every stage reads.
+pub(super) struct Shared<'a> {
+    pub(super) m: &'a ResponseMatrix,
+    /// Scores mapped into [0, 1], model-major, NaN where missing.
+    pub(super) x: &'a [f32],
+    /// The IRT fit on the whole matrix, and its model.
+    pub(super) fit: &'a IrtFit,
+    pub(super) irt: IrtModel,
+    /// Models from strongest to weakest by mean score (ties: matrix order).
+    pub(super) strongest: &'a [usize],
+}
 
-/// Items² × models above which the contamination stage refuses to run
-/// (≈ a minute natively): MMLU-Pro's 12,032 items × 29 models are 4·10⁹.
-const MAX_RESIDUAL_WORK: f64 = 4e11;
+/// What the stages change as they run in turn: which items are still in,
+/// why the others are out, and what the user should know.
+pub(super) struct Sift {
+    pub(super) alive: Vec<bool>,
+    pub(super) removed: Vec<Removed>,
+    pub(super) warnings: Vec<String>,
+}
 
 /// Runs the filter on `m`.
 pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions) -> Result<FilterReport> {
@@ -420,16 +328,12 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
     }
     let x = unit_scores(m);
     let ids = m.item_ids();
-    let texts = &m.items().text;
     let mut warnings = Vec::new();
     let fit_options = FitOptions { model: options.irt, ..Default::default() };
     let fit = crate::irt::fit(m, &fit_options, &mut |_| true)?;
     if !fit.converged {
         warnings.push(format!("the {} fit stopped after {} iterations without converging", options.irt.as_str(), fit.iterations));
     }
-    let family = options.irt.family();
-    let mut alive = vec![true; n_items];
-    let mut removed: Vec<Removed> = Vec::new();
     let mut stages = Vec::new();
 
     // Models from strongest to weakest by mean score (ties: matrix order).
@@ -437,181 +341,19 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
     let means_all = model_means(&x, n_models, n_items, &all);
     let mut strongest: Vec<usize> = (0..n_models).collect();
     strongest.sort_by(|&a, &b| means_all[b].total_cmp(&means_all[a]).then(a.cmp(&b)));
+    let shared = Shared { m, x: &x, fit: &fit, irt: options.irt, strongest: &strongest };
+    let mut sift = Sift { alive: vec![true; n_items], removed: Vec::new(), warnings };
 
     // Stage 1: easy items.
     match &options.easy {
         None => stages.push(off("easy")),
-        Some(e) => {
-            let k = e.top_k.unwrap_or(n_models).min(n_models);
-            let top = &strongest[..k];
-            // (easiness for ordering, evidence) of every easy item.
-            let mut easy: Vec<(usize, f64, Removed)> = Vec::new();
-            for i in 0..n_items {
-                let mut r = Removed::new(&ids[i], "easy");
-                let easiness = match e.probability {
-                    None => {
-                        let (mut correct, mut seen) = (0usize, 0usize);
-                        for &j in top {
-                            let v = x[j * n_items + i];
-                            if !v.is_nan() {
-                                seen += 1;
-                                correct += (v >= 0.5) as usize;
-                            }
-                        }
-                        if seen == 0 {
-                            continue;
-                        }
-                        let f = correct as f64 / seen as f64;
-                        if f < e.min_fraction {
-                            continue;
-                        }
-                        r.top_fraction_correct = Some(f);
-                        f
-                    }
-                    Some(t) => {
-                        let p = top.iter().map(|&j| fit.items[i].expected(fit.theta[j])).fold(f64::INFINITY, f64::min);
-                        if p < t {
-                            continue;
-                        }
-                        r.min_probability = Some(p);
-                        p
-                    }
-                };
-                easy.push((i, easiness, r));
-            }
-            // Keep the least easy ones: most easy first, removed first.
-            easy.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let flagged = easy.len();
-            let keep = (e.keep_fraction * flagged as f64).round() as usize;
-            let n_remove = flagged - keep.min(flagged);
-            let mut out: Vec<(usize, Removed)> = easy.into_iter().take(n_remove).map(|(i, _, r)| (i, r)).collect();
-            out.sort_by_key(|(i, _)| *i);
-            for (i, r) in out {
-                alive[i] = false;
-                removed.push(r);
-            }
-            let rule = match e.probability {
-                None => format!(
-                    "{} of the {k} strongest models (by mean score) answer correctly; {} of the easy items kept",
-                    if e.min_fraction == 1.0 { "all".to_string() } else { format!("at least {}", fraction_words(e.min_fraction)) },
-                    fraction_words(e.keep_fraction)
-                ),
-                Some(t) => format!(
-                    "{} predicts P(correct) ≥ {t} for each of the {k} strongest models; {} of the easy items kept",
-                    options.irt.as_str(),
-                    fraction_words(e.keep_fraction)
-                ),
-            };
-            stages.push(Stage {
-                stage: "easy",
-                ran: true,
-                considered: n_items,
-                removed: n_remove,
-                rule,
-                threshold: Some(e.probability.unwrap_or(e.min_fraction)),
-                flagged: Some(flagged),
-                pairs: None,
-                groups: None,
-            });
-        }
+        Some(e) => stages.push(easy::run(&shared, e, &mut sift)),
     }
 
     // Stage 2: contamination.
     match &options.contamination {
         None => stages.push(off("contamination")),
-        Some(c) => {
-            let considered: Vec<usize> = (0..n_items).filter(|&i| alive[i]).collect();
-            let scores = inputs.contamination_scores.as_ref();
-            if c.score_threshold.is_some() && scores.is_none() {
-                return Err(Error::invalid("a contamination score threshold needs a 'contamination' column in the items file"));
-            }
-            let binary = m.kind() == Kind::Binary;
-            let cost = if binary { (considered.len() as f64).powi(2) * n_models as f64 } else { 0.0 };
-            if cost > MAX_RESIDUAL_WORK {
-                return Err(Error::invalid(format!(
-                    "the contamination test would compare {} items' residuals over {n_models} models ({cost:.1e} multiply-adds, twice): too slow; turn the stage off or filter a sample of the models",
-                    considered.len()
-                )));
-            }
-            let observed = |j: usize, i: usize| x[j * n_items + i] as f64;
-            let threshold = if !binary {
-                warnings.push(
-                    "the contamination test on residuals is for binary responses; on continuous scores only the items file's contamination scores flag items"
-                        .into(),
-                );
-                f64::INFINITY
-            } else {
-                match c.q3 {
-                    Some(t) => t,
-                    None => {
-                        // The same statistic on responses simulated from the fit:
-                        // locally independent by construction, with the fit's own
-                        // structure (items of similar difficulty share response
-                        // patterns when there are few models). Cells are drawn
-                        // item by item, model by model: a fixed order.
-                        let mut rng = Rng::new(c.seed ^ 0x5155_4133);
-                        let null_unit = residual_vectors(&fit, &considered, |j, i| {
-                            if x[j * n_items + i].is_nan() { f64::NAN } else { (rng.uniform() < fit.items[i].expected(fit.theta[j])) as u8 as f64 }
-                        });
-                        let (null, _) = kth_correlation(&null_unit, n_models, c.neighbours)?;
-                        null.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max)
-                    }
-                }
-            };
-            let (q3, partners) = if binary {
-                kth_correlation(&residual_vectors(&fit, &considered, observed), n_models, c.neighbours)?
-            } else {
-                (vec![f64::NAN; considered.len()], vec![Vec::new(); considered.len()])
-            };
-            if binary && c.q3.is_none() && threshold > 0.999 {
-                warnings.push(format!(
-                    "the contamination test has no power here: responses simulated from the fit already reach a residual correlation of {threshold:.4} (with {n_models} models, items share response patterns by chance); only the items file's contamination scores can flag items"
-                ));
-            }
-            let mut n_removed = 0;
-            for (r, &i) in considered.iter().enumerate() {
-                // A simulated threshold must be beaten by more than float rounding.
-                let margin = if c.q3.is_some() { 0.0 } else { 1e-4 };
-                let by_fit = q3[r].is_finite() && q3[r] >= threshold + margin;
-                let score = scores.and_then(|s| s[i]);
-                let by_score = matches!((c.score_threshold, score), (Some(t), Some(s)) if s >= t);
-                if by_fit || by_score {
-                    let mut rem = Removed::new(&ids[i], "contamination");
-                    if q3[r].is_finite() {
-                        rem.q3 = Some(q3[r]);
-                        rem.correlated_with = Some(partners[r].iter().map(|&p| ids[considered[p as usize]].clone()).collect());
-                    }
-                    rem.score = score;
-                    alive[i] = false;
-                    removed.push(rem);
-                    n_removed += 1;
-                }
-            }
-            let mut rule = if !binary {
-                "residual test skipped: it is for binary responses".to_string()
-            } else {
-                format!(
-                    "the item's IRT residuals correlate (Yen's Q3) with those of each of its {} most correlated items at {threshold:.4} or more under the {} fit ({})",
-                    c.neighbours,
-                    options.irt.as_str(),
-                    if c.q3.is_some() { "given" } else { "beyond the largest value on responses simulated from the fit" }
-                )
-            };
-            if let Some(t) = c.score_threshold {
-                rule.push_str(&format!(", or the items file's contamination score ≥ {t}"));
-            }
-            stages.push(Stage {
-                stage: "contamination",
-                ran: true,
-                considered: considered.len(),
-                removed: n_removed,
-                rule,
-                threshold: threshold.is_finite().then_some(threshold),
-                flagged: None,
-                pairs: None,
-                groups: None,
-            });
-        }
+        Some(c) => stages.push(contamination::run(&shared, c, inputs.contamination_scores.as_ref(), &mut sift)?),
     }
 
     // Stage 3: near-duplicates.
@@ -622,85 +364,18 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
         (Some(_), None) => {
             let mut s = off("duplicates");
             s.rule = "skipped: no embeddings and no item texts".into();
-            warnings.push("the duplicate stage was skipped: give --embeddings or an items file with texts".into());
+            sift.warnings.push("the duplicate stage was skipped: give --embeddings or an items file with texts".into());
             stages.push(s);
         }
         (Some(d), Some(v)) => {
-            if v.has_vector.len() != n_items || v.data.len() != n_items * v.dims {
-                return Err(Error::invalid("internal: vectors do not match the items"));
-            }
-            let rows: Vec<usize> = (0..n_items).filter(|&i| alive[i] && v.has_vector[i]).collect();
-            let mut data = Vec::with_capacity(rows.len() * v.dims);
-            for &i in &rows {
-                data.extend_from_slice(&v.data[i * v.dims..(i + 1) * v.dims]);
-            }
-            let unit = similar::normalize(&data, v.dims);
-            let (threshold, given) = match d.threshold {
-                Some(t) => (t, true),
-                None if rows.len() >= 2 => {
-                    let (nb, _) = similar::search(&unit, v.dims, 1, None, 0)?;
-                    let mut nearest: Vec<f32> = nb.cosine.iter().copied().filter(|c| c.is_finite()).collect();
-                    (if nearest.is_empty() { 0.95 } else { fence(&mut nearest) }, false)
-                }
-                None => (0.95, false),
-            };
-            let pairs = if rows.len() >= 2 { similar::search(&unit, v.dims, 0, Some(threshold), 5_000_000)?.1 } else { Vec::new() };
-            let local: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a as usize, p.b as usize)).collect();
-            let groups = components(rows.len(), &local);
-            // Fisher information over the models' abilities: the group's most useful item stays.
-            let info = |i: usize| -> f64 { fit.theta.iter().map(|&t| fit.items[i].information(t, family)).sum() };
-            let best_cos =
-                |a: usize, b: usize| -> Option<f32> { pairs.iter().find(|p| (p.a as usize, p.b as usize) == (a.min(b), a.max(b))).map(|p| p.cosine) };
-            let mut n_removed = 0;
-            let mut out: Vec<(usize, Removed)> = Vec::new();
-            for g in &groups {
-                let keep = g.iter().copied().max_by(|&a, &b| info(rows[a]).total_cmp(&info(rows[b])).then(b.cmp(&a))).unwrap_or(g[0]);
-                for &member in g {
-                    if member == keep {
-                        continue;
-                    }
-                    let i = rows[member];
-                    let mut r = Removed::new(&ids[i], "duplicate");
-                    r.duplicate_of = Some(ids[rows[keep]].clone());
-                    r.cosine = best_cos(member, keep)
-                        .or_else(|| pairs.iter().filter(|p| p.a as usize == member || p.b as usize == member).map(|p| p.cosine).reduce(f32::max));
-                    alive[i] = false;
-                    out.push((i, r));
-                    n_removed += 1;
-                }
-            }
-            out.sort_by_key(|(i, _)| *i);
-            removed.extend(out.into_iter().map(|(_, r)| r));
-            let text = |i: usize| texts.get(i).cloned().flatten().filter(|t| !t.trim().is_empty());
-            let mut sorted = pairs.clone();
-            sorted.sort_by(|x, y| y.cosine.total_cmp(&x.cosine).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-            duplicate_pairs = sorted
-                .iter()
-                .map(|p| {
-                    let (a, b) = (rows[p.a as usize], rows[p.b as usize]);
-                    NamedPair { a: ids[a].clone(), b: ids[b].clone(), cosine: p.cosine, a_text: text(a), b_text: text(b) }
-                })
-                .collect();
+            let (stage, pairs) = duplicates::run(&shared, d, v, &mut sift)?;
+            stages.push(stage);
+            duplicate_pairs = pairs;
             duplicate_features = Some(v.features);
-            stages.push(Stage {
-                stage: "duplicates",
-                ran: true,
-                considered: rows.len(),
-                removed: n_removed,
-                rule: format!(
-                    "cosine ≥ {threshold} of {} ({}); one item kept per connected group, the most informative under the {} fit",
-                    v.features,
-                    if given { "given" } else { "Q3 + 3·IQR of the nearest-neighbour cosines, clamped into [0.8, 0.95]" },
-                    options.irt.as_str()
-                ),
-                threshold: Some(threshold as f64),
-                flagged: None,
-                pairs: Some(pairs.len()),
-                groups: Some(groups.len()),
-            });
         }
     }
 
+    let Sift { alive, removed, mut warnings } = sift;
     let kept_idx: Vec<usize> = (0..n_items).filter(|&i| alive[i]).collect();
     if kept_idx.is_empty() {
         return Err(Error::invalid("every item was removed; loosen the stage settings"));
@@ -743,11 +418,9 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
         warnings,
     })
 }
-
 fn off(stage: &'static str) -> Stage {
     Stage { stage, ran: false, considered: 0, removed: 0, rule: "turned off".into(), threshold: None, flagged: None, pairs: None, groups: None }
 }
-
 fn fraction_words(f: f64) -> String {
     if f == 1.0 {
         "all".into()
@@ -757,7 +430,6 @@ fn fraction_words(f: f64) -> String {
         format!("{:.0}%", f * 100.0)
     }
 }
-
 /// Filter settings as users give them (CLI flags, JS option objects).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -777,7 +449,6 @@ pub struct FilterSettings {
     pub duplicate_threshold: Option<f32>,
     pub irt: Option<String>,
 }
-
 impl FilterSettings {
     pub fn to_options(&self) -> Result<FilterOptions> {
         let options = FilterOptions {
@@ -803,14 +474,12 @@ impl FilterSettings {
         Ok(options)
     }
 }
-
 /// The files `filter` reads besides the response matrix.
 #[derive(Debug, Clone, Default)]
 pub struct FilterFiles<'a> {
     pub embeddings: Option<crate::read::Input<'a>>,
     pub reference: Option<crate::read::Input<'a>>,
 }
-
 /// `filter` from files: the one entry point of the CLI and the JS API. The
 /// items file (in `data.items`) gives texts, the optional `contamination`
 /// column, and the row order of the embeddings.
@@ -873,7 +542,6 @@ pub fn filter_files(data: &crate::DatasetFiles, load: &crate::LoadOptions, extra
     report.warnings = warnings;
     Ok(report)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1011,13 +679,5 @@ mod tests {
         // A threshold on scores nobody gave is refused.
         let e = filter(&p.m, &FilterInputs::default(), &options).unwrap_err().to_string();
         assert!(e.contains("contamination' column"), "{e}");
-    }
-
-    #[test]
-    fn components_and_fence() {
-        assert_eq!(components(6, &[(4, 1), (1, 3), (0, 5)]), vec![vec![0, 5], vec![1, 3, 4]]);
-        let mut v = vec![0.5f32, 0.55, 0.6, 0.62, 0.58, 0.99];
-        let t = fence(&mut v);
-        assert!((0.8..=0.95).contains(&t));
     }
 }
