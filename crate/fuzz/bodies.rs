@@ -121,8 +121,10 @@ pub fn estimate_json(data: &[u8]) {
 /// The input as an items CSV for the built-in text features.
 #[allow(dead_code)]
 pub fn similar_items(data: &[u8]) {
-    let settings = benchsift::similar::SimilarSettings { top_k: Some(3), ..Default::default() };
-    if let Ok(report) = benchsift::similar::similar_files(Some(&Input::new("items.csv", data)), None, &settings) {
+    let request = benchsift::commands::similar::SimilarRequest { top_k: 3, ..Default::default() };
+    let mut files = benchsift::commands::Files::new();
+    files.push(benchsift::commands::Role::Items, Input::new("items.csv", data));
+    if let Ok(report) = benchsift::commands::similar::run_cpu(&files, &request) {
         for p in &report.pairs {
             assert!(p.cosine.is_finite() && p.cosine <= 1.0 + 1e-4, "cosine {}", p.cosine);
         }

@@ -16,20 +16,26 @@ pub struct DatasetFiles<'a> {
     pub models: Option<Input<'a>>,
 }
 
-/// How to read the files. Deserialises from the JS API's option object.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How to read the files: the CLI's flags and the JS API's option keys that
+/// every command reading a response matrix shares.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, clap::Args)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadOptions {
-    /// `wide`, `long`, `json` or `lm-eval`; detected when absent.
+    /// Layout of the responses: wide, long, json or lm-eval (detected when absent).
+    #[arg(long)]
     pub format: Option<String>,
-    /// lm-evaluation-harness per-sample metric (`acc`, `acc_norm`, `exact_match`, …).
+    /// lm-evaluation-harness per-sample metric (acc, acc_norm, exact_match, ...).
+    #[arg(long)]
     pub metric: Option<String>,
     /// lm-evaluation-harness filter to keep when a task logs several.
+    #[arg(long)]
     pub filter: Option<String>,
     /// Refuse scores outside [0, 1].
     #[serde(default)]
+    #[arg(skip)]
     pub require_unit_interval: bool,
     /// Refuse matrices with more cells than this.
+    #[arg(skip)]
     pub max_cells: Option<u64>,
 }
 

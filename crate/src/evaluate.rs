@@ -56,25 +56,6 @@ pub struct EvaluateOptions {
     pub side: select::SideData,
 }
 
-/// Evaluation settings as the JS API gives them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EvaluateSettings {
-    pub methods: Option<Vec<String>>,
-    pub budgets: Option<Vec<usize>>,
-    pub folds: Option<usize>,
-    pub holdout: Option<f64>,
-    pub newest: Option<usize>,
-    pub seeds: Option<usize>,
-    pub irt: Option<String>,
-    #[serde(default)]
-    pub stratify: bool,
-    #[serde(default)]
-    pub difficulty_strata: usize,
-    /// The random guard (default on).
-    pub guard: Option<bool>,
-}
-
 /// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
 pub fn default_budgets(items: usize) -> Vec<usize> {
     if items >= 400 {
@@ -83,38 +64,6 @@ pub fn default_budgets(items: usize) -> Vec<usize> {
         let mut b: Vec<usize> = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5].iter().map(|f| ((items as f64 * f).round() as usize).max(1)).collect();
         b.dedup();
         b
-    }
-}
-
-impl EvaluateSettings {
-    pub fn to_options(&self, m: &ResponseMatrix, truth: Option<Vec<f64>>) -> Result<EvaluateOptions> {
-        let methods = match &self.methods {
-            Some(list) => list.iter().map(|s| Method::parse(s)).collect::<Result<Vec<_>>>()?,
-            None => Method::DEFAULT_EVALUATE.to_vec(),
-        };
-        let split = match (self.holdout, self.newest) {
-            (Some(_), Some(_)) => return Err(Error::invalid("give a holdout fraction or a newest count, not both")),
-            (Some(f), None) => {
-                if !(f > 0.0 && f < 1.0) {
-                    return Err(Error::invalid(format!("holdout fraction {f} must be between 0 and 1")));
-                }
-                Split::Holdout(f)
-            }
-            (None, Some(n)) => Split::Newest(n),
-            (None, None) => Split::KFold(self.folds.unwrap_or(5)),
-        };
-        Ok(EvaluateOptions {
-            methods,
-            budgets: self.budgets.clone().unwrap_or_else(|| default_budgets(m.n_items())),
-            split,
-            seeds: self.seeds.unwrap_or(5),
-            irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
-            stratify: self.stratify,
-            difficulty_strata: self.difficulty_strata,
-            guard: self.guard.unwrap_or(true),
-            truth,
-            side: select::SideData::default(),
-        })
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod calibrate;
+pub mod commands;
 pub mod dataset;
 pub mod error;
 pub mod estimate;

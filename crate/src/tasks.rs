@@ -29,7 +29,7 @@
 //! both the method and random subsets of the same k run over the same seeds
 //! (at least 20), reported as means with 95% Student-t intervals.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::evaluate::{Interval, RANDOM_SEEDS};
@@ -47,6 +47,15 @@ pub enum TaskMethod {
 }
 
 impl TaskMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskMethod::Greedy => "greedy",
+            TaskMethod::Beam => "beam",
+            TaskMethod::Cluster => "cluster",
+            TaskMethod::Random => "random",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<TaskMethod> {
         match name.trim().to_ascii_lowercase().as_str() {
             "greedy" => Ok(TaskMethod::Greedy),
@@ -494,46 +503,6 @@ pub fn select_tasks(tm: &TaskMatrix, options: &TaskOptions) -> Result<TaskReport
         chosen_frequency,
         warnings: Vec::new(),
     })
-}
-
-/// Task selection settings as users give them (CLI flags, JS option objects).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TaskSettings {
-    pub k: Option<usize>,
-    pub method: Option<String>,
-    pub folds: Option<usize>,
-    pub seeds: Option<usize>,
-    pub seed: Option<u64>,
-    pub alpha: Option<f64>,
-    pub beam_width: Option<usize>,
-}
-
-impl TaskSettings {
-    pub fn to_options(&self) -> Result<TaskOptions> {
-        let d = TaskOptions::default();
-        Ok(TaskOptions {
-            k: self.k.ok_or_else(|| Error::invalid("give k, the number of tasks to choose"))?,
-            method: self.method.as_deref().map(TaskMethod::parse).transpose()?.unwrap_or(d.method),
-            folds: self.folds.unwrap_or(d.folds),
-            seeds: self.seeds.unwrap_or(d.seeds),
-            seed: self.seed.unwrap_or(d.seed),
-            alpha: self.alpha.unwrap_or(d.alpha),
-            beam_width: self.beam_width.unwrap_or(d.beam_width),
-        })
-    }
-}
-
-/// `select-tasks` from files: the one entry point of the CLI and the JS API.
-pub fn select_tasks_files(data: &crate::DatasetFiles, load: &crate::LoadOptions, settings: &TaskSettings) -> Result<TaskReport> {
-    let options = settings.to_options()?;
-    let dataset = crate::Dataset::load(data, load)?;
-    let (tm, mut warnings) = TaskMatrix::from_matrix(&dataset.matrix);
-    let mut report = select_tasks(&tm, &options)?;
-    let mut all = dataset.warnings;
-    all.append(&mut warnings);
-    report.warnings = all;
-    Ok(report)
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 // The JS API over the wasm module, shared by the Node and browser entries.
 // Each function takes the initialised wasm-bindgen module first; the entries
-// bind it. Inputs are normalised here so the Rust side sees one shape only:
-// named byte arrays with a role.
+// bind it.
+//
+// The options a command takes, and which of them are files, are not listed
+// here: the wasm module's `schema()` says (it is read off the Rust request
+// types), so a new option needs no change in this file, and a key the core
+// does not know reaches it and is refused by name. Files go by role in one
+// buffer; every other option goes as JSON.
 
 /** @typedef {import('./types.js').FileInput} FileInput */
 /** @typedef {import('./types.js').InfoOptions} InfoOptions */
@@ -20,26 +25,53 @@
 /** @typedef {import('./types.js').FilterReport} FilterReport */
 /** @typedef {import('./types.js').SelectTasksOptions} SelectTasksOptions */
 /** @typedef {import('./types.js').TaskSelection} TaskSelection */
+/** @typedef {import('./types.js').Schema} Schema */
+/** @typedef {import('./types.js').Command} Command */
 
 /**
+ * The wasm exports. Each command takes its files (names, roles, lengths and
+ * one buffer) and its options as JSON text.
+ * @typedef {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} WasmCommand
  * @typedef {object} WasmModule
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} info
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => string} fit
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, fit: string, progress?: Function) => Promise<string>} [fitGpu]
+ * @property {WasmCommand} info
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => string} fit
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => Promise<string>} [fitGpu]
  *   present when the wasm was built with the `gpu` feature
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, select: string) => string} select
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, subset: string, fit: string, estimator: string) => string} estimate
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, evaluate: string, progress?: Function) => string} evaluate
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => string} similar
- * @property {(name: string, data: Uint8Array) => string} itemTexts
+ * @property {WasmCommand} select
+ * @property {WasmCommand} estimate
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => string} evaluate
+ * @property {WasmCommand} similar
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => Promise<string>} [similarGpu]
  *   present when the wasm was built with the `gpu` feature
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, filter: string) => string} filter
- * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, load: string, tasks: string) => string} selectTasks
+ * @property {WasmCommand} filter
+ * @property {WasmCommand} selectTasks
+ * @property {(name: string, data: Uint8Array) => string} itemTexts
+ * @property {(a: Float64Array, b: Float64Array) => number} kendallTau
+ * @property {() => string} schema
  * @property {() => string} version
  */
 
 const encoder = new TextEncoder();
+
+/** Options that only JS reads: the responses' name and callbacks. */
+const JS_ONLY = new Set(['name', 'onProgress']);
+
+/** @type {WeakMap<WasmModule, Schema>} */
+const schemas = new WeakMap();
+
+/**
+ * The module's schema, parsed once.
+ * @param {WasmModule} wasm
+ * @returns {Schema}
+ */
+export function schemaOf(wasm) {
+  let schema = schemas.get(wasm);
+  if (!schema) {
+    schema = /** @type {Schema} */ (JSON.parse(wasm.schema()));
+    schemas.set(wasm, schema);
+  }
+  return schema;
+}
 
 /**
  * @param {unknown} data
@@ -52,6 +84,20 @@ async function toBytes(data) {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
   throw new TypeError('expected a string, Uint8Array, ArrayBuffer or Blob');
+}
+
+/**
+ * Whether `value` is a file the way the API takes files (not a JSON value).
+ * @param {unknown} value
+ */
+function isFileInput(value) {
+  return (
+    typeof value === 'string' ||
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value) ||
+    (typeof Blob !== 'undefined' && value instanceof Blob) ||
+    (typeof value === 'object' && value !== null && 'data' in value)
+  );
 }
 
 /**
@@ -71,31 +117,44 @@ async function toNamed(input, fallbackName) {
 }
 
 /**
- * @param {FileInput | FileInput[]} responses
- * @param {InfoOptions} options
+ * A command's files (by role) and the rest of its options (as JSON text),
+ * as the wasm exports take them.
+ * @param {WasmModule} wasm
+ * @param {Command} command
+ * @param {FileInput | FileInput[] | undefined} responses
+ * @param {Record<string, unknown>} options
  */
-async function packFiles(responses, options) {
+async function pack(wasm, command, responses, options) {
+  const schema = schemaOf(wasm);
   /** @type {{name: string, role: string, bytes: Uint8Array}[]} */
   const files = [];
-  const list = Array.isArray(responses) ? responses : [responses];
-  if (list.length === 0) throw new Error('no response file given');
-  for (const [i, r] of list.entries()) {
-    const fallback = options.name && list.length === 1 ? options.name : `responses${list.length > 1 ? i + 1 : ''}`;
-    files.push({ role: 'responses', ...(await toNamed(r, fallback)) });
+  if (responses !== undefined) {
+    const list = Array.isArray(responses) ? responses : [responses];
+    if (list.length === 0) throw new Error('no response file given');
+    const name = typeof options.name === 'string' ? options.name : undefined;
+    for (const [i, r] of list.entries()) {
+      const fallback = name && list.length === 1 ? name : `responses${list.length > 1 ? i + 1 : ''}`;
+      files.push({ role: 'responses', ...(await toNamed(r, fallback)) });
+    }
   }
-  if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
-  if (options.models != null) files.push({ role: 'models', ...(await toNamed(options.models, 'models.csv')) });
-  const side = /** @type {{truth?: FileInput, metricScores?: FileInput | FileInput[], outputs?: FileInput, embeddings?: FileInput}} */ (options);
-  if (side.truth != null) files.push({ role: 'truth', ...(await toNamed(side.truth, 'truth.csv')) });
-  if (side.metricScores != null) {
-    const metrics = Array.isArray(side.metricScores) ? side.metricScores : [side.metricScores];
-    for (const [i, m] of metrics.entries()) files.push({ role: 'metric', ...(await toNamed(m, `metric${metrics.length > 1 ? i + 1 : ''}.csv`)) });
+  /** @type {Record<string, unknown>} */
+  const rest = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined || value === null || JS_ONLY.has(key)) continue;
+    const role = schema.roles.find((r) => r.key === key && r.role !== 'responses');
+    if (!role) {
+      rest[key] = value;
+      continue;
+    }
+    const values = role.many && Array.isArray(value) ? value : [value];
+    for (const [i, v] of values.entries()) {
+      const input = role.json && !isFileInput(v) ? JSON.stringify(v) : /** @type {FileInput} */ (v);
+      const fallback = values.length > 1 ? role.file.replace(/(\.[^.]+)$/, `${i + 1}$1`) : role.file;
+      files.push({ role: role.role, ...(await toNamed(input, fallback)) });
+    }
   }
-  if (side.outputs != null) files.push({ role: 'outputs', ...(await toNamed(side.outputs, 'outputs.csv')) });
-  if (side.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(side.embeddings, 'embeddings.npy')) });
-  const { referenceRanking } = /** @type {{referenceRanking?: FileInput}} */ (options);
-  if (referenceRanking != null) files.push({ role: 'reference', ...(await toNamed(referenceRanking, 'ranking.csv')) });
-  return concat(files);
+  if (!schema.commands[command]) throw new Error(`internal: no command '${command}'`);
+  return { ...concat(files), options: JSON.stringify(rest) };
 }
 
 /**
@@ -124,27 +183,29 @@ function concat(files) {
 }
 
 /**
- * The options the Rust side reads (files travel separately).
- * @param {InfoOptions} options
+ * Calls a wasm export, rethrowing its errors as plain `Error`s with the
+ * message the CLI prints (wasm-bindgen's errors are not always `Error`s).
+ * @template T
+ * @param {() => T | Promise<T>} call
+ * @returns {Promise<T>}
  */
-function loadOptions(options) {
-  const { format, metric, filter, requireUnitInterval, maxCells } = options;
-  return JSON.stringify({ format, metric, filter, requireUnitInterval, maxCells });
+async function rethrow(call) {
+  try {
+    return await call();
+  } catch (e) {
+    throw new Error(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /**
- * Rethrows wasm errors as plain `Error`s with the same message the CLI prints.
- * @template T
- * @param {() => T} call
- * @returns {T}
+ * @param {WasmModule} wasm
+ * @param {Exclude<Command, 'fit' | 'evaluate' | 'similar'>} command
+ * @param {FileInput | FileInput[] | undefined} responses
+ * @param {Record<string, unknown>} options
  */
-function rethrow(call) {
-  try {
-    return call();
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw new Error(message);
-  }
+async function call(wasm, command, responses, options) {
+  const { names, roles, lengths, data, options: json } = await pack(wasm, command, responses, options);
+  return JSON.parse(await rethrow(() => wasm[command](names, roles, lengths, data, json)));
 }
 
 /**
@@ -154,9 +215,7 @@ function rethrow(call) {
  * @returns {Promise<Info>}
  */
 export async function info(wasm, responses, options = {}) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const json = rethrow(() => wasm.info(names, roles, lengths, data, loadOptions(options)));
-  return JSON.parse(json);
+  return call(wasm, 'info', responses, { ...options });
 }
 
 /**
@@ -166,27 +225,20 @@ export async function info(wasm, responses, options = {}) {
  * @returns {Promise<FitResult>}
  */
 export async function fit(wasm, responses, options = {}) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints, onProgress } = options;
-  const backend = options.backend ?? 'auto';
-  const settings = JSON.stringify({ irt, dims, seed, guess, scale, maxIterations, tolerance, quadraturePoints, backend });
+  const { names, roles, lengths, data, options: json } = await pack(wasm, 'fit', responses, { ...options });
+  const { onProgress } = options;
   const progress = onProgress
     ? (/** @type {number} */ iteration, /** @type {number} */ maxIterations, /** @type {number} */ logLikelihood, /** @type {number} */ maxChange) =>
         onProgress({ iteration, maxIterations, logLikelihood, maxChange }) !== false
     : undefined;
-  // As in `similar`: the GPU entry is async (WebGPU readbacks are), runs the
-  // same EM and chooses between GPU and CPU itself, saying why in `backend`.
-  // `cpu` takes the synchronous entry: no adapter is even probed.
-  if (backend !== 'cpu' && typeof wasm.fitGpu === 'function') {
-    const gpu = wasm.fitGpu;
-    try {
-      return JSON.parse(await gpu(names, roles, lengths, data, loadOptions(options), settings, progress));
-    } catch (e) {
-      throw new Error(e instanceof Error ? e.message : String(e));
-    }
+  // The GPU entry is async (WebGPU readbacks are), runs the same EM and
+  // chooses between GPU and CPU itself, saying why in `backend`. `cpu` takes
+  // the synchronous entry: no adapter is even probed.
+  const gpu = wasm.fitGpu;
+  if (options.backend !== 'cpu' && typeof gpu === 'function') {
+    return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json, progress)));
   }
-  const json = rethrow(() => wasm.fit(names, roles, lengths, data, loadOptions(options), settings, progress));
-  return JSON.parse(json);
+  return JSON.parse(await rethrow(() => wasm.fit(names, roles, lengths, data, json, progress)));
 }
 
 /**
@@ -196,10 +248,7 @@ export async function fit(wasm, responses, options = {}) {
  * @returns {Promise<Subset>}
  */
 export async function select(wasm, responses, options) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { method, budget, costBudget, seed, stratify, difficultyStrata, guard, trainModels, holdoutModels, irt, dims } = options;
-  const settings = JSON.stringify({ method, budget, costBudget, seed, stratify, difficultyStrata, guard, trainModels, holdoutModels, irt, dims });
-  return JSON.parse(rethrow(() => wasm.select(names, roles, lengths, data, loadOptions(options), settings)));
+  return call(wasm, 'select', responses, { ...options });
 }
 
 /**
@@ -209,10 +258,7 @@ export async function select(wasm, responses, options) {
  * @returns {Promise<Estimates>}
  */
 export async function estimate(wasm, responses, options) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const subset = JSON.stringify(options.subset);
-  const fit = options.fit ? JSON.stringify(options.fit) : '';
-  return JSON.parse(rethrow(() => wasm.estimate(names, roles, lengths, data, loadOptions(options), subset, fit, options.estimator ?? 'weighted')));
+  return call(wasm, 'estimate', responses, { ...options });
 }
 
 /**
@@ -222,11 +268,10 @@ export async function estimate(wasm, responses, options) {
  * @returns {Promise<Evaluation>}
  */
 export async function evaluate(wasm, responses, options = {}) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata, guard, onProgress } = options;
-  const settings = JSON.stringify({ methods, budgets, folds, holdout, newest, seeds, irt, stratify, difficultyStrata, guard });
+  const { names, roles, lengths, data, options: json } = await pack(wasm, 'evaluate', responses, { ...options });
+  const { onProgress } = options;
   const progress = onProgress ? (/** @type {number} */ done, /** @type {number} */ total) => onProgress({ done, total }) : undefined;
-  return JSON.parse(rethrow(() => wasm.evaluate(names, roles, lengths, data, loadOptions(options), settings, progress)));
+  return JSON.parse(await rethrow(() => wasm.evaluate(names, roles, lengths, data, json, progress)));
 }
 
 /**
@@ -235,24 +280,14 @@ export async function evaluate(wasm, responses, options = {}) {
  * @returns {Promise<SimilarReport>}
  */
 export async function similar(wasm, options) {
-  /** @type {{name: string, role: string, bytes: Uint8Array}[]} */
-  const files = [];
-  if (options.items != null) files.push({ role: 'items', ...(await toNamed(options.items, 'items.csv')) });
-  if (options.embeddings != null) files.push({ role: 'embeddings', ...(await toNamed(options.embeddings, 'embeddings.npy')) });
-  const { names, roles, lengths, data } = concat(files);
-  const backend = options.backend ?? 'auto';
-  const settings = JSON.stringify({ topK: options.topK, threshold: options.threshold, backend });
+  const { names, roles, lengths, data, options: json } = await pack(wasm, 'similar', undefined, { ...options });
   // The GPU entry is async (WebGPU is); it decides between GPU and CPU itself
   // and says why in `backend`. `cpu` skips it: no adapter is even probed.
-  if (backend !== 'cpu' && typeof wasm.similarGpu === 'function') {
-    const gpu = wasm.similarGpu;
-    try {
-      return JSON.parse(await gpu(names, roles, lengths, data, settings));
-    } catch (e) {
-      throw new Error(e instanceof Error ? e.message : String(e));
-    }
+  const gpu = wasm.similarGpu;
+  if (options.backend !== 'cpu' && typeof gpu === 'function') {
+    return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json)));
   }
-  return JSON.parse(rethrow(() => wasm.similar(names, roles, lengths, data, settings)));
+  return JSON.parse(await rethrow(() => wasm.similar(names, roles, lengths, data, json)));
 }
 
 /**
@@ -263,7 +298,7 @@ export async function similar(wasm, options) {
  */
 export async function itemTexts(wasm, items) {
   const { name, bytes } = await toNamed(items, 'items.csv');
-  return JSON.parse(rethrow(() => wasm.itemTexts(name, bytes)));
+  return JSON.parse(await rethrow(() => wasm.itemTexts(name, bytes)));
 }
 
 /**
@@ -273,10 +308,7 @@ export async function itemTexts(wasm, items) {
  * @returns {Promise<FilterReport>}
  */
 export async function filter(wasm, responses, options = {}) {
-  const { names, roles, lengths, data } = await packFiles(responses, options);
-  const { easy, easyTopK, easyMinFraction, easyProbability, easyKeep, contamination, contaminationQ3, contaminationNeighbours, contaminationScoreThreshold, duplicates, duplicateThreshold, irt, seed } = options;
-  const settings = JSON.stringify({ easy, easyTopK, easyMinFraction, easyProbability, easyKeep, contamination, contaminationQ3, contaminationNeighbours, contaminationScoreThreshold, duplicates, duplicateThreshold, irt, seed });
-  return JSON.parse(rethrow(() => wasm.filter(names, roles, lengths, data, loadOptions(options), settings)));
+  return call(wasm, 'filter', responses, { ...options });
 }
 
 /**
@@ -286,17 +318,59 @@ export async function filter(wasm, responses, options = {}) {
  * @returns {Promise<TaskSelection>}
  */
 export async function selectTasks(wasm, matrix, options) {
-  const { names, roles, lengths, data } = await packFiles(matrix, options);
-  const { k, method, folds, seeds, seed, alpha, beamWidth } = options;
-  const settings = JSON.stringify({ k, method, folds, seeds, seed, alpha, beamWidth });
-  return JSON.parse(rethrow(() => wasm.selectTasks(names, roles, lengths, data, loadOptions(options), settings)));
+  return call(wasm, 'selectTasks', matrix, { ...options });
+}
+
+/**
+ * Files tagged with roles (as a page collects them) as a command's
+ * arguments: the responses and the option keys of the other files, keeping
+ * only the roles the command takes.
+ * @param {WasmModule} wasm
+ * @param {Command} command
+ * @param {{name: string, role: string, data: ArrayBuffer | Uint8Array}[]} files
+ * @returns {{responses: {name: string, data: ArrayBuffer | Uint8Array}[], options: Record<string, unknown>}}
+ */
+export function fileOptions(wasm, command, files) {
+  const schema = schemaOf(wasm);
+  const takes = new Set(schema.commands[command]?.files ?? []);
+  /** @type {Record<string, unknown>} */
+  const options = {};
+  const responses = [];
+  for (const f of files) {
+    if (!takes.has(f.role)) continue;
+    const named = { name: f.name, data: f.data };
+    if (f.role === 'responses') {
+      responses.push(named);
+      continue;
+    }
+    const role = schema.roles.find((r) => r.role === f.role);
+    if (!role) throw new Error(`unknown file role '${f.role}'`);
+    if (role.many) options[role.key] = [.../** @type {unknown[]} */ (options[role.key] ?? []), named];
+    else options[role.key] = named;
+  }
+  return { responses, options };
+}
+
+/**
+ * Kendall's τ-b of two series (NaN with any NaN or a constant series), as
+ * the core computes it everywhere else.
+ * @param {WasmModule} wasm
+ * @param {ArrayLike<number>} a
+ * @param {ArrayLike<number>} b
+ */
+export function kendallTau(wasm, a, b) {
+  try {
+    return wasm.kendallTau(Float64Array.from(a), Float64Array.from(b));
+  } catch (e) {
+    throw new Error(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /**
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
  * @param {() => Promise<WasmModule>} init
- * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'version'>}
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'fileOptions' | 'kendallTau' | 'schema' | 'version'>}
  */
 export function bind(init) {
   return {
@@ -309,6 +383,9 @@ export function bind(init) {
     itemTexts: async (items) => itemTexts(await init(), items),
     filter: async (responses, options) => filter(await init(), responses, options),
     selectTasks: async (matrix, options) => selectTasks(await init(), matrix, options),
+    fileOptions: async (command, files) => fileOptions(await init(), command, files),
+    kendallTau: async (a, b) => kendallTau(await init(), a, b),
+    schema: async () => schemaOf(await init()),
     version: async () => (await init()).version(),
   };
 }

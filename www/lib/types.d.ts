@@ -450,3 +450,38 @@ export function selectTasks(matrix: FileInput | FileInput[], options: SelectTask
 
 /** The version of the wasm core. */
 export function version(): Promise<string>;
+
+/** A command of the API, by its function name. */
+export type Command = 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'filter' | 'selectTasks';
+
+/** Every command's option keys and file roles, and how each file role travels: read off the Rust request types. */
+export interface Schema {
+  roles: {
+    /** The role on the wire (`responses`, `items`, `metric`, …). */
+    role: string;
+    /** The option key that takes files of this role (`items`, `metricScores`, …). */
+    key: string;
+    /** Whether several files may have it. */
+    many: boolean;
+    /** Whether the option takes a JSON value (a subset or a fit) as well as a file. */
+    json: boolean;
+    /** The name bare bytes or a JSON value get. */
+    file: string;
+  }[];
+  commands: Record<Command, { options: string[]; files: string[] }>;
+}
+
+/** The schema of this build. */
+export function schema(): Promise<Schema>;
+
+/**
+ * Files tagged with roles (as a page collects them, e.g. `{name, role: 'items', data}`) as a command's arguments:
+ * the responses and the options that carry the other files, keeping only the roles the command takes.
+ */
+export function fileOptions(
+  command: Command,
+  files: { name: string; role: string; data: ArrayBuffer | Uint8Array }[],
+): Promise<{ responses: { name: string; data: ArrayBuffer | Uint8Array }[]; options: Record<string, unknown> }>;
+
+/** Kendall's τ-b of two equally long series (NaN with any NaN or a constant series), as the core computes it. */
+export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): Promise<number>;

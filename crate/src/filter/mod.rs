@@ -54,8 +54,8 @@ use crate::error::{Error, Result};
 use crate::irt::{FitOptions, IrtFit, IrtModel, Scale};
 use crate::matrix::{Kind, ResponseMatrix};
 use crate::metrics;
-use crate::similar::{self, NamedPair};
-use serde::{Deserialize, Serialize};
+use crate::similar::NamedPair;
+use serde::Serialize;
 
 mod contamination;
 mod duplicates;
@@ -429,118 +429,6 @@ fn fraction_words(f: f64) -> String {
     } else {
         format!("{:.0}%", f * 100.0)
     }
-}
-/// Filter settings as users give them (CLI flags, JS option objects).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FilterSettings {
-    /// Turn a stage off with `false` (all run by default).
-    pub easy: Option<bool>,
-    pub easy_top_k: Option<usize>,
-    pub easy_min_fraction: Option<f64>,
-    pub easy_probability: Option<f64>,
-    pub easy_keep: Option<f64>,
-    pub contamination: Option<bool>,
-    pub contamination_q3: Option<f64>,
-    pub contamination_neighbours: Option<usize>,
-    pub seed: Option<u64>,
-    pub contamination_score_threshold: Option<f64>,
-    pub duplicates: Option<bool>,
-    pub duplicate_threshold: Option<f32>,
-    pub irt: Option<String>,
-}
-impl FilterSettings {
-    pub fn to_options(&self) -> Result<FilterOptions> {
-        let options = FilterOptions {
-            easy: (self.easy != Some(false)).then(|| EasyOptions {
-                top_k: self.easy_top_k,
-                min_fraction: self.easy_min_fraction.unwrap_or(1.0),
-                probability: self.easy_probability,
-                keep_fraction: self.easy_keep.unwrap_or(0.0),
-            }),
-            contamination: (self.contamination != Some(false)).then(|| ContaminationOptions {
-                q3: self.contamination_q3,
-                neighbours: self.contamination_neighbours.unwrap_or(3),
-                seed: self.seed.unwrap_or(0),
-                score_threshold: self.contamination_score_threshold,
-            }),
-            duplicates: (self.duplicates != Some(false)).then_some(DuplicateOptions { threshold: self.duplicate_threshold }),
-            irt: IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?,
-        };
-        if options.irt == IrtModel::Beta {
-            return Err(Error::invalid("the filter's residuals need a Bernoulli model: use rasch, 1pl, 2pl, 3pl or 4pl"));
-        }
-        options.validate()?;
-        Ok(options)
-    }
-}
-/// The files `filter` reads besides the response matrix.
-#[derive(Debug, Clone, Default)]
-pub struct FilterFiles<'a> {
-    pub embeddings: Option<crate::read::Input<'a>>,
-    pub reference: Option<crate::read::Input<'a>>,
-}
-/// `filter` from files: the one entry point of the CLI and the JS API. The
-/// items file (in `data.items`) gives texts, the optional `contamination`
-/// column, and the row order of the embeddings.
-pub fn filter_files(data: &crate::DatasetFiles, load: &crate::LoadOptions, extra: &FilterFiles, settings: &FilterSettings) -> Result<FilterReport> {
-    let options = settings.to_options()?;
-    let dataset = crate::Dataset::load(data, load)?;
-    let m = &dataset.matrix;
-    let max = crate::read::DEFAULT_MAX_BYTES;
-    let position: std::collections::HashMap<&str, usize> = m.item_ids().iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut inputs = FilterInputs::default();
-    let mut warnings = dataset.warnings.clone();
-    if let Some(items) = &data.items {
-        if let Some((ids, values)) = crate::read::read_item_column(items, &["contamination", "contamination_score", "contaminated"], max)? {
-            let mut scores = vec![None; m.n_items()];
-            for (id, v) in ids.iter().zip(values) {
-                if let Some(&i) = position.get(id.as_str()) {
-                    scores[i] = v;
-                }
-            }
-            inputs.contamination_scores = Some(scores);
-        }
-    }
-    if options.duplicates.is_some() {
-        match &extra.embeddings {
-            Some(input) => {
-                let e = crate::read::read_embeddings(input, max)?;
-                let order = match (&e.ids, data.items.as_ref()) {
-                    (None, Some(items)) => Some(crate::read::read_item_texts(items, max)?.0),
-                    _ => None,
-                };
-                let ids = e.row_ids(input.name, order.as_deref(), "the items file")?;
-                let mut v = Vectors { data: vec![0.0; m.n_items() * e.dims], dims: e.dims, has_vector: vec![false; m.n_items()], features: "embeddings" };
-                for (r, id) in ids.iter().enumerate() {
-                    if let Some(&i) = position.get(id.as_str()) {
-                        v.data[i * e.dims..(i + 1) * e.dims].copy_from_slice(e.row(r));
-                        v.has_vector[i] = true;
-                    }
-                }
-                let missing = v.has_vector.iter().filter(|h| !**h).count();
-                if missing > 0 {
-                    warnings.push(format!("{missing} item(s) have no embedding row and take no part in the duplicate stage"));
-                }
-                inputs.vectors = Some(v);
-            }
-            None => {
-                let texts = &m.items().text;
-                if texts.iter().any(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty())) {
-                    let refs: Vec<&str> = (0..m.n_items()).map(|i| texts.get(i).and_then(|t| t.as_deref()).unwrap_or("")).collect();
-                    let has_vector = refs.iter().map(|t| !t.trim().is_empty()).collect();
-                    inputs.vectors = Some(Vectors { data: similar::text::features(&refs), dims: similar::text::DIMS, has_vector, features: "hashed-ngrams" });
-                }
-            }
-        }
-    }
-    if let Some(r) = &extra.reference {
-        inputs.reference = Some(crate::read::read_reference_ranking(r, m.model_ids(), max)?);
-    }
-    let mut report = filter(m, &inputs, &options)?;
-    warnings.append(&mut report.warnings);
-    report.warnings = warnings;
-    Ok(report)
 }
 #[cfg(test)]
 mod tests {

@@ -362,9 +362,8 @@ mod tests {
             dims,
             features: "embeddings",
         };
-        let settings = |b| crate::similar::SimilarSettings { top_k: Some(3), threshold: None, backend: Some(b) };
-        let gpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Gpu), None)).unwrap();
-        let cpu = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Cpu), None)).unwrap();
+        let gpu = pollster::block_on(crate::gpu::similar(&input, 3, None, crate::backend::BackendChoice::Gpu, None)).unwrap();
+        let cpu = pollster::block_on(crate::gpu::similar(&input, 3, None, crate::backend::BackendChoice::Cpu, None)).unwrap();
         assert_eq!(gpu.backend.device, "gpu", "{:?}", gpu.backend);
         assert!(gpu.backend.reason.contains("asked for"), "{}", gpu.backend.reason);
         assert_eq!(cpu.backend.device, "cpu");
@@ -373,7 +372,7 @@ mod tests {
             assert!((g.cosine - c.cosine).abs() < 2e-5);
         }
         // Auto never opens the device for a job this small.
-        let auto = pollster::block_on(crate::gpu::similar(&input, &settings(crate::backend::BackendChoice::Auto), None)).unwrap();
+        let auto = pollster::block_on(crate::gpu::similar(&input, 3, None, crate::backend::BackendChoice::Auto, None)).unwrap();
         assert_eq!(auto.backend.device, "cpu");
         assert!(auto.backend.reason.contains("below"), "{}", auto.backend.reason);
     }

@@ -18,7 +18,7 @@ pub mod cosine;
 pub mod irt;
 
 use crate::backend::{Backend, BackendChoice};
-use crate::similar::{SimilarInput, SimilarReport, SimilarSettings};
+use crate::similar::{SimilarInput, SimilarReport};
 
 /// Why the GPU path could not run; the messages are for users.
 #[derive(Debug, thiserror::Error)]
@@ -295,12 +295,18 @@ fn too_small(work: f64, min_work: f64) -> String {
     format!("the job ({work:.1e} multiply-adds) is below the {min_work:.0e} at which a GPU pays off")
 }
 
-/// `benchsift similar` with the backend chosen by `settings.backend` (auto by
-/// default). In `auto`, a GPU failure falls back to the CPU and says so; with
-/// `gpu` it is an error. `fallback` as in [`GpuContext::new`].
-pub async fn similar(input: &SimilarInput, settings: &SimilarSettings, fallback: Option<bool>) -> crate::Result<SimilarReport> {
-    let choice = settings.backend.unwrap_or_default();
-    let query = input.query(settings)?;
+/// `benchsift similar` (each row's `top_k` neighbours, or every pair at or
+/// above `threshold`) on the backend `choice` allows. In `auto`, a GPU
+/// failure falls back to the CPU and says so; with `gpu` it is an error.
+/// `fallback` as in [`GpuContext::new`].
+pub async fn similar(
+    input: &SimilarInput,
+    top_k: usize,
+    threshold: Option<f32>,
+    choice: BackendChoice,
+    fallback: Option<bool>,
+) -> crate::Result<SimilarReport> {
+    let query = input.query(top_k, threshold)?;
     // Small jobs never touch the GPU in auto: opening a device costs more.
     if choice == BackendChoice::Cpu || (choice == BackendChoice::Auto && query.work() < MIN_GPU_WORK) {
         let reason = if choice == BackendChoice::Cpu { "the CPU was asked for".to_string() } else { too_small(query.work(), MIN_GPU_WORK) };
@@ -332,15 +338,10 @@ pub async fn similar(input: &SimilarInput, settings: &SimilarSettings, fallback:
     }
 }
 
-/// [`similar`] from files, blocking (native only): what the CLI calls.
+/// [`similar`], blocking (native only): what the CLI calls.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn similar_files_blocking(
-    items: Option<&crate::read::Input>,
-    embeddings: Option<&crate::read::Input>,
-    settings: &SimilarSettings,
-) -> crate::Result<SimilarReport> {
-    let input = SimilarInput::read(items, embeddings)?;
-    pollster::block_on(similar(&input, settings, None))
+pub fn similar_blocking(input: &SimilarInput, top_k: usize, threshold: Option<f32>, choice: BackendChoice) -> crate::Result<SimilarReport> {
+    pollster::block_on(similar(input, top_k, threshold, choice, None))
 }
 
 /// A GPU test without an adapter: skips with a loud line, except under

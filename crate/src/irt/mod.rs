@@ -53,7 +53,7 @@ use crate::backend::Backend;
 pub use em::{fit, fit_async, fit_with};
 pub use item::{Family, Free, ItemParams, Priors};
 pub use json::{FitJson, ItemJson, ModelJson, PerDim};
-pub use options::{FitOptions, FitSettings, IrtModel, Progress, Scale};
+pub use options::{FitOptions, IrtModel, Progress, Scale};
 pub use sums::{BinarySums, SumsFuture};
 
 /// A fitted IRT model.

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::item::{Family, Free, Priors};
 use super::multi;
-use crate::backend::BackendChoice;
 use crate::error::{Error, Result};
 use crate::matrix::{Kind, ResponseMatrix};
 
@@ -198,68 +197,6 @@ impl FitOptions {
             d: self.model == IrtModel::FourPl,
             phi: self.model == IrtModel::Beta,
         }
-    }
-}
-
-/// Fit settings as users give them (CLI flags, JS option objects): names,
-/// not types. [`FitSettings::to_options`] turns them into [`FitOptions`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FitSettings {
-    /// rasch, 1pl, 2pl (default), 3pl, 4pl or beta.
-    pub irt: Option<String>,
-    pub dims: Option<usize>,
-    pub seed: Option<u64>,
-    /// Fixed lower asymptote for 3pl/4pl, e.g. 0.25 for four choices.
-    pub guess: Option<f64>,
-    /// auto (default), identity, percent or minmax.
-    pub scale: Option<String>,
-    pub max_iterations: Option<usize>,
-    pub tolerance: Option<f64>,
-    pub quadrature_points: Option<usize>,
-    /// Where the EM's heavy sums run: auto (default), cpu or gpu. Read by
-    /// the entry points that can use a GPU (`gpu::irt::fit`), not by
-    /// [`FitSettings::to_options`].
-    pub backend: Option<BackendChoice>,
-}
-
-impl FitSettings {
-    pub fn to_options(&self, m: &ResponseMatrix) -> Result<FitOptions> {
-        let defaults = FitOptions::default();
-        let scale = match self.scale.as_deref().unwrap_or("auto") {
-            "auto" => None,
-            "identity" | "none" => Some(Scale::Identity),
-            "percent" => Some(Scale::Percent),
-            "minmax" | "min-max" => match Scale::detect(m) {
-                Scale::MinMax { low, high } => Some(Scale::MinMax { low, high }),
-                _ => {
-                    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
-                    for j in 0..m.n_models() {
-                        for (_, v) in m.row(j) {
-                            low = low.min(v as f64);
-                            high = high.max(v as f64);
-                        }
-                    }
-                    Some(Scale::MinMax { low, high })
-                }
-            },
-            other => {
-                return Err(Error::invalid(format!("unknown scale '{}': expected auto, identity, percent or minmax", crate::error::truncate(other, 20))));
-            }
-        };
-        let options = FitOptions {
-            model: self.irt.as_deref().map(IrtModel::parse).transpose()?.unwrap_or(defaults.model),
-            dims: self.dims.unwrap_or(defaults.dims),
-            quadrature_points: self.quadrature_points.unwrap_or(defaults.quadrature_points),
-            max_iterations: self.max_iterations.unwrap_or(defaults.max_iterations),
-            tolerance: self.tolerance.unwrap_or(defaults.tolerance),
-            priors: defaults.priors,
-            guess: self.guess,
-            scale,
-            seed: self.seed.unwrap_or(defaults.seed),
-        };
-        options.validate(m)?;
-        Ok(options)
     }
 }
 

@@ -50,7 +50,6 @@ use budget::{Share, allocate, groups, take_within_budget, training_means};
 pub use diversity::ItemVectors;
 pub use method::Method;
 pub use metric::{MetricScores, Outputs};
-use serde::Deserialize;
 pub use side::{Side, SideData, item_vectors};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectOptions {
@@ -357,69 +356,6 @@ fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
     let thetas = &fit.theta;
     stratum.iter().map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64).collect()
 }
-/// Selection settings as the JS API gives them.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SelectSettings {
-    pub method: Option<String>,
-    pub budget: Option<usize>,
-    pub cost_budget: Option<f64>,
-    pub seed: Option<u64>,
-    #[serde(default)]
-    pub stratify: bool,
-    /// Difficulty bins (see [`SelectOptions::difficulty_strata`]); 0: off.
-    #[serde(default)]
-    pub difficulty_strata: usize,
-    /// Training model ids (default: all models).
-    pub train_models: Option<Vec<String>>,
-    /// Or: models to hold out, training on all the others.
-    pub holdout_models: Option<Vec<String>>,
-    pub irt: Option<String>,
-    /// Latent dimensions of the IRT fit (irt-* methods; > 1 needs 2pl).
-    pub dims: Option<usize>,
-    /// The random guard (default on; see [`guard`]).
-    pub guard: Option<bool>,
-}
-impl SelectSettings {
-    /// (training model indices, options, IRT model) for `m`.
-    pub fn resolve(&self, m: &ResponseMatrix) -> Result<(Vec<usize>, SelectOptions, crate::irt::IrtModel)> {
-        let index = |id: &String, what: &str| {
-            m.model_ids()
-                .iter()
-                .position(|x| x == id)
-                .ok_or_else(|| Error::invalid(format!("{what} model '{}' is not in the responses", crate::error::truncate(id, 40))))
-        };
-        let train: Vec<usize> = match (&self.train_models, &self.holdout_models) {
-            (Some(_), Some(_)) => return Err(Error::invalid("give training models or held-out models, not both")),
-            (None, None) => (0..m.n_models()).collect(),
-            (Some(ids), None) => ids.iter().map(|id| index(id, "training")).collect::<Result<Vec<_>>>()?,
-            (None, Some(ids)) => {
-                let out = ids.iter().map(|id| index(id, "held-out")).collect::<Result<std::collections::BTreeSet<_>>>()?;
-                let train: Vec<usize> = (0..m.n_models()).filter(|j| !out.contains(j)).collect();
-                if train.is_empty() {
-                    return Err(Error::invalid("every model is held out: nothing is left to select on"));
-                }
-                train
-            }
-        };
-        let budget = match (self.budget, self.cost_budget) {
-            (Some(n), None) => Budget::Items(n),
-            (None, Some(c)) => Budget::Cost(c),
-            (Some(_), Some(_)) => return Err(Error::invalid("give a budget or a cost budget, not both")),
-            (None, None) => return Err(Error::invalid("give a budget (items) or a cost budget")),
-        };
-        let options = SelectOptions {
-            method: Method::parse(self.method.as_deref().unwrap_or("irt-cluster"))?,
-            budget,
-            seed: self.seed.unwrap_or(0),
-            stratify: self.stratify,
-            difficulty_strata: self.difficulty_strata,
-            guard: self.guard.unwrap_or(true),
-        };
-        let irt = crate::irt::IrtModel::parse(self.irt.as_deref().unwrap_or("2pl"))?;
-        Ok((train, options, irt))
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::subset::{select_subset, select_subset_with};
@@ -513,22 +449,6 @@ mod tests {
         assert!(err(Budget::Items(41)).contains("more than the 40 items"));
         assert!(err(Budget::Items(0)).contains("at least 1 item"));
         assert!(err(Budget::Cost(5.0)).contains("needs item costs"));
-    }
-
-    #[test]
-    fn held_out_models_are_the_complement_of_training_models() {
-        let m = matrix();
-        let ids = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let held = SelectSettings { budget: Some(5), holdout_models: ids(&["m3", "m0"]), ..Default::default() };
-        let (train, _, _) = held.resolve(&m).unwrap();
-        assert_eq!(train, (1..30).filter(|&j| j != 3).collect::<Vec<_>>());
-        let both = SelectSettings { train_models: ids(&["m1"]), ..held.clone() };
-        assert!(both.resolve(&m).unwrap_err().to_string().contains("not both"));
-        let unknown = SelectSettings { holdout_models: ids(&["nope"]), ..held.clone() };
-        assert_eq!(unknown.resolve(&m).unwrap_err().to_string(), "held-out model 'nope' is not in the responses");
-        let all: Vec<String> = m.model_ids().to_vec();
-        let everything = SelectSettings { holdout_models: Some(all), ..held };
-        assert!(everything.resolve(&m).unwrap_err().to_string().contains("every model is held out"));
     }
 
     #[test]

@@ -431,8 +431,10 @@ impl SimilarInput {
         }
     }
 
-    pub fn query(&self, settings: &SimilarSettings) -> Result<Query> {
-        Query::new(self.ids.len(), &self.vectors, self.dims, settings.top_k.unwrap_or(10), settings.threshold)
+    /// The search for each row's `top_k` neighbours, or for every pair at
+    /// or above `threshold` when given.
+    pub fn query(&self, top_k: usize, threshold: Option<f32>) -> Result<Query> {
+        Query::new(self.ids.len(), &self.vectors, self.dims, top_k, threshold)
     }
 
     /// The report from a search's answer to `query`, whichever backend
@@ -475,8 +477,8 @@ impl SimilarInput {
     }
 
     /// The whole search on the CPU.
-    pub fn similar_cpu(&self, settings: &SimilarSettings, reason: &str) -> Result<SimilarReport> {
-        let query = self.query(settings)?;
+    pub fn similar_cpu(&self, top_k: usize, threshold: Option<f32>, reason: &str) -> Result<SimilarReport> {
+        let query = self.query(top_k, threshold)?;
         let (nb, pairs) = query.search_cpu()?;
         Ok(self.report(&query, &nb, pairs, crate::backend::Backend::cpu(reason)))
     }
@@ -495,32 +497,5 @@ pub fn similar(
     threshold: Option<f32>,
 ) -> Result<SimilarReport> {
     let input = SimilarInput { ids: ids.to_vec(), texts: texts.map(<[String]>::to_vec), vectors: vectors.to_vec(), dims, features };
-    input.similar_cpu(&SimilarSettings { top_k: Some(top_k), threshold, backend: None }, "the CPU search was asked for")
-}
-
-/// Similarity settings as the JS API gives them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SimilarSettings {
-    pub top_k: Option<usize>,
-    pub threshold: Option<f32>,
-    /// `auto` (default), `cpu` or `gpu`; the GPU path lives in `crate::gpu`.
-    pub backend: Option<crate::backend::BackendChoice>,
-}
-
-/// `similar` from an items CSV and optional `.npy` embeddings (rows in the
-/// items file's order), on the CPU: the synchronous entry point. With the
-/// `gpu` feature, `crate::gpu::similar_files` chooses the device.
-pub fn similar_files(items: Option<&crate::read::Input>, embeddings: Option<&crate::read::Input>, settings: &SimilarSettings) -> Result<SimilarReport> {
-    let input = SimilarInput::read(items, embeddings)?;
-    let reason = match settings.backend {
-        Some(crate::backend::BackendChoice::Gpu) => {
-            return Err(Error::invalid(
-                "the GPU backend is not available on this path: this build has no gpu feature, or the call is synchronous (use the async GPU entry point)",
-            ));
-        }
-        Some(crate::backend::BackendChoice::Cpu) => "the CPU was asked for",
-        _ => "no GPU path on this entry point",
-    };
-    input.similar_cpu(settings, reason)
+    input.similar_cpu(top_k, threshold, "the CPU search was asked for")
 }

@@ -1,0 +1,127 @@
+//! `evaluate`: how well subsets recover held-out models' scores, against
+//! random subsets of the same size.
+
+use serde::Deserialize;
+
+use super::{Files, Role};
+use crate::dataset::LoadOptions;
+use crate::error::{Error, Result};
+use crate::evaluate::{EvaluateOptions, Evaluation, Split, default_budgets};
+use crate::irt::IrtModel;
+use crate::matrix::ResponseMatrix;
+use crate::select::Method;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, clap::Args)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct EvaluateRequest {
+    /// Comma-separated methods (random is always included; default
+    /// random,stratified,irt-info,irt-cluster,anchor-points).
+    #[arg(long, value_delimiter = ',')]
+    pub methods: Option<Vec<String>>,
+    /// Comma-separated item budgets (default: 10,25,50,100,200,400, or 5-50% of small sets).
+    #[arg(long, value_delimiter = ',')]
+    pub budgets: Option<Vec<usize>>,
+    /// K-fold split over models.
+    #[arg(long, default_value_t = EvaluateRequest::default().folds, conflicts_with_all = ["holdout", "newest"])]
+    pub folds: usize,
+    /// Hold out this fraction of models at random (per seed) instead.
+    #[arg(long)]
+    pub holdout: Option<f64>,
+    /// Hold out the N newest models (needs a models file with release dates) instead.
+    #[arg(long)]
+    pub newest: Option<usize>,
+    /// Seeds per seeded method (random always gets at least 20).
+    #[arg(long, default_value_t = EvaluateRequest::default().seeds)]
+    pub seeds: usize,
+    /// IRT model for the irt-* methods and estimators.
+    #[arg(long, default_value_t = EvaluateRequest::default().irt)]
+    pub irt: String,
+    /// Split each budget across item groups by size.
+    #[arg(long)]
+    pub stratify: bool,
+    /// Difficulty bins for every method but the random baseline (see
+    /// `select --difficulty-strata`).
+    #[arg(long, default_value_t = EvaluateRequest::default().difficulty_strata)]
+    pub difficulty_strata: usize,
+    /// Evaluate each method as published: no random guard (by default a
+    /// method whose subsets predict the training models' scores worse than
+    /// random ones, in cross-validation, falls back to random).
+    #[arg(long = "no-guard", action = clap::ArgAction::SetFalse)]
+    pub guard: bool,
+}
+
+impl Default for EvaluateRequest {
+    fn default() -> Self {
+        EvaluateRequest {
+            methods: None,
+            budgets: None,
+            folds: 5,
+            holdout: None,
+            newest: None,
+            seeds: 5,
+            irt: IrtModel::TwoPl.as_str().into(),
+            stratify: false,
+            difficulty_strata: 0,
+            guard: true,
+        }
+    }
+}
+
+/// The responses, true scores when the matrix is only part of the benchmark,
+/// and the selectors' side files.
+pub const FILES: &[Role] = &[Role::Responses, Role::Items, Role::Models, Role::Truth, Role::Metric, Role::Outputs, Role::Embeddings];
+
+impl EvaluateRequest {
+    pub fn to_options(&self, m: &ResponseMatrix, truth: Option<Vec<f64>>) -> Result<EvaluateOptions> {
+        let methods = match &self.methods {
+            Some(list) => list.iter().filter(|s| !s.trim().is_empty()).map(|s| Method::parse(s)).collect::<Result<Vec<_>>>()?,
+            None => Method::DEFAULT_EVALUATE.to_vec(),
+        };
+        let split = match (self.holdout, self.newest) {
+            (Some(_), Some(_)) => return Err(Error::invalid("give a holdout fraction or a newest count, not both")),
+            (Some(f), None) => {
+                if !(f > 0.0 && f < 1.0) {
+                    return Err(Error::invalid(format!("holdout fraction {f} must be between 0 and 1")));
+                }
+                Split::Holdout(f)
+            }
+            (None, Some(n)) => Split::Newest(n),
+            (None, None) => Split::KFold(self.folds),
+        };
+        Ok(EvaluateOptions {
+            methods,
+            budgets: self.budgets.clone().unwrap_or_else(|| default_budgets(m.n_items())),
+            split,
+            seeds: self.seeds,
+            irt: IrtModel::parse(&self.irt)?,
+            stratify: self.stratify,
+            difficulty_strata: self.difficulty_strata,
+            guard: self.guard,
+            truth,
+            side: crate::select::SideData::default(),
+        })
+    }
+}
+
+/// The evaluation, and the warnings of reading the files. `progress(done,
+/// total)` after each split.
+pub fn run(files: &Files, load: &LoadOptions, request: &EvaluateRequest, progress: &mut dyn FnMut(usize, usize)) -> Result<(Evaluation, Vec<String>)> {
+    files.check("evaluate", FILES)?;
+    let dataset = files.load(load)?;
+    let m = &dataset.matrix;
+    let truth = files.truth(m)?;
+    let mut options = request.to_options(m, truth)?;
+    options.side = files.side_data(m)?;
+    let evaluation = crate::evaluate::evaluate(m, &options, progress)?;
+    Ok((evaluation, dataset.warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_defaults_are_the_request_defaults() {
+        assert_eq!(super::super::clap_defaults::<EvaluateRequest>(), EvaluateRequest::default());
+    }
+}

@@ -1,0 +1,180 @@
+//! `filter`: SMART filtering — easy, likely contaminated and near-duplicate
+//! items removed, each with the evidence.
+
+use serde::Deserialize;
+
+use super::{Files, Role};
+use crate::dataset::LoadOptions;
+use crate::error::{Error, Result};
+use crate::filter::{ContaminationOptions, DuplicateOptions, EasyOptions, FilterInputs, FilterOptions, FilterReport, Vectors, filter};
+use crate::irt::IrtModel;
+
+/// Filter settings as users give them; each stage runs unless turned off.
+#[derive(Debug, Clone, PartialEq, Deserialize, clap::Args)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct FilterRequest {
+    /// Run the easy-item stage.
+    #[arg(long = "no-easy", action = clap::ArgAction::SetFalse)]
+    pub easy: bool,
+    /// Look at the K strongest models (by mean score; default all).
+    #[arg(long)]
+    pub easy_top_k: Option<usize>,
+    /// Fraction of those models that must answer correctly.
+    #[arg(long, default_value_t = FilterRequest::default().easy_min_fraction)]
+    pub easy_min_fraction: f64,
+    /// IRT rule instead: predicted P(correct) at least this for each of them.
+    #[arg(long)]
+    pub easy_probability: Option<f64>,
+    /// Fraction of the easy items to keep (the least easy ones).
+    #[arg(long, default_value_t = FilterRequest::default().easy_keep)]
+    pub easy_keep: f64,
+    /// Run the contamination stage.
+    #[arg(long = "no-contamination", action = clap::ArgAction::SetFalse)]
+    pub contamination: bool,
+    /// Residual-correlation (Q3) threshold (default: from responses simulated from the fit).
+    #[arg(long)]
+    pub contamination_q3: Option<f64>,
+    /// Items an item must share its residual pattern with.
+    #[arg(long, default_value_t = FilterRequest::default().contamination_neighbours)]
+    pub contamination_neighbours: usize,
+    /// Seed of the simulation that sets the default Q3 threshold.
+    #[arg(long, default_value_t = FilterRequest::default().seed)]
+    pub seed: u64,
+    /// Flag items whose items-file 'contamination' score is at least this.
+    #[arg(long)]
+    pub contamination_score_threshold: Option<f64>,
+    /// Run the near-duplicate stage.
+    #[arg(long = "no-duplicates", action = clap::ArgAction::SetFalse)]
+    pub duplicates: bool,
+    /// Cosine at or above which items are duplicates (default: from the data).
+    #[arg(long)]
+    pub duplicate_threshold: Option<f32>,
+    /// IRT model fitted for the easy rule, the residuals and representatives.
+    #[arg(long, default_value_t = FilterRequest::default().irt)]
+    pub irt: String,
+}
+
+impl Default for FilterRequest {
+    fn default() -> Self {
+        let (easy, contamination) = (EasyOptions::default(), ContaminationOptions::default());
+        FilterRequest {
+            easy: true,
+            easy_top_k: easy.top_k,
+            easy_min_fraction: easy.min_fraction,
+            easy_probability: easy.probability,
+            easy_keep: easy.keep_fraction,
+            contamination: true,
+            contamination_q3: contamination.q3,
+            contamination_neighbours: contamination.neighbours,
+            seed: contamination.seed,
+            contamination_score_threshold: contamination.score_threshold,
+            duplicates: true,
+            duplicate_threshold: DuplicateOptions::default().threshold,
+            irt: FilterOptions::default().irt.as_str().into(),
+        }
+    }
+}
+
+/// The responses; the items file gives texts, the optional `contamination`
+/// column and the embeddings' row order; a reference ranking to correlate with.
+pub const FILES: &[Role] = &[Role::Responses, Role::Items, Role::Models, Role::Embeddings, Role::Reference];
+
+impl FilterRequest {
+    pub fn to_options(&self) -> Result<FilterOptions> {
+        let options = FilterOptions {
+            easy: self.easy.then(|| EasyOptions {
+                top_k: self.easy_top_k,
+                min_fraction: self.easy_min_fraction,
+                probability: self.easy_probability,
+                keep_fraction: self.easy_keep,
+            }),
+            contamination: self.contamination.then(|| ContaminationOptions {
+                q3: self.contamination_q3,
+                neighbours: self.contamination_neighbours,
+                seed: self.seed,
+                score_threshold: self.contamination_score_threshold,
+            }),
+            duplicates: self.duplicates.then_some(DuplicateOptions { threshold: self.duplicate_threshold }),
+            irt: IrtModel::parse(&self.irt)?,
+        };
+        if options.irt == IrtModel::Beta {
+            return Err(Error::invalid("the filter's residuals need a Bernoulli model: use rasch, 1pl, 2pl, 3pl or 4pl"));
+        }
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+/// The filter on the files.
+pub fn run(files: &Files, load: &LoadOptions, request: &FilterRequest) -> Result<FilterReport> {
+    let options = request.to_options()?;
+    files.check("filter", FILES)?;
+    let dataset = files.load(load)?;
+    let m = &dataset.matrix;
+    let max = crate::read::DEFAULT_MAX_BYTES;
+    let position: std::collections::HashMap<&str, usize> = m.item_ids().iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut inputs = FilterInputs::default();
+    let mut warnings = dataset.warnings.clone();
+    if let Some(items) = files.one(Role::Items) {
+        if let Some((ids, values)) = crate::read::read_item_column(&items, &["contamination", "contamination_score", "contaminated"], max)? {
+            let mut scores = vec![None; m.n_items()];
+            for (id, v) in ids.iter().zip(values) {
+                if let Some(&i) = position.get(id.as_str()) {
+                    scores[i] = v;
+                }
+            }
+            inputs.contamination_scores = Some(scores);
+        }
+    }
+    if options.duplicates.is_some() {
+        match files.one(Role::Embeddings) {
+            Some(input) => {
+                let e = crate::read::read_embeddings(&input, max)?;
+                let order = match (&e.ids, files.one(Role::Items)) {
+                    (None, Some(items)) => Some(crate::read::read_item_texts(&items, max)?.0),
+                    _ => None,
+                };
+                let ids = e.row_ids(input.name, order.as_deref(), "the items file")?;
+                let mut v = Vectors { data: vec![0.0; m.n_items() * e.dims], dims: e.dims, has_vector: vec![false; m.n_items()], features: "embeddings" };
+                for (r, id) in ids.iter().enumerate() {
+                    if let Some(&i) = position.get(id.as_str()) {
+                        v.data[i * e.dims..(i + 1) * e.dims].copy_from_slice(e.row(r));
+                        v.has_vector[i] = true;
+                    }
+                }
+                let missing = v.has_vector.iter().filter(|h| !**h).count();
+                if missing > 0 {
+                    warnings.push(format!("{missing} item(s) have no embedding row and take no part in the duplicate stage"));
+                }
+                inputs.vectors = Some(v);
+            }
+            None => {
+                let texts = &m.items().text;
+                if texts.iter().any(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty())) {
+                    let refs: Vec<&str> = (0..m.n_items()).map(|i| texts.get(i).and_then(|t| t.as_deref()).unwrap_or("")).collect();
+                    let has_vector = refs.iter().map(|t| !t.trim().is_empty()).collect();
+                    inputs.vectors =
+                        Some(Vectors { data: crate::similar::text::features(&refs), dims: crate::similar::text::DIMS, has_vector, features: "hashed-ngrams" });
+                }
+            }
+        }
+    }
+    if let Some(r) = files.one(Role::Reference) {
+        inputs.reference = Some(crate::read::read_reference_ranking(&r, m.model_ids(), max)?);
+    }
+    let mut report = filter(m, &inputs, &options)?;
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_defaults_are_the_request_defaults() {
+        assert_eq!(super::super::clap_defaults::<FilterRequest>(), FilterRequest::default());
+        assert_eq!(FilterRequest::default().to_options().unwrap(), FilterOptions::default());
+    }
+}
