@@ -49,6 +49,22 @@ ensure_wasm_target() {
   die "the Rust wasm32-unknown-unknown target is missing and rustup is not on the PATH to add it: install Rust with rustup (https://rustup.rs)"
 }
 
+# rustfmt and clippy, which `npm test` runs (rustup's default profile has
+# them; the minimal one does not).
+ensure_rust_tools() {
+  ensure_cargo
+  local missing=()
+  cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "rustfmt and clippy: installed"
+    return 0
+  fi
+  have_command rustup || die "${missing[*]} missing and rustup is not on the PATH to add them: install Rust with rustup (https://rustup.rs)"
+  say "installing the Rust components ${missing[*]}"
+  rustup component add "${missing[@]}" || die "'rustup component add ${missing[*]}' failed (its message is above)"
+}
+
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in
 # Cargo.lock, or the generated glue does not match the wasm.
 wasm_bindgen_version() {

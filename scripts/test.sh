@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: every test: Rust unit and CLI tests, the JS type check, the
+# `npm test`: every test: formatting and lints, Rust unit and CLI tests, the JS type check, the
 # packed npm package in a fresh Node project, the install helpers, `npm start`
 # and the page in headless Chromium. Installs what it needs first (see
 # scripts/lib.sh).
@@ -16,7 +16,12 @@ step() {
 }
 
 ensure_system_packages
+ensure_rust_tools
+step "formatting (cargo fmt --check)" cargo fmt --all --check
+step "formatting the fuzz targets (cargo fmt --check)" bash -c 'cd crate/fuzz && cargo fmt --check'
 build_wasm
+step "lints (cargo clippy -D warnings, native and wasm)" \
+  bash -c 'cargo clippy --workspace --all-targets -- -D warnings && cargo clippy --target wasm32-unknown-unknown -p benchsift --lib -- -D warnings'
 step "building the native CLI (the reference the JS and page tests compare with)" \
   cargo build --release -p benchsift --bin benchsift
 step "Rust tests" cargo test --workspace

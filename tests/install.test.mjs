@@ -302,3 +302,27 @@ test('build_wasm: a failing cargo build ends with a message, not silently', () =
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /error: building the wasm core failed/);
 });
+
+test('rustfmt or clippy missing: rustup adds them; present: nothing runs', () => {
+  const box = sandbox();
+  box.stub('cargo', '[ "$1" = clippy ] && exit 1; exit 0');
+  box.stub('rustup');
+  let r = box.run('ensure_rust_tools');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.calls, ['cargo fmt --version', 'cargo clippy --version', 'rustup component add clippy']);
+
+  const present = sandbox();
+  present.stub('cargo');
+  present.stub('rustup', 'exit 99');
+  r = present.run('ensure_rust_tools');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.calls.some((c) => c.startsWith('rustup')), r.calls.join('\n'));
+
+  const failing = sandbox();
+  failing.stub('cargo', '[ "$1" = fmt ] && exit 1; exit 0');
+  failing.stub('rustup', 'exit 1');
+  r = failing.run('ensure_rust_tools; echo reached');
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /error: 'rustup component add rustfmt' failed/);
+});

@@ -577,11 +577,15 @@ pub fn calibrate_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(us
     fit_ridge(setup, models, None).map(|(fit, _)| fit)
 }
 
+/// A model's responses on the subset, its weighted subset mean and its true score.
+type ResponsesWithScores<'a> = (&'a [(usize, f64)], f64, f64);
+
 /// [`calibrate_ridge`] at a given penalty (`Some(λ)`) or the searched one,
 /// with the leave-one-out errors.
 fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>, fixed: Option<f64>) -> Option<(RidgeFit, Vec<f64>)> {
     let p = setup.items.len();
-    let rows: Vec<(&[(usize, f64)], f64, f64)> =
+    // (responses, weighted subset mean, true score) of each usable model.
+    let rows: Vec<ResponsesWithScores> =
         models.filter_map(|(r, t)| Some((r, point(setup, Estimator::Weighted, r).ok()?.0, t))).filter(|&(_, x, t)| x.is_finite() && t.is_finite()).collect();
     let n = rows.len();
     if n < 4 {

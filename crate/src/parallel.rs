@@ -18,15 +18,10 @@ pub fn threads() -> usize {
 /// Calls `f(chunk_index, chunk)` for every `chunk_len`-sized piece of `data`.
 pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk_len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     let chunk_len = chunk_len.max(1);
-    let n_threads = threads().min(data.len().div_ceil(chunk_len));
-    if n_threads <= 1 {
-        for (i, chunk) in data.chunks_mut(chunk_len).enumerate() {
-            f(i, chunk);
-        }
-        return;
-    }
+    // Threads only natively (wasm has one); one thread works in place.
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if threads().min(data.len().div_ceil(chunk_len)) > 1 {
+        let n_threads = threads().min(data.len().div_ceil(chunk_len));
         let work = std::sync::Mutex::new(data.chunks_mut(chunk_len).enumerate());
         std::thread::scope(|scope| {
             for _ in 0..n_threads {
@@ -41,6 +36,10 @@ pub fn for_each_chunk_mut<T: Send>(data: &mut [T], chunk_len: usize, f: impl Fn(
                 });
             }
         });
+        return;
+    }
+    for (i, chunk) in data.chunks_mut(chunk_len).enumerate() {
+        f(i, chunk);
     }
 }
 

@@ -82,13 +82,13 @@ pub const FILES: &[Role] = &[Role::Responses, Role::Items, Role::Models, Role::E
 impl FilterRequest {
     pub fn to_options(&self) -> Result<FilterOptions> {
         let options = FilterOptions {
-            easy: self.easy.then(|| EasyOptions {
+            easy: self.easy.then_some(EasyOptions {
                 top_k: self.easy_top_k,
                 min_fraction: self.easy_min_fraction,
                 probability: self.easy_probability,
                 keep_fraction: self.easy_keep,
             }),
-            contamination: self.contamination.then(|| ContaminationOptions {
+            contamination: self.contamination.then_some(ContaminationOptions {
                 q3: self.contamination_q3,
                 neighbours: self.contamination_neighbours,
                 seed: self.seed,

@@ -97,7 +97,7 @@ pub(super) fn run(s: &Shared, c: &ContaminationOptions, scores: Option<&Vec<Opti
                 // patterns when there are few models). Cells are drawn
                 // item by item, model by model: a fixed order.
                 let mut rng = Rng::new(c.seed ^ 0x5155_4133);
-                let null_unit = residual_vectors(&fit, &considered, |j, i| {
+                let null_unit = residual_vectors(fit, &considered, |j, i| {
                     if x[j * n_items + i].is_nan() { f64::NAN } else { (rng.uniform() < fit.items[i].expected(fit.theta[j])) as u8 as f64 }
                 });
                 let (null, _) = kth_correlation(&null_unit, n_models, c.neighbours)?;
@@ -106,7 +106,7 @@ pub(super) fn run(s: &Shared, c: &ContaminationOptions, scores: Option<&Vec<Opti
         }
     };
     let (q3, partners) = if binary {
-        kth_correlation(&residual_vectors(&fit, &considered, observed), n_models, c.neighbours)?
+        kth_correlation(&residual_vectors(fit, &considered, observed), n_models, c.neighbours)?
     } else {
         (vec![f64::NAN; considered.len()], vec![Vec::new(); considered.len()])
     };

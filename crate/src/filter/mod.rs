@@ -72,11 +72,13 @@ pub struct EasyOptions {
     /// Fraction of the easy items to keep (the least easy ones).
     pub keep_fraction: f64,
 }
+
 impl Default for EasyOptions {
     fn default() -> Self {
         EasyOptions { top_k: None, min_fraction: 1.0, probability: None, keep_fraction: 0.0 }
     }
 }
+
 /// Stage 2 settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContaminationOptions {
@@ -89,17 +91,20 @@ pub struct ContaminationOptions {
     /// Flag items whose user-supplied contamination score is at least this.
     pub score_threshold: Option<f64>,
 }
+
 impl Default for ContaminationOptions {
     fn default() -> Self {
         ContaminationOptions { q3: None, neighbours: 3, seed: 0, score_threshold: None }
     }
 }
+
 /// Stage 3 settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DuplicateOptions {
     /// Cosine at or above which two items are duplicates (default: from the data).
     pub threshold: Option<f32>,
 }
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterOptions {
     pub easy: Option<EasyOptions>,
@@ -109,6 +114,7 @@ pub struct FilterOptions {
     /// representatives of duplicate groups).
     pub irt: IrtModel,
 }
+
 impl Default for FilterOptions {
     fn default() -> Self {
         FilterOptions {
@@ -119,6 +125,7 @@ impl Default for FilterOptions {
         }
     }
 }
+
 impl FilterOptions {
     pub fn validate(&self) -> Result<()> {
         if let Some(e) = &self.easy {
@@ -155,6 +162,7 @@ impl FilterOptions {
         Ok(())
     }
 }
+
 /// What the filter sees besides the matrix, aligned with the matrix's items
 /// (and models for the reference).
 #[derive(Debug, Clone, Default)]
@@ -167,6 +175,7 @@ pub struct FilterInputs {
     /// A reference score per model (higher = better).
     pub reference: Option<Vec<Option<f64>>>,
 }
+
 #[derive(Debug, Clone)]
 pub struct Vectors {
     pub data: Vec<f32>,
@@ -175,6 +184,7 @@ pub struct Vectors {
     /// `embeddings` or `hashed-ngrams`.
     pub features: &'static str,
 }
+
 /// One removed item and the evidence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Removed {
@@ -203,6 +213,7 @@ pub struct Removed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosine: Option<f32>,
 }
+
 impl Removed {
     fn new(id: &str, reason: &'static str) -> Removed {
         Removed {
@@ -218,6 +229,7 @@ impl Removed {
         }
     }
 }
+
 /// One stage's summary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stage {
@@ -241,6 +253,7 @@ pub struct Stage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<usize>,
 }
+
 /// Correlations with an external ranking, over the models it lists.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReferenceCorrelation {
@@ -250,6 +263,7 @@ pub struct ReferenceCorrelation {
     pub spearman_full: f64,
     pub spearman_filtered: f64,
 }
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FilterReport {
     pub items: usize,
@@ -268,6 +282,7 @@ pub struct FilterReport {
     pub irt: IrtModel,
     pub warnings: Vec<String>,
 }
+
 /// Scores mapped into [0, 1], model-major, NaN where missing (f32: the
 /// matrix's own precision, half the memory).
 fn unit_scores(m: &ResponseMatrix) -> Vec<f32> {
@@ -284,6 +299,7 @@ fn unit_scores(m: &ResponseMatrix) -> Vec<f32> {
     }
     x
 }
+
 fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> Vec<f64> {
     (0..n_models)
         .map(|j| {
@@ -299,6 +315,7 @@ fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> V
         })
         .collect()
 }
+
 /// What every stage reads.
 pub(super) struct Shared<'a> {
     pub(super) m: &'a ResponseMatrix,
@@ -418,9 +435,11 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
         warnings,
     })
 }
+
 fn off(stage: &'static str) -> Stage {
     Stage { stage, ran: false, considered: 0, removed: 0, rule: "turned off".into(), threshold: None, flagged: None, pairs: None, groups: None }
 }
+
 fn fraction_words(f: f64) -> String {
     if f == 1.0 {
         "all".into()
@@ -430,6 +449,7 @@ fn fraction_words(f: f64) -> String {
         format!("{:.0}%", f * 100.0)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

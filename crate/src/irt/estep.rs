@@ -10,6 +10,12 @@ use crate::parallel;
 
 use super::item::{BETA_EPS, Family, ItemParams, P_MIN, sigmoid};
 
+/// One item's rows of the t0, t1 (and for Beta t2) tables, filled in parallel.
+type TableRows<'a> = ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]);
+
+/// A block of models' posterior rows, marginals, summaries and coverage flags.
+type BlockWork<'a> = (((&'a mut [f64], &'a mut [f64]), &'a mut [PosteriorSummary]), &'a mut [bool]);
+
 /// The responses in the form the E-step reads.
 pub(crate) enum Observations<'a> {
     /// 0/1 responses straight from the matrix's bitsets.
@@ -78,7 +84,7 @@ impl<'a> Tables<'a> {
         let (mut t0, mut t1) = (vec![0.0; n], vec![0.0; n]);
         let mut t2 = if family == Family::Beta { vec![0.0; n] } else { Vec::new() };
         // Items are independent: fill whole rows in parallel.
-        let mut rows: Vec<((&mut [f64], &mut [f64]), &mut [f64])> = match family {
+        let mut rows: Vec<TableRows> = match family {
             Family::Bernoulli => t0.chunks_mut(width).zip(t1.chunks_mut(width)).map(|r| (r, &mut [][..])).collect(),
             Family::Beta => t0.chunks_mut(width).zip(t1.chunks_mut(width)).zip(t2.chunks_mut(width)).collect(),
         };
@@ -298,6 +304,7 @@ impl PosteriorSummary {
 ///
 /// `first`, when given, holds the sums over the previous window, computed
 /// by [`block_window_sums`].
+#[allow(clippy::too_many_arguments, reason = "the E-step's innermost call: every argument is a borrowed piece of the tables, the grid or the model's row")]
 fn model_posterior(
     obs: &Observations,
     t: &Tables,
@@ -495,7 +502,7 @@ pub(crate) fn posteriors(
     // Models in blocks of 16: enough work per task, and block boundaries do
     // not affect any result.
     const BLOCK: usize = 16;
-    let mut work: Vec<(((&mut [f64], &mut [f64]), &mut [PosteriorSummary]), &mut [bool])> =
+    let mut work: Vec<BlockWork> =
         rows.chunks_mut(BLOCK * q).zip(marginal.chunks_mut(BLOCK)).zip(next.chunks_mut(BLOCK)).zip(covered.chunks_mut(BLOCK)).collect();
     parallel::for_each_chunk_mut(&mut work, 1, |b, item| {
         let (((post_block, marg_block), summary_block), covered_block) = &mut item[0];

@@ -174,7 +174,7 @@ mod tests {
         // Two models; item 0 separates them by 2, item 1 by 0, item 2 by 4.
         let a = rows(&[vec![1.0, 5.0, 2.0], vec![3.0, 5.0, 6.0]]);
         let a_ref: Vec<&[Option<f64>]> = a.iter().map(Vec::as_slice).collect();
-        let (f, dims) = features(&[a_ref.clone()], &[0, 1, 2]);
+        let (f, dims) = features(std::slice::from_ref(&a_ref), &[0, 1, 2]);
         assert_eq!(dims, 2);
         // Centred: (−1, 1), (0, 0), (−2, 2); RMS over 6 cells = sqrt(10/6).
         let s = (10.0f64 / 6.0).sqrt();
@@ -193,7 +193,7 @@ mod tests {
         let c = rows(&[vec![4.0, 4.0, 4.0], vec![4.0, 4.0, 4.0]]);
         let c_ref: Vec<&[Option<f64>]> = c.iter().map(Vec::as_slice).collect();
         assert_eq!(features(&[c_ref.clone(), a_ref.clone()], &[0, 1, 2]).1, 2);
-        let d = vec![vec![Some(1.0), None, Some(0.0)], vec![Some(3.0), Some(9.0), Some(2.0)], vec![Some(2.0), Some(9.0), Some(1.0)]];
+        let d = [vec![Some(1.0), None, Some(0.0)], vec![Some(3.0), Some(9.0), Some(2.0)], vec![Some(2.0), Some(9.0), Some(1.0)]];
         let d_ref: Vec<&[Option<f64>]> = d.iter().map(Vec::as_slice).collect();
         let (h, dims) = features(&[d_ref], &[0, 1, 2]);
         assert_eq!(dims, 3);

@@ -69,6 +69,7 @@ pub struct SelectOptions {
     /// `evaluate` run the guard, which needs fits on parts of the models.
     pub guard: bool,
 }
+
 /// The chosen items (indices into the matrix's items) and their weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subset {
@@ -78,6 +79,7 @@ pub struct Subset {
     /// Total cost of the chosen items, when items have costs.
     pub cost: Option<f64>,
 }
+
 /// Convergence tolerance (largest change of any unconstrained item parameter
 /// per EM step) of the IRT fits made *for* selection and evaluation, looser
 /// than `benchsift fit`'s 1e-4. On MMLU-Pro (29 × 12,032, 2PL) it stops after
@@ -100,6 +102,7 @@ pub struct Context<'a> {
     pub anchor_space: Option<&'a CorrelationSpace>,
     pub side: Side<'a>,
 }
+
 pub use cluster::CorrelationSpace;
 /// Every item's standardised response vector over the training models, and
 /// their correlation distances, for `anchor-points`.
@@ -107,6 +110,7 @@ pub fn anchor_space(m: &ResponseMatrix, train: &[usize]) -> CorrelationSpace {
     let all: Vec<usize> = (0..m.n_items()).collect();
     CorrelationSpace::new(cluster::standardized_responses(m, train, &all))
 }
+
 /// Chooses a subset. Errors name what is wrong with the request.
 pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     let m = ctx.matrix;
@@ -177,10 +181,11 @@ pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     let cost = costs.map(|c| items.iter().map(|&i| c[i]).sum());
     Ok(Subset { method: options.method, items, weights, cost })
 }
-/// Runs one method on a stratum; returns chosen items and weights summing to
-/// 1. `scope` is the group the stratum was cut from (the stratum itself
-/// without difficulty bins): metric-cons's target ranking and metabench's
-/// item–rest correlations are taken over it.
+
+/// Runs one method on a stratum; returns chosen items and weights that sum
+/// to one. `scope` is the group the stratum was cut from (the stratum
+/// itself without difficulty bins): metric-cons's target ranking and
+/// metabench's item–rest correlations are taken over it.
 fn select_within(
     ctx: &Context,
     method: Method,
@@ -284,6 +289,7 @@ fn select_within(
     };
     Ok((items, weights))
 }
+
 /// `metric-balance`'s features of the stratum items (see [`balance`]):
 /// every metric given, or the training models' responses without one.
 fn balance_features(ctx: &Context, stratum: &[usize]) -> Result<(Vec<f64>, usize)> {
@@ -299,6 +305,7 @@ fn balance_features(ctx: &Context, stratum: &[usize]) -> Result<(Vec<f64>, usize
     }
     Ok(balance::features(&metrics, stratum))
 }
+
 /// subset2evaluate's utility of every stratum item (see [`metric`]);
 /// metric-cons ranks against the models' mean over `scope` (a superset of
 /// `stratum`: the stratum itself, or the group a difficulty bin came from).
@@ -331,6 +338,7 @@ pub fn metric_utilities(ctx: &Context, method: Method, stratum: &[usize], scope:
         _ => metric::metric_cons(&rows, stratum, scope),
     })
 }
+
 /// Representatives and weights from a clustering; under a cost budget the
 /// smallest clusters are dropped until the representatives fit.
 fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Share, costs: Option<&[f64]>) -> (Vec<usize>, Vec<f64>) {
@@ -344,6 +352,7 @@ fn cluster_subset(stratum: &[usize], clusters: &cluster::Clustering, share: Shar
     let total: f64 = reps.iter().map(|r| r.1).sum();
     reps.into_iter().map(|(i, s)| (i, s / total)).unzip()
 }
+
 /// Fisher information of each stratum item, averaged over the training
 /// models' abilities in the fit (for a D-dimensional fit, the trace of the
 /// information matrix).
@@ -356,6 +365,7 @@ fn integrated_information(fit: &IrtFit, stratum: &[usize]) -> Vec<f64> {
     let thetas = &fit.theta;
     stratum.iter().map(|&i| thetas.iter().map(|&t| fit.items[i].information(t, family)).sum::<f64>() / thetas.len().max(1) as f64).collect()
 }
+
 #[cfg(test)]
 mod tests {
     use super::subset::{select_subset, select_subset_with};
