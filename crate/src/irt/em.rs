@@ -2,7 +2,7 @@
 //! acceleration (see `accel`), Beta items set aside, and the fit's result.
 
 use super::IrtFit;
-use super::accel::{pack_all, squarem_jump, unpack_all};
+use super::accel::{expansion, pack_all, squarem_jump, unpack_all};
 use super::estep::{self, Grid, Observations, PosteriorSummary, Tables};
 use super::item::{Family, ItemParams, NodeStats, m_step, shared_a_step};
 use super::multi;
@@ -418,7 +418,7 @@ impl<'a, 's> Em<'a, 's> {
         // slow "stretch θ, shrink a" direction settles in a few steps instead
         // of hundreds.
         if expand {
-            let (shift, log_scale) = self.expansion(&items);
+            let (shift, log_scale) = expansion(&items, &self.summaries, self.options, &self.scale_free_items);
             if shift.abs() > 1e-12 || log_scale.abs() > 1e-12 {
                 let sd = crate::math::exp(log_scale);
                 for p in items.iter_mut() {
