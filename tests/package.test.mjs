@@ -10,7 +10,7 @@ import { ROOT, cliError, cliInfo, tempDir } from './helpers.mjs';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-/** @param {string[]} args @param {string} cwd */
+/** @param {string} cmd @param {string[]} args @param {string} cwd */
 function run(cmd, args, cwd) {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -1,12 +1,13 @@
 // <benchsift-report src="responses.csv" items="items.csv" method="irt-cluster" budget="100">
 // A web component for docs sites: loads a response matrix from a URL, runs
-// the selection in benchsift's Web Worker, and shows the summary and the
+// the selection in benchsift's Web Worker (through client.js, the worker
+// client the page uses too), and shows the summary and the
 // chosen items. Attributes: src (required), items, models, method
 // (default irt-cluster), budget (default 100), seed (default 0).
 // Everything runs in the reader's browser; no request leaves the page's
 // origin except the files named in the attributes.
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+import { WorkerClient } from './client.js';
 
 const STYLE = `
 :host { display: block; font: 14px/1.5 system-ui, sans-serif; border: 1px solid #dcdfe4; border-radius: 10px; padding: 12px 16px; }
@@ -31,9 +32,8 @@ class BenchsiftReport extends HTMLElement {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(STYLE);
     this.root.adoptedStyleSheets = [sheet];
-    /** @type {Worker | null} */
-    this.worker = null;
-    this.runId = 0;
+    /** Started on first use, so an element without src costs no worker. @type {WorkerClient | null} */
+    this.client = null;
   }
 
   connectedCallback() {
@@ -41,8 +41,8 @@ class BenchsiftReport extends HTMLElement {
   }
 
   disconnectedCallback() {
-    this.worker?.terminate();
-    this.worker = null;
+    this.client?.close();
+    this.client = null;
   }
 
   attributeChangedCallback() {
@@ -50,26 +50,14 @@ class BenchsiftReport extends HTMLElement {
   }
 
   /**
-   * @param {string} op
-   * @param {{name: string, role: string, data: ArrayBuffer}[]} files
+   * @template {import('./client.js').WorkerOp} Op
+   * @param {Op} op
+   * @param {import('./client.js').WorkerFile[]} files
    * @param {object} options
-   * @returns {Promise<any>}
    */
-  call(op, files, options) {
-    this.worker ??= new Worker(WORKER_URL, { type: 'module' });
-    const worker = this.worker;
-    const id = ++this.runId;
-    return new Promise((resolve, reject) => {
-      /** @param {MessageEvent} event */
-      const onMessage = (event) => {
-        if (event.data.id !== id || event.data.progress !== undefined) return;
-        worker.removeEventListener('message', onMessage);
-        if (event.data.ok) resolve(event.data.result);
-        else reject(new Error(event.data.error));
-      };
-      worker.addEventListener('message', onMessage);
-      worker.postMessage({ id, op, files, options });
-    });
+  async call(op, files, options) {
+    this.client ??= new WorkerClient();
+    return (await this.client.run(op, files, options)).result;
   }
 
   /** @param {string} url @param {string} role */

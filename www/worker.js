@@ -55,7 +55,7 @@ async function run(id, op, files, options) {
   }
 }
 
-scope.onmessage = async (event) => {
+scope.onmessage = async (/** @type {MessageEvent} */ event) => {
   const { id, op, files, options } = event.data;
   const started = performance.now();
   try {

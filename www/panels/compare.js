@@ -1,0 +1,113 @@
+// The Compare card: methods against random on held-out models, over budgets
+// (cross-validated folds × seeds): an error-vs-budget chart with 95% bands
+// and a table of MAE, Kendall τ and coverage, all computed by the core. Its
+// settings travel in the URL.
+
+import { lineChart } from '../plot.js';
+import { $, field, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
+import { savePng, saveSvg } from '../ui/download.js';
+import { runJob, wireCancel } from '../ui/job.js';
+import { showFatal } from '../ui/status.js';
+import { flag, saveUrlSettings, urlCount, urlSetting } from '../ui/url.js';
+import { DIFFICULTY_BINS } from './select.js';
+
+/** @typedef {import('../lib/types.js').Evaluation} Evaluation */
+
+/** @type {import('../ui/job.js').JobControls} */
+const CONTROLS = { progress: 'progress', cancel: 'cancel', measured: true };
+
+/** @param {Evaluation} evaluation */
+function showComparison(evaluation) {
+  $('compare-result').hidden = false;
+  /** @type {Map<string, import('../plot.js').Series>} */
+  const series = new Map();
+  for (const r of evaluation.results) {
+    const key = `${r.method} (${r.estimator})`;
+    if (!series.has(key)) series.set(key, { label: key, points: [] });
+    series.get(key)?.points.push({ x: r.budget, y: r.mae.mean, low: r.mae.low, high: r.mae.high });
+  }
+  showChart('chart', lineChart([...series.values()], { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' }));
+  const fmt = (/** @type {import('../lib/types.js').MeanInterval} */ ci, /** @type {number} */ digits) =>
+    Number.isFinite(ci.mean) ? `${ci.mean.toFixed(digits)} [${ci.low.toFixed(digits)}, ${ci.high.toFixed(digits)}]` : '–';
+  replaceRows(
+    'compare-table',
+    evaluation.results.map((r) => {
+      const random = r.guard_fallbacks == null ? '' : `${Math.round(r.guard_fallbacks * 100)}%`;
+      return tableRow([r.method, r.estimator, String(r.budget), fmt(r.mae, 4), fmt(r.kendall_tau, 3), fmt(r.coverage, 2), random]);
+    }),
+  );
+}
+
+/** Fills the form from the URL (a shared link). @param {HTMLFormElement} form */
+function restoreSettings(form) {
+  field(form, 'difficulty').checked = urlSetting('compareDifficulty') === '1';
+  field(form, 'guard').checked = urlSetting('compareNoGuard') !== '1';
+  const methods = urlSetting('compare');
+  if (methods != null) {
+    const wanted = new Set(methods.split(','));
+    for (const box of form.querySelectorAll('input[name="methods"]')) {
+      /** @type {HTMLInputElement} */ (box).checked = wanted.has(/** @type {HTMLInputElement} */ (box).value);
+    }
+  }
+  const budgets = urlSetting('budgets');
+  if (budgets && /^[0-9, ]+$/.test(budgets)) field(form, 'budgets').value = budgets;
+  for (const name of ['folds', 'seeds']) {
+    const value = urlCount(name);
+    if (value) field(form, name).value = value;
+  }
+}
+
+/**
+ * Wires the Compare card and restores its settings from the URL.
+ * @param {import('../state.js').Page} page
+ * @returns {{reset: () => void}} `reset` hides the last comparison when new data is read
+ */
+export function setUpCompare({ state, client }) {
+  /** @param {SubmitEvent} event */
+  function runCompare(event) {
+    const data = submitted(event);
+    const budgetsText = String(data.get('budgets') ?? '').trim();
+    const options = {
+      methods: data.getAll('methods').map(String),
+      budgets: budgetsText ? budgetsText.split(',').map((b) => Number(b.trim())).filter((b) => b > 0) : undefined,
+      folds: Number(data.get('folds')),
+      seeds: Number(data.get('seeds')),
+      difficultyStrata: data.get('difficulty') === 'on' ? DIFFICULTY_BINS : 0,
+      guard: data.get('guard') === 'on',
+    };
+    saveUrlSettings({
+      compare: options.methods.join(','),
+      compareDifficulty: flag(options.difficultyStrata > 0),
+      compareNoGuard: flag(!options.guard),
+      budgets: options.budgets ? options.budgets.join(',') : null,
+      folds: String(options.folds),
+      seeds: String(options.seeds),
+    });
+    return runJob({
+      status: 'Fitting and selecting on each fold…',
+      controls: CONTROLS,
+      async work(progress) {
+        const { result, ms } = await client.run('evaluate', state.files, options, (p) => {
+          progress.fraction(p.done / p.total);
+          progress.status(`Fold ${p.done} of ${p.total} done…`);
+        });
+        showComparison(result);
+        return `Compared ${result.results.length} method × estimator × budget cells in ${(ms / 1000).toFixed(1)} s.`;
+      },
+    });
+  }
+
+  const form = /** @type {HTMLFormElement} */ ($('compare-form'));
+  form.addEventListener('submit', (e) => runCompare(/** @type {SubmitEvent} */ (e)));
+  wireCancel(CONTROLS, client);
+  $('chart-svg').addEventListener('click', () => saveSvg('chart', 'error-vs-budget'));
+  $('chart-png').addEventListener('click', () => savePng('chart', 'error-vs-budget').catch(showFatal));
+  restoreSettings(form);
+
+  return {
+    reset() {
+      $('compare-card').hidden = false;
+      $('compare-result').hidden = true;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// The Filter card: the SMART filter (easy items, likely contaminated items,
+// near-duplicates; each stage on or off), what each stage removed and why,
+// the ranking correlation kept vs all (from the core), and the kept ids.
+
+import { $, numberFormat, replaceRows, submitted, tableRow } from '../ui/dom.js';
+import { downloadCsv, downloadJson } from '../ui/download.js';
+import { runJob, wireCancel } from '../ui/job.js';
+
+/** @typedef {import('../lib/types.js').FilterReport} FilterReport */
+
+/** @type {import('../ui/job.js').JobControls} */
+const CONTROLS = { progress: 'filter-progress', cancel: 'filter-cancel' };
+
+/** The stages' names in the table. @type {Record<string, string>} */
+const STAGE_NAMES = { easy: 'Easy', contamination: 'Likely contaminated', duplicates: 'Near-duplicates' };
+
+/** Why an item was removed, in words. @param {import('../lib/types.js').FilterRemoved} r */
+function evidence(r) {
+  if (r.reason === 'duplicate') return `cosine ${r.cosine?.toFixed(3)} with ${r.duplicate_of}`;
+  if (r.reason === 'contamination') return r.q3 != null ? `Q3 ${r.q3.toFixed(3)} with ${(r.correlated_with ?? []).slice(0, 5).join(', ')}` : `score ${r.score}`;
+  if (r.min_probability != null) return `P(correct) ≥ ${r.min_probability.toFixed(3)} for the strongest models`;
+  return `${((r.top_fraction_correct ?? 1) * 100).toFixed(0)}% of the strongest models correct`;
+}
+
+/** @param {FilterReport} report */
+function showFilter(report) {
+  $('filter-result').hidden = false;
+  $('filter-summary').textContent =
+    `Kept ${numberFormat.format(report.kept.length)} of ${numberFormat.format(report.items)} items; ` +
+    `Kendall τ between the model rankings on the kept and on all items: ${report.kendall_tau_vs_full.toFixed(3)}.` +
+    (report.warnings.length > 0 ? ` ${report.warnings.join(' ')}` : '');
+  replaceRows(
+    'filter-stages',
+    report.stages.map((stage) => tableRow([STAGE_NAMES[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.rule])),
+  );
+  // The first 500: enough to judge the rules by; the download has them all.
+  replaceRows('filter-removed', report.removed.slice(0, 500).map((r) => tableRow([r.id, r.reason, evidence(r)])));
+}
+
+/**
+ * Wires the Filter card.
+ * @param {import('../state.js').Page} page
+ * @returns {{reset: () => void}} `reset` hides the last report when new data is read
+ */
+export function setUpFilter({ state, client }) {
+  /** @param {SubmitEvent} event */
+  function runFilter(event) {
+    const data = submitted(event);
+    const number = (/** @type {string} */ name) => {
+      const text = String(data.get(name) ?? '').trim();
+      return text === '' ? undefined : Number(text);
+    };
+    const options = {
+      easy: data.get('easy') === 'on',
+      easyTopK: number('easyTopK'),
+      contamination: data.get('contamination') === 'on',
+      duplicates: data.get('duplicates') === 'on',
+      duplicateThreshold: number('duplicateThreshold'),
+    };
+    return runJob({
+      status: 'Filtering: fitting the IRT model, testing residuals, comparing item texts…',
+      controls: CONTROLS,
+      async work() {
+        const { result, ms } = await client.run('filter', state.files, options);
+        state.filter = result;
+        showFilter(result);
+        return `Filtered in ${(ms / 1000).toFixed(1)} s.`;
+      },
+    });
+  }
+
+  $('filter-form').addEventListener('submit', (e) => runFilter(/** @type {SubmitEvent} */ (e)));
+  wireCancel(CONTROLS, client);
+  $('download-filter').addEventListener('click', () => state.filter && downloadJson('filtered.json', state.filter));
+  $('download-kept').addEventListener('click', () => state.filter && downloadCsv('kept.csv', 'item_id', state.filter.kept.map((id) => [id])));
+
+  return {
+    reset() {
+      $('filter-card').hidden = false;
+      $('filter-result').hidden = true;
+    },
+  };
+}
