@@ -166,22 +166,12 @@ fn items_log_prior(beta: &[f64], k: usize) -> f64 {
     beta.chunks(k).map(|b| -0.5 * b[0] * b[0] / (PRIOR_D_SD * PRIOR_D_SD) - 0.5 * dot(&b[1..], &b[1..]) / (PRIOR_A_SD * PRIOR_A_SD)).sum()
 }
 
-/// The SQUAREM point x0 − 2α r + α² v (r = x1 − x0, v = x2 − 2x1 + x0,
-/// α = −‖r‖/‖v‖ clamped to [−50, −1]) over every number of the state;
-/// `None` if some posterior covariance stops being positive definite.
+/// SQUAREM's jump (the 1-D fit's, `accel::squarem_jump`) over every number
+/// of the state; `None` if some posterior covariance stops being positive
+/// definite.
 fn squarem_jump(x0: &State, x1: &State, x2: &State) -> Option<State> {
     let fields = |s: &State| -> Vec<f64> { s.beta.iter().chain(&s.mu).chain(&s.sigma).copied().collect() };
-    let (p0, p1, p2) = (fields(x0), fields(x1), fields(x2));
-    let (mut rr, mut vv) = (0.0, 0.0);
-    for t in 0..p0.len() {
-        let r = p1[t] - p0[t];
-        let v = p2[t] - 2.0 * p1[t] + p0[t];
-        rr += r * r;
-        vv += v * v;
-    }
-    let alpha = if vv > 0.0 { -(rr / vv).sqrt() } else { -1.0 };
-    let alpha = alpha.clamp(-50.0, -1.0);
-    let jumped: Vec<f64> = (0..p0.len()).map(|t| p0[t] - 2.0 * alpha * (p1[t] - p0[t]) + alpha * alpha * (p2[t] - 2.0 * p1[t] + p0[t])).collect();
+    let jumped = super::accel::squarem_jump(&fields(x0), &fields(x1), &fields(x2));
     let (nb, nm) = (x0.beta.len(), x0.mu.len());
     let out = State { dims: x0.dims, beta: jumped[..nb].to_vec(), mu: jumped[nb..nb + nm].to_vec(), sigma: jumped[nb + nm..].to_vec() };
     let d = out.dims;
