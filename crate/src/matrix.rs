@@ -42,8 +42,12 @@ enum Cells {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemMeta {
     pub text: Vec<Option<String>>,
-    /// Subject, task or any other grouping of items.
+    /// The top level of the items' grouping: the task (benchmark) where the
+    /// items file has one, else the subject or any other group column.
     pub group: Vec<Option<String>>,
+    /// The level within it: the subject (or category) of an item whose
+    /// `group` is its task, where the items file has both; else empty.
+    pub subgroup: Vec<Option<String>>,
     /// Cost of evaluating the item (tokens, seconds, dollars: any unit).
     pub cost: Vec<Option<f64>>,
 }
@@ -222,6 +226,7 @@ impl ResponseMatrix {
         out.items = ItemMeta {
             text: pick(&self.items.text, items),
             group: pick(&self.items.group, items),
+            subgroup: pick(&self.items.subgroup, items),
             cost: if self.items.cost.is_empty() { Vec::new() } else { items.iter().map(|&i| self.items.cost[i]).collect() },
         };
         out.models = ModelMeta { date: pick(&self.models.date, models) };
@@ -231,7 +236,7 @@ impl ResponseMatrix {
     /// Attaches item metadata. Each vector is empty (absent) or has one entry
     /// per item.
     pub fn set_item_meta(&mut self, meta: ItemMeta) -> Result<()> {
-        for (name, len) in [("text", meta.text.len()), ("group", meta.group.len()), ("cost", meta.cost.len())] {
+        for (name, len) in [("text", meta.text.len()), ("group", meta.group.len()), ("subgroup", meta.subgroup.len()), ("cost", meta.cost.len())] {
             if len != 0 && len != self.n_items() {
                 return Err(Error::invalid(format!("item {name} has {len} entries for {} items", self.n_items())));
             }
@@ -471,6 +476,7 @@ mod tests {
         m.set_item_meta(ItemMeta {
             text: vec![Some("x".into()), Some("y".into()), Some("z".into())],
             group: vec![Some("g1".into()), None, Some("g2".into())],
+            subgroup: Vec::new(),
             cost: Vec::new(),
         })
         .unwrap();

@@ -86,7 +86,14 @@ pub fn read_items(input: &Input, matrix: &mut ResponseMatrix, max_bytes: u64) ->
     let table = read_table(input, max_bytes)?;
     let (_, index) = table.ids(&["item_id", "item", "id", "question_id", "doc_id"])?;
     let text_col = table.column(&["text", "question", "prompt", "input", "source_text"]);
-    let group_col = table.column(&["group", "subject", "task", "category", "domain"]);
+    // Tasks (benchmarks) are the top level where there are both: a
+    // leaderboard's items are grouped by benchmark, and MMLU's also by subject.
+    let task_col = table.column(&["task", "benchmark", "group"]);
+    let subject_col = table.column(&["subject", "category", "domain"]);
+    let (group_col, subgroup_col) = match task_col {
+        Some(t) => (Some(t), subject_col),
+        None => (subject_col, None),
+    };
     let cost_col = table.column(&["cost"]);
     let mut meta = ItemMeta::default();
     let row_of: Vec<Option<usize>> = matrix.item_ids().iter().map(|id| index.get(id.as_str()).copied()).collect();
@@ -98,6 +105,7 @@ pub fn read_items(input: &Input, matrix: &mut ResponseMatrix, max_bytes: u64) ->
     };
     meta.text = field(text_col);
     meta.group = field(group_col).into_iter().map(|g| g.map(|g| g.trim().to_string())).collect();
+    meta.subgroup = field(subgroup_col).into_iter().map(|g| g.map(|g| g.trim().to_string())).collect();
     if let Some(c) = cost_col {
         meta.cost = row_of
             .iter()
@@ -280,6 +288,20 @@ mod tests {
     fn matrix() -> ResponseMatrix {
         let csv = b"model,q1,q2,q3\nA,1,0,1\nB,0,0,1\n";
         read_responses(&[Input::new("r.csv", csv)], &ReadOptions::default()).unwrap().matrix
+    }
+
+    #[test]
+    fn tasks_are_the_top_level_group_and_subjects_the_level_within() {
+        let mut m = matrix();
+        let items = b"item_id,task,subject\nq1,mmlu,law\nq2,arc,\nq3,mmlu,math\n";
+        read_items(&Input::new("items.csv", items), &mut m, u64::MAX).unwrap();
+        assert_eq!(m.items().group, vec![Some("mmlu".to_string()), Some("arc".to_string()), Some("mmlu".to_string())]);
+        assert_eq!(m.items().subgroup, vec![Some("law".to_string()), None, Some("math".to_string())]);
+        // Subjects alone are the top level, as before.
+        let mut m = matrix();
+        read_items(&Input::new("items.csv", b"item_id,subject\nq1,law\n"), &mut m, u64::MAX).unwrap();
+        assert_eq!(m.items().group[0].as_deref(), Some("law"));
+        assert!(m.items().subgroup.is_empty());
     }
 
     #[test]

@@ -45,14 +45,20 @@ pub fn difficulty_bins(stratum: &[usize], means: &[f64], bins: usize) -> Vec<Vec
 /// Item groups from the items file (items without one form their own group),
 /// in order of first appearance. No metadata: one group.
 pub(crate) fn groups(m: &ResponseMatrix) -> Vec<Vec<usize>> {
-    let group = &m.items().group;
-    if group.is_empty() {
-        return vec![(0..m.n_items()).collect()];
+    let all: Vec<usize> = (0..m.n_items()).collect();
+    group_by(&m.items().group, &all)
+}
+
+/// `items` split by `labels` (an empty label list: one group), groups in
+/// order of first appearance.
+fn group_by(labels: &[Option<String>], items: &[usize]) -> Vec<Vec<usize>> {
+    if labels.is_empty() {
+        return vec![items.to_vec()];
     }
     let mut names: Vec<Option<&str>> = Vec::new();
     let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, g) in group.iter().enumerate() {
-        let key = g.as_deref();
+    for &i in items {
+        let key = labels[i].as_deref();
         match names.iter().position(|n| *n == key) {
             Some(k) => out[k].push(i),
             None => {
@@ -62,6 +68,14 @@ pub(crate) fn groups(m: &ResponseMatrix) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+/// The strata of `--stratify`: each group, split by subgroup where the items
+/// file has both levels (task, then subject); each stratum with the index of
+/// the group it belongs to, so that the budget is split over groups first
+/// and over each group's subgroups after (see [`allocate_nested`]).
+pub(crate) fn nested_groups(m: &ResponseMatrix) -> Vec<(Vec<usize>, usize)> {
+    groups(m).into_iter().enumerate().flat_map(|(g, items)| group_by(&m.items().subgroup, &items).into_iter().map(move |s| (s, g))).collect()
 }
 
 /// A stratum's part of the budget.
@@ -117,6 +131,49 @@ pub(crate) fn allocate(strata: &[Vec<usize>], budget: Budget, costs: Option<&[f6
             counts.into_iter().map(Share::Items).collect()
         }
     }
+}
+
+/// The budget split over `strata` in two steps: over the groups that
+/// `parents` names (each the union of its strata) in proportion to their
+/// size, then each group's part over its own strata. With one stratum per
+/// group this is [`allocate`]; with several (subjects within a task, or
+/// difficulty bins within a group) every group still gets its proportional
+/// share, which one flat allocation over all strata can miss by as many
+/// items as the group has strata.
+pub(crate) fn allocate_nested(strata: &[Vec<usize>], parents: &[usize], budget: Budget, costs: Option<&[f64]>, n_items: usize) -> Vec<Share> {
+    let mut order: Vec<usize> = Vec::new();
+    for &p in parents {
+        if !order.contains(&p) {
+            order.push(p);
+        }
+    }
+    let members: Vec<Vec<usize>> = order.iter().map(|&p| (0..strata.len()).filter(|&s| parents[s] == p).collect()).collect();
+    let tops: Vec<Vec<usize>> = members.iter().map(|ms| ms.iter().flat_map(|&s| strata[s].iter().copied()).collect()).collect();
+    let mut out = vec![Share::Items(0); strata.len()];
+    for (top, share) in members.iter().zip(allocate(&tops, budget, costs, n_items)) {
+        let inner_budget = match share {
+            Share::Items(n) => Budget::Items(n),
+            Share::Cost(c) => Budget::Cost(c),
+        };
+        let inner: Vec<Vec<usize>> = top.iter().map(|&s| strata[s].clone()).collect();
+        let size: usize = inner.iter().map(Vec::len).sum();
+        let total_cost: f64 = top.iter().flat_map(|&s| strata[s].iter()).map(|&i| costs.map_or(0.0, |c| c[i])).sum();
+        let shares = match inner_budget {
+            Budget::Items(_) => allocate(&inner, inner_budget, costs, size),
+            // A group's cost share over its strata, in proportion to their cost.
+            Budget::Cost(c) => inner
+                .iter()
+                .map(|s| {
+                    let sc: f64 = costs.map_or(0.0, |cs| s.iter().map(|&i| cs[i]).sum());
+                    Share::Cost(if total_cost > 0.0 { c * sc / total_cost } else { 0.0 })
+                })
+                .collect(),
+        };
+        for (&s, sh) in top.iter().zip(shares) {
+            out[s] = sh;
+        }
+    }
+    out
 }
 
 /// Items in `order` until the share is used up.

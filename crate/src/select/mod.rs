@@ -45,8 +45,10 @@ use crate::error::{Error, Result};
 use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
 use crate::rng::Rng;
+#[cfg(test)]
+use budget::allocate;
 pub use budget::{Budget, difficulty_bins};
-use budget::{Share, allocate, groups, take_within_budget, training_means};
+use budget::{Share, allocate_nested, nested_groups, take_within_budget, training_means};
 pub use diversity::ItemVectors;
 pub use method::Method;
 pub use metric::{MetricScores, Outputs};
@@ -145,8 +147,12 @@ pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     if options.method.needs_irt() && ctx.fit.is_none() {
         return Err(Error::invalid(format!("the {} method needs an IRT fit", options.method.as_str())));
     }
-    let mut strata: Vec<Vec<usize>> = if options.stratify || options.method == Method::Stratified { groups(m) } else { vec![(0..n_items).collect()] };
-    // Each stratum with the group it belongs to (itself unless binned).
+    // Strata: the item groups (task, then subject within it where the items
+    // file has both), or all items. Each stratum keeps the group it was cut
+    // from (`scopes`, itself unless binned) and the top-level group whose
+    // share of the budget it splits (`parents`).
+    let (mut strata, mut parents): (Vec<Vec<usize>>, Vec<usize>) =
+        if options.stratify || options.method == Method::Stratified { nested_groups(m).into_iter().unzip() } else { (vec![(0..n_items).collect()], vec![0]) };
     let mut scopes: Vec<usize> = (0..strata.len()).collect();
     let groups = strata.clone();
     if options.difficulty_strata > 1 {
@@ -157,11 +163,12 @@ pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
         let means = training_means(m, ctx.train);
         let binned: Vec<(Vec<usize>, usize)> =
             groups.iter().enumerate().flat_map(|(g, s)| difficulty_bins(s, &means, bins).into_iter().map(move |b| (b, g))).collect();
+        parents = binned.iter().map(|&(_, g)| parents[g]).collect();
         (strata, scopes) = binned.into_iter().unzip();
     }
     let mut rng = Rng::new(options.seed);
     let total_items = n_items as f64;
-    let allocation = allocate(&strata, options.budget, costs.as_deref(), n_items);
+    let allocation = allocate_nested(&strata, &parents, options.budget, costs.as_deref(), n_items);
     let mut items = Vec::new();
     let mut weights = Vec::new();
     for ((stratum, share), &scope) in strata.iter().zip(allocation).zip(&scopes) {
@@ -473,6 +480,25 @@ mod tests {
             })
             .collect();
         assert_eq!(counts, vec![5, 3, 2]);
+    }
+
+    #[test]
+    fn nested_allocation_gives_every_task_its_share_before_its_subjects() {
+        // Task A: 60 items in 20 subjects of 3; task B: 40 items in one stratum.
+        // A flat allocation of 10 over the 21 strata gives each of A's
+        // subjects 0.3 and B 4.0: A gets the largest remainders' items only
+        // until the budget runs out. Nested: A gets 6, B 4.
+        let mut strata: Vec<Vec<usize>> = (0..20).map(|s| (3 * s..3 * s + 3).collect()).collect();
+        strata.push((60..100).collect());
+        let parents: Vec<usize> = (0..21).map(|s| usize::from(s == 20)).collect();
+        let count =
+            |shares: &[Share], range: std::ops::Range<usize>| -> usize { shares[range].iter().map(|s| if let Share::Items(n) = s { *n } else { 0 }).sum() };
+        let nested = allocate_nested(&strata, &parents, Budget::Items(10), None, 100);
+        assert_eq!((count(&nested, 0..20), count(&nested, 20..21)), (6, 4));
+        // One stratum per group: the same as the flat allocation.
+        let flat = vec![(0..50).collect::<Vec<_>>(), (50..80).collect(), (80..100).collect()];
+        let same = allocate_nested(&flat, &[0, 1, 2], Budget::Items(10), None, 100);
+        assert_eq!(format!("{same:?}"), format!("{:?}", allocate(&flat, Budget::Items(10), None, 100)));
     }
 
     #[test]
