@@ -553,10 +553,11 @@ test('SMART filter in the page removes planted easy and duplicate items, as the 
   try {
     await page.goto(`${server.url}?data=bbh`);
     await waitForState(page, 'ready');
-    // 40 models × 14 items: e1, e2 answered by everyone; d1 and d2 share a text.
+    // 40 models × 14 items: e1, e2 answered by everyone; d1 and d2, the
+    // hardest (too hard to be easy for the strongest models), share a text.
     let state = 7;
     const random = () => ((state = (state * 1103515245 + 12345) >>> 0) & 0xffff) / 0x10000;
-    const ids = ['e1', 'e2', 'd1', 'd2', ...Array.from({ length: 10 }, (_, i) => `q${i}`)];
+    const ids = ['e1', 'e2', ...Array.from({ length: 10 }, (_, i) => `q${i}`), 'd1', 'd2'];
     let responses = `model,${ids.join(',')}\n`;
     for (let m = 0; m < 40; m++) {
       const ability = (m - 20) / 8;

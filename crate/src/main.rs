@@ -161,6 +161,11 @@ struct FilterArgs {
     /// External ranking (model,score or model,rank) to correlate with.
     #[arg(long)]
     reference_ranking: Option<PathBuf>,
+    /// The models' responses to the same items prompted without their
+    /// questions (answer options only): SMART's contamination test flags
+    /// items the strongest of them answer correctly anyway.
+    #[arg(long)]
+    answer_only: Option<PathBuf>,
     #[command(flatten)]
     request: commands::filter::FilterRequest,
     #[arg(short, long)]
@@ -311,6 +316,9 @@ fn filter(args: FilterArgs) -> Result<()> {
     }
     if let Some(reference) = &args.reference_ranking {
         files.add(Role::Reference, reference)?;
+    }
+    if let Some(answers) = &args.answer_only {
+        files.add(Role::AnswerOnly, answers)?;
     }
     let report = commands::filter::run(&files.files(), &args.data.load, &args.request)?;
     warn_all(&report.warnings);

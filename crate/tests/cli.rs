@@ -550,10 +550,18 @@ fn filter_on_a_real_mmlu_pro_slice_finds_planted_items_and_keeps_the_ranking() {
     assert!(r["duplicate_pairs"].as_array().unwrap().iter().any(|p| p["a"] == "q70" && p["b"] == "q71" && p["cosine"].as_f64().unwrap() > 0.999));
     let planted = find("q72").expect("the item with a high user score is removed");
     assert_eq!((planted["reason"].as_str(), planted["score"].as_f64()), (Some("contamination"), Some(0.97)));
-    // Little else: a real benchmark loses few items, and the ranking holds.
-    assert!(removed.len() < 30, "{} removed", removed.len());
+    // Little else: few duplicates or contaminated items, the easy rule
+    // (all of the 7 strongest models right) on under half, and the ranking holds.
+    let not_easy = removed.iter().filter(|x| x["reason"] != "easy").count();
+    assert!(not_easy < 30, "{not_easy} removed as duplicates or contaminated");
+    assert!(removed.len() < 300, "{} removed", removed.len());
     assert_eq!(r["kept"].as_array().unwrap().len() + removed.len(), 600);
-    assert!(r["kendall_tau_vs_full"].as_f64().unwrap() > 0.95);
+    // Removing the items the 7 strongest of 29 models all answer costs some
+    // of the weaker models' ranking on this 600-item slice (τ 0.92 against
+    // 0.98 for random removals of as many items): the report says both.
+    assert!(r["kendall_tau_vs_full"].as_f64().unwrap() > 0.9);
+    let random = &r["random_removal"]["kendall_tau"];
+    assert!(random["low"].as_f64().unwrap() <= random["mean"].as_f64().unwrap() && random["mean"].as_f64().unwrap() <= random["high"].as_f64().unwrap());
     assert_eq!(r["reference"]["models"], models.len());
     assert_eq!(r["duplicate_features"], "hashed-ngrams");
     let stages: Vec<&str> = r["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
@@ -948,4 +956,42 @@ fn the_random_guard_replaces_a_subset_that_predicts_worse_than_random() {
 fn skip_gpu_half(what: &str, err: &str) {
     assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: {what} could not run: {}", err.trim());
     eprintln!("\n!!! SKIPPED {what}: {} !!!\n", err.trim());
+}
+
+#[test]
+fn filter_removes_what_the_strongest_models_answer_without_the_question() {
+    // The MMLU-Pro slice; answer-only responses of its 7 strongest models
+    // (and one model it does not have) on three of its items: all right on
+    // q70 and q71, one wrong on q72. Item q99999 is not in the matrix.
+    let slice = "tests/fixtures/irt/mmlu_pro_slice.csv";
+    let text = std::fs::read_to_string(repo().join(slice)).unwrap();
+    let mut rows: Vec<(String, f64)> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut cells = l.split(',');
+            let id = cells.next().unwrap().to_string();
+            let values: Vec<f64> = cells.filter_map(|c| c.parse().ok()).collect();
+            (id, values.iter().sum::<f64>() / values.len() as f64)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut csv = String::from("model,q70,q71,q72,q99999\n");
+    for (k, (id, _)) in rows.iter().take(7).enumerate() {
+        csv.push_str(&format!("{id},1,1,{},1\n", if k == 3 { 0 } else { 1 }));
+    }
+    csv.push_str("someone-else,1,1,1,1\n");
+    let answers = temp_file("slice_answer_only.csv", csv.as_bytes());
+    let out = benchsift(&["filter", slice, "--no-easy", "--no-duplicates", "--answer-only", answers.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let removed: Vec<(&str, f64)> =
+        r["removed"].as_array().unwrap().iter().map(|x| (x["id"].as_str().unwrap(), x["answer_only_fraction"].as_f64().unwrap())).collect();
+    assert_eq!(removed, [("q70", 1.0), ("q71", 1.0)]);
+    assert!(r["stages"][1]["rule"].as_str().unwrap().contains("without its question"));
+    // An answer-only file on other items is refused, naming it.
+    let other = temp_file("other_answer_only.csv", b"model,zz\nm,1\n");
+    let out = benchsift(&["filter", slice, "--answer-only", other.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none of its items is among the responses' items"), "{}", String::from_utf8_lossy(&out.stderr));
 }

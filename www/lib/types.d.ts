@@ -347,26 +347,41 @@ export interface FilterOptions extends LoadOptions {
   embeddings?: FileInput;
   /** External ranking, `model,score` or `model,rank`, to correlate with. */
   referenceRanking?: FileInput;
+  /**
+   * The models' responses to the same items prompted without their questions (answer options only): SMART's
+   * contamination test removes items the strongest of them answer correctly anyway.
+   */
+  answerOnly?: FileInput;
   /** `false` turns a stage off (all run by default). */
   easy?: boolean;
-  /** The strongest models to look at (default all). */
+  /** The reference models: each task's K strongest by mean score (default 7, as SMART); also the answer-only test's. */
   easyTopK?: number;
   /** Fraction of them that must answer correctly (default 1). */
   easyMinFraction?: number;
+  /** A continuous score (a probability of the right answer) counts as correct at or above this (default 0.8). */
+  easyConfidence?: number;
   /** IRT rule instead: predicted P(correct) at least this for each of them. */
   easyProbability?: number;
-  /** Fraction of the easy items to keep, the least easy ones (default 0). */
+  /** Fraction of each task's easy items to keep, the least easy ones (default 0.1). */
   easyKeep?: number;
   contamination?: boolean;
-  /** Residual-correlation (Yen's Q3) threshold; default from shuffled residuals. */
+  /** Residual-correlation (Yen's Q3) threshold; default the simulated quantile (see `contaminationRate`). */
   contaminationQ3?: number;
+  /** The residual test's false-flag rate on data that follow the fitted model (default 0.001). */
+  contaminationRate?: number;
   /** Items an item must share its residual pattern with (default 3). */
   contaminationNeighbours?: number;
+  /** Remove the items the residual test flags (by default they are reported in `flagged`). */
+  removeResidualFlags?: boolean;
+  /** `false` drops the residual test's second condition, that an item stand out from its task (default true). */
+  residualFence?: boolean;
   /** Flag items whose items-file `contamination` score is at least this. */
   contaminationScoreThreshold?: number;
   duplicates?: boolean;
   /** Cosine at or above which items are duplicates; default from the data. */
   duplicateThreshold?: number;
+  /** No stage removes more than this fraction of a task's items (default 0.5); above it the stage keeps them and warns. */
+  maxRemovedFraction?: number;
   irt?: 'rasch' | '1pl' | '2pl' | '3pl' | '4pl';
   seed?: number;
 }
@@ -374,13 +389,32 @@ export interface FilterOptions extends LoadOptions {
 export interface FilterRemoved {
   id: string;
   reason: 'easy' | 'contamination' | 'duplicate';
+  /** The item's task, when the items file has tasks. */
+  task?: string;
   top_fraction_correct?: number;
   min_probability?: number;
+  /** Fraction of the reference models correct without the question. */
+  answer_only_fraction?: number;
   q3?: number;
   correlated_with?: string[];
   score?: number;
   duplicate_of?: string;
   cosine?: number;
+  /** Flagged only: `signal` (the residual test reports) or `cap` (the stage would have removed too much of the task). */
+  kept_because?: 'signal' | 'cap';
+}
+
+/** Kendall τ of the models' mean scores on the kept and on all items, and the mean absolute difference of the two means. */
+export interface FilterAgreement {
+  kendall_tau: number;
+  mean_abs_error: number;
+}
+
+/** The same for random removals of as many items per task: the mean over the draws and the central 95% of them. */
+export interface RandomRemoval {
+  draws: number;
+  kendall_tau: MeanInterval;
+  mean_abs_error: MeanInterval;
 }
 
 export interface FilterReport {
@@ -388,6 +422,8 @@ export interface FilterReport {
   models: number;
   kept: string[];
   removed: FilterRemoved[];
+  /** Items a stage flagged but kept. */
+  flagged: FilterRemoved[];
   stages: {
     stage: 'easy' | 'contamination' | 'duplicates';
     ran: boolean;
@@ -398,8 +434,15 @@ export interface FilterReport {
     flagged?: number;
     pairs?: number;
     groups?: number;
+    tasks?: { task: string; items: number; considered: number; flagged: number; removed: number; capped: boolean }[];
+    examples?: { id: string; text?: string }[];
+    /** Easy: [number of reference models, items flagged] for k = 1, 3, 5, 7, 10, 20, 50, 100. */
+    flagged_by_top_k?: [number, number][];
   }[];
   kendall_tau_vs_full: number;
+  mean_abs_error_vs_full: number;
+  random_removal?: RandomRemoval;
+  tasks: { task: string; items: number; kept: number; kept_vs_full: FilterAgreement; random_removal?: RandomRemoval }[];
   reference?: { models: number; kendall_tau_full: number; kendall_tau_filtered: number; spearman_full: number; spearman_filtered: number };
   duplicate_pairs: { a: string; b: string; cosine: number; a_text?: string; b_text?: string }[];
   duplicate_features?: 'embeddings' | 'hashed-ngrams';

@@ -21,7 +21,7 @@ const DATASETS = /** @type {const} */ ({
 /** @typedef {keyof typeof DATASETS} DatasetKey */
 
 /** @type {FileRole[]} */
-const ROLES = ['responses', 'items', 'models', 'embeddings', 'metric', 'outputs'];
+const ROLES = ['responses', 'items', 'models', 'embeddings', 'metric', 'outputs', 'answer-only'];
 
 /**
  * A file's role, guessed from its name (the user can change it).
@@ -33,6 +33,8 @@ function guessRole(name) {
   if (base.endsWith('.npy') || base.endsWith('.npy.gz')) return 'embeddings';
   // Embeddings as JSON, JSON Lines or CSV are told apart by name.
   if (/embedding|vectors/.test(base)) return 'embeddings';
+  // The items prompted without their questions, for the filter's SMART test.
+  if (/answer[._-]?only/.test(base)) return 'answer-only';
   // Automatic-metric score matrices (a WMT folder's metric_scores/) and
   // model outputs, for the metric-* and diversity selectors.
   if (/(^|\/)metric_scores\//.test(name.toLowerCase()) || /metric/.test(base)) return 'metric';

@@ -17,7 +17,10 @@ const STAGE_NAMES = { easy: 'Easy', contamination: 'Likely contaminated', duplic
 /** Why an item was removed, in words. @param {import('../lib/types.js').FilterRemoved} r */
 function evidence(r) {
   if (r.reason === 'duplicate') return `cosine ${r.cosine?.toFixed(3)} with ${r.duplicate_of}`;
-  if (r.reason === 'contamination') return r.q3 != null ? `Q3 ${r.q3.toFixed(3)} with ${(r.correlated_with ?? []).slice(0, 5).join(', ')}` : `score ${r.score}`;
+  if (r.reason === 'contamination') {
+    if (r.answer_only_fraction != null) return `${(r.answer_only_fraction * 100).toFixed(0)}% of the strongest models correct without the question`;
+    return r.q3 != null ? `Q3 ${r.q3.toFixed(3)} with ${(r.correlated_with ?? []).slice(0, 5).join(', ')}` : `score ${r.score}`;
+  }
   if (r.min_probability != null) return `P(correct) ≥ ${r.min_probability.toFixed(3)} for the strongest models`;
   return `${((r.top_fraction_correct ?? 1) * 100).toFixed(0)}% of the strongest models correct`;
 }
@@ -25,13 +28,21 @@ function evidence(r) {
 /** @param {FilterReport} report */
 function showFilter(report) {
   $('filter-result').hidden = false;
+  const random = report.random_removal;
+  const tasks = report.tasks.length > 1 ? ` in ${report.tasks.length} tasks` : '';
   $('filter-summary').textContent =
-    `Kept ${numberFormat.format(report.kept.length)} of ${numberFormat.format(report.items)} items; ` +
-    `Kendall τ between the model rankings on the kept and on all items: ${report.kendall_tau_vs_full.toFixed(3)}.` +
+    `Kept ${numberFormat.format(report.kept.length)} of ${numberFormat.format(report.items)} items${tasks}. ` +
+    `The models' ranking on the kept items agrees with the ranking on all of them with Kendall τ ${report.kendall_tau_vs_full.toFixed(3)}` +
+    (random
+      ? `; removing as many items at random gives ${random.kendall_tau.mean.toFixed(3)} (95% of draws ${random.kendall_tau.low.toFixed(3)}–${random.kendall_tau.high.toFixed(3)}).`
+      : '.') +
+    (report.flagged.length > 0 ? ` ${numberFormat.format(report.flagged.length)} more items were flagged and kept (see the report).` : '') +
     (report.warnings.length > 0 ? ` ${report.warnings.join(' ')}` : '');
   replaceRows(
     'filter-stages',
-    report.stages.map((stage) => tableRow([STAGE_NAMES[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.rule])),
+    report.stages.map((stage) =>
+      tableRow([STAGE_NAMES[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.ran ? numberFormat.format(stage.flagged ?? stage.removed) : '', stage.rule]),
+    ),
   );
   // The first 500: enough to judge the rules by; the download has them all.
   replaceRows('filter-removed', report.removed.slice(0, 500).map((r) => tableRow([r.id, r.reason, evidence(r)])));

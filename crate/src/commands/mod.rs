@@ -53,6 +53,9 @@ pub enum Role {
     Embeddings,
     /// An external ranking of the models (the filter's reference).
     Reference,
+    /// Responses to the items prompted without their questions (the
+    /// filter's answer-only contamination test).
+    AnswerOnly,
     /// A subset file written by `select`.
     Subset,
     /// A fit file written by `fit`.
@@ -60,8 +63,19 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 10] =
-        [Role::Responses, Role::Items, Role::Models, Role::Truth, Role::Metric, Role::Outputs, Role::Embeddings, Role::Reference, Role::Subset, Role::Fit];
+    pub const ALL: [Role; 11] = [
+        Role::Responses,
+        Role::Items,
+        Role::Models,
+        Role::Truth,
+        Role::Metric,
+        Role::Outputs,
+        Role::Embeddings,
+        Role::Reference,
+        Role::AnswerOnly,
+        Role::Subset,
+        Role::Fit,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -73,6 +87,7 @@ impl Role {
             Role::Outputs => "outputs",
             Role::Embeddings => "embeddings",
             Role::Reference => "reference",
+            Role::AnswerOnly => "answer-only",
             Role::Subset => "subset",
             Role::Fit => "fit",
         }
@@ -84,6 +99,7 @@ impl Role {
         match self {
             Role::Metric => "metricScores",
             Role::Reference => "referenceRanking",
+            Role::AnswerOnly => "answerOnly",
             other => other.name(),
         }
     }
@@ -111,6 +127,7 @@ impl Role {
             Role::Outputs => "outputs.csv",
             Role::Embeddings => "embeddings.npy",
             Role::Reference => "ranking.csv",
+            Role::AnswerOnly => "answer-only.csv",
             Role::Subset => "subset.json",
             Role::Fit => "fit.json",
         }

@@ -3,79 +3,108 @@
 //! Evaluation using SMART Filtering of Benchmark Datasets", arXiv:2410.20245).
 //!
 //! Three stages run in order, each optional, each on the items the previous
-//! ones kept, and each reported with the items it removed and why:
+//! ones kept, each **within every task** (the items file's task or group
+//! column; one task without one) and each reported per task with the items
+//! it removed and why:
 //!
-//! 1. **Easy items.** An item is easy when at least a fraction `p` (default
-//!    1: all) of the `k` strongest models (by mean score; default all models)
-//!    answer it correctly — continuous scores count as correct at ≥ 0.5 after
-//!    mapping into [0, 1] — or, with `easy_probability = t`, when the IRT fit
-//!    predicts P(correct) ≥ t for every one of those `k` models. A fraction of
-//!    the easy items may be kept: the least easy ones (fewest of the top
-//!    models correct, or lowest predicted probability), so a filtered
-//!    benchmark still has a floor.
-//! 2. **Likely contamination.** A leaked test set is memorised by the models
-//!    trained on it, so its items are answered correctly by the same models
-//!    whatever their ability: the items' residuals under the IRT fit,
-//!    rᵢⱼ = (xᵢⱼ − Pᵢⱼ)/√(Pᵢⱼ(1 − Pᵢⱼ)) (Pᵢⱼ clamped into [0.01, 0.99]),
-//!    correlate with each other across models: local dependence, measured
-//!    by Yen's Q3 (the correlation of two items' residuals; Yen 1984,
-//!    *Applied Psychological Measurement* 8:125). A single item cannot show
-//!    contamination — the fit absorbs an item that a random part of the
-//!    models memorised by flattening its curve — so groups are compared. An
-//!    item's statistic is its `neighbours`-th largest Q3 with another item
-//!    (default 3: it shares its surprises with at least three others). The
-//!    threshold is the largest value of the same statistic on responses
-//!    simulated from the fit itself (seeded) — locally independent by
-//!    construction, with the fit's own structure — and an item must exceed
-//!    it by more than rounding (10⁻⁴). Shuffling residuals across models
-//!    instead destroys that structure and flagged 2,103 of MMLU-Pro's 12,032
-//!    items. With few models the test has no power, and says so: with 29
-//!    models, items of similar difficulty share a response pattern exactly,
-//!    by chance, and the simulated matrix already reaches Q3 = 1. A
-//!    user-supplied per-item score
-//!    (a `contamination` column in the items file, e.g. the answer-only
-//!    accuracy SMART uses) flags items too.
-//! 3. **Near-duplicates.** Cosine similarity of the user's embeddings (rows in
-//!    items-file order) or of the built-in hashed n-gram features of the item
-//!    texts ([`crate::similar::text`]). Pairs at or above the threshold join
-//!    items into groups (connected components); each group keeps one item —
-//!    the most informative under the IRT fit (largest Fisher information
-//!    summed over the models' abilities), ties to the first in matrix order —
-//!    and the rest are removed, with every pair and its texts listed. Without
-//!    a threshold it is read from the data: the far-out fence Q3 + 3·IQR of
-//!    the items' nearest-neighbour cosines (Tukey), clamped into
-//!    [0.8, 0.95], so only pairs far more similar than items usually are to
-//!    their nearest neighbour count as duplicates.
+//! 1. **Easy items** (`easy.rs`). The task's reference models are its `k`
+//!    strongest by mean score on the task (SMART's seven, by default; all of
+//!    them when there are fewer). An item is easy when at least a fraction
+//!    `p` (default 1: all) of them answer it correctly, with a score of at
+//!    least `confidence` (0.8, SMART's bar on a model's probability of the
+//!    right answer; a 0/1 response counts as its value) — or, with
+//!    `easy_probability = t`, when the IRT fit predicts P(correct) ≥ t for
+//!    each of them. A reference model that did not answer the item is
+//!    replaced by the next strongest that did, so missing cells do not make
+//!    items easy. A fraction of each task's easy items is kept (default 10%,
+//!    the least easy: fewest of the reference models correct, then the
+//!    lowest mean score among them), so a filtered benchmark keeps a floor.
+//!    The report counts how many items each `k` from 1 to 100 would flag.
+//! 2. **Likely contamination** (`contamination.rs`). Direct evidence removes
+//!    an item: SMART's test — the models answer it without the question
+//!    (an answer-only response matrix: the same items prompted with the
+//!    answer options alone), by the easy rule applied to those answers — or
+//!    a user-supplied score (a `contamination` column in the items file).
+//!    A statistical signal is reported, and removes only when asked: a
+//!    leaked test set is memorised by the models trained on it, so its
+//!    items are answered correctly by the same models whatever their
+//!    ability and their residuals under an IRT fit correlate (local
+//!    dependence, Yen's Q3). Any one-dimensional fit of several benchmarks
+//!    leaves residual correlation inside each of them, which is not
+//!    contamination (the old whole-matrix test flagged 953 of a leaderboard's
+//!    1,075 items), so the fit and the test are made per task, and the
+//!    threshold is the (1 − rate) quantile of the same statistic on
+//!    responses simulated from that fit: on data that follow the fitted
+//!    model, about `rate` of the items (default 0.1%) are flagged. With
+//!    thousands of models even a per-task fit misfits significantly almost
+//!    everywhere (957 of the same 1,075 items beyond that quantile), so an
+//!    item must also stand out from its own task: its statistic beyond the
+//!    far-out fence Q3 + 3·IQR of the task's values.
+//! 3. **Near-duplicates** (`duplicates.rs`). Cosine similarity of the user's
+//!    embeddings or of the built-in hashed n-gram features of the item texts,
+//!    within each task; pairs at or above the threshold join items into
+//!    groups, each group keeps its most informative item under the IRT fit.
+//!    Without a threshold it is read from the data: the far-out fence
+//!    Q3 + 3·IQR of the items' nearest-neighbour cosines, clamped into
+//!    [0.8, 0.95].
 //!
-//! The report gives the Kendall τ between the models' ranking by mean score
-//! on the kept items and on all items, and, with a reference ranking (e.g.
+//! No stage removes more than `max_removed_fraction` (default half) of a
+//! task's items: where it would, it removes none of them there, lists them
+//! as flagged and warns — a rule that fires on most of a benchmark says more
+//! about the rule than about the items.
+//!
+//! The report gives, overall and per task, the Kendall τ between the models'
+//! ranking by mean score on the kept items and on all items and the mean
+//! absolute difference of those means, and the same for random removals of
+//! as many items from each task, so a user sees whether the filter keeps the
+//! ranking better or worse than chance would; with a reference ranking (e.g.
 //! Chatbot Arena, as SMART reports), Kendall τ and Spearman ρ of both with it.
+
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 use crate::irt::{FitOptions, IrtFit, IrtModel, Scale};
 use crate::matrix::{Kind, ResponseMatrix};
 use crate::metrics;
+use crate::rng::Rng;
 use crate::similar::NamedPair;
-use serde::Serialize;
 
 mod contamination;
 mod duplicates;
 mod easy;
+#[cfg(test)]
+mod tests;
+
+/// Which models are "strong" for the easy rule and the answer-only test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceModels {
+    /// The strongest models of each task by mean score (SMART uses 7).
+    pub top_k: usize,
+    /// Fraction of them that must answer correctly.
+    pub min_fraction: f64,
+    /// A score counts as a correct answer at or above this (after mapping
+    /// into [0, 1]; 0/1 responses are their value).
+    pub confidence: f64,
+}
+
+impl Default for ReferenceModels {
+    fn default() -> Self {
+        ReferenceModels { top_k: 7, min_fraction: 1.0, confidence: 0.8 }
+    }
+}
+
 /// Stage 1 settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EasyOptions {
-    /// The strongest models to look at (None: all).
-    pub top_k: Option<usize>,
-    /// Fraction of those models that must answer correctly.
-    pub min_fraction: f64,
-    /// Use the IRT rule instead: predicted P(correct) ≥ this for each of them.
+    /// Use the IRT rule instead: predicted P(correct) ≥ this for each reference model.
     pub probability: Option<f64>,
-    /// Fraction of the easy items to keep (the least easy ones).
+    /// Fraction of each task's easy items to keep (the least easy ones).
     pub keep_fraction: f64,
 }
 
 impl Default for EasyOptions {
     fn default() -> Self {
-        EasyOptions { top_k: None, min_fraction: 1.0, probability: None, keep_fraction: 0.0 }
+        EasyOptions { probability: None, keep_fraction: 0.1 }
     }
 }
 
@@ -83,18 +112,28 @@ impl Default for EasyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContaminationOptions {
     /// Flag items whose `neighbours`-th largest residual correlation is at
-    /// least this (default: from responses simulated from the fit).
+    /// least this (default: the simulated quantile, see `rate`).
     pub q3: Option<f64>,
+    /// The residual test's false-flag rate on data that follow the fitted
+    /// model: its threshold is the (1 − rate) quantile of the statistic on
+    /// responses simulated from the fit.
+    pub rate: f64,
     pub neighbours: usize,
-    /// Seed of the simulation that sets the default threshold.
+    /// Seed of the simulation that sets the threshold.
     pub seed: u64,
+    /// Remove the items the residual test flags (by default they are reported).
+    pub remove_flagged: bool,
+    /// The residual test also asks an item to stand out from its task: its
+    /// statistic beyond the far-out fence Q3 + 3·IQR of the task's values
+    /// (on data that follow the fitted model this only lowers the rate).
+    pub fence: bool,
     /// Flag items whose user-supplied contamination score is at least this.
     pub score_threshold: Option<f64>,
 }
 
 impl Default for ContaminationOptions {
     fn default() -> Self {
-        ContaminationOptions { q3: None, neighbours: 3, seed: 0, score_threshold: None }
+        ContaminationOptions { q3: None, rate: 0.001, neighbours: 3, seed: 0, remove_flagged: false, fence: true, score_threshold: None }
     }
 }
 
@@ -107,41 +146,53 @@ pub struct DuplicateOptions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterOptions {
+    pub reference: ReferenceModels,
     pub easy: Option<EasyOptions>,
     pub contamination: Option<ContaminationOptions>,
     pub duplicates: Option<DuplicateOptions>,
-    /// IRT model fitted once on the whole matrix (easy rule, contamination,
-    /// representatives of duplicate groups).
+    /// IRT model fitted on the whole matrix (the easy rule's probabilities,
+    /// representatives of duplicate groups) and on each task (residuals).
     pub irt: IrtModel,
+    /// No stage removes more than this fraction of a task's items.
+    pub max_removed_fraction: f64,
+    /// Random removals the report compares the filter with.
+    pub random_draws: usize,
 }
 
 impl Default for FilterOptions {
     fn default() -> Self {
         FilterOptions {
+            reference: ReferenceModels::default(),
             easy: Some(EasyOptions::default()),
             contamination: Some(ContaminationOptions::default()),
             duplicates: Some(DuplicateOptions::default()),
             irt: IrtModel::TwoPl,
+            max_removed_fraction: 0.5,
+            random_draws: 20,
         }
     }
 }
 
 impl FilterOptions {
     pub fn validate(&self) -> Result<()> {
+        let r = &self.reference;
+        if !(r.min_fraction > 0.0 && r.min_fraction <= 1.0) {
+            return Err(Error::invalid(format!("easy min fraction {} must be in (0, 1]", r.min_fraction)));
+        }
+        if r.top_k == 0 {
+            return Err(Error::invalid("easy top-k must be at least 1"));
+        }
+        if !(r.confidence > 0.0 && r.confidence <= 1.0) {
+            return Err(Error::invalid(format!("easy confidence {} must be in (0, 1]", r.confidence)));
+        }
         if let Some(e) = &self.easy {
-            if !(e.min_fraction > 0.0 && e.min_fraction <= 1.0) {
-                return Err(Error::invalid(format!("easy min fraction {} must be in (0, 1]", e.min_fraction)));
-            }
-            if let Some(p) = e.probability {
-                if !(p > 0.0 && p < 1.0) {
-                    return Err(Error::invalid(format!("easy probability {p} must be between 0 and 1")));
-                }
+            if let Some(p) = e.probability
+                && !(p > 0.0 && p < 1.0)
+            {
+                return Err(Error::invalid(format!("easy probability {p} must be between 0 and 1")));
             }
             if !(0.0..=1.0).contains(&e.keep_fraction) {
                 return Err(Error::invalid(format!("easy keep fraction {} must be in [0, 1]", e.keep_fraction)));
-            }
-            if e.top_k == Some(0) {
-                return Err(Error::invalid("easy top-k must be at least 1"));
             }
         }
         if let Some(c) = &self.contamination {
@@ -151,13 +202,18 @@ impl FilterOptions {
             if c.neighbours == 0 {
                 return Err(Error::invalid("contamination neighbours must be at least 1"));
             }
-        }
-        if let Some(d) = &self.duplicates {
-            if let Some(t) = d.threshold {
-                if !(t > 0.0 && t <= 1.0) {
-                    return Err(Error::invalid(format!("duplicate threshold {t} must be in (0, 1]")));
-                }
+            if !(c.rate > 0.0 && c.rate < 1.0) {
+                return Err(Error::invalid(format!("contamination rate {} must be between 0 and 1", c.rate)));
             }
+        }
+        if let Some(d) = &self.duplicates
+            && let Some(t) = d.threshold
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return Err(Error::invalid(format!("duplicate threshold {t} must be in (0, 1]")));
+        }
+        if !(self.max_removed_fraction > 0.0 && self.max_removed_fraction <= 1.0) {
+            return Err(Error::invalid(format!("max removed fraction {} must be in (0, 1]", self.max_removed_fraction)));
         }
         Ok(())
     }
@@ -169,11 +225,21 @@ impl FilterOptions {
 pub struct FilterInputs {
     /// A user-supplied contamination score per item (higher = more likely).
     pub contamination_scores: Option<Vec<Option<f64>>>,
+    /// Answers to the items prompted without their questions (SMART's test).
+    pub answer_only: Option<AnswerOnly>,
     /// Vectors for the duplicate stage: `dims` floats per item; items without
     /// a vector (`has_vector[i] == false`) take no part.
     pub vectors: Option<Vectors>,
     /// A reference score per model (higher = better).
     pub reference: Option<Vec<Option<f64>>>,
+}
+
+/// Answer-only responses: per model of that matrix, its row in the main
+/// matrix (when it is one of its models) and its scores on the main matrix's
+/// items, mapped into [0, 1] (NaN: not given).
+#[derive(Debug, Clone, Default)]
+pub struct AnswerOnly {
+    pub models: Vec<(Option<usize>, Vec<f32>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,18 +251,24 @@ pub struct Vectors {
     pub features: &'static str,
 }
 
-/// One removed item and the evidence.
+/// One removed (or flagged) item and the evidence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Removed {
     pub id: String,
     /// `easy`, `contamination` or `duplicate`.
     pub reason: &'static str,
-    /// Easy: fraction of the top models that answered correctly.
+    /// The item's task, when the items file has tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Easy: fraction of the reference models that answered correctly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_fraction_correct: Option<f64>,
-    /// Easy (IRT rule): the smallest predicted P(correct) among the top models.
+    /// Easy (IRT rule): the smallest predicted P(correct) among the reference models.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_probability: Option<f64>,
+    /// Contamination: fraction of the reference models correct without the question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_only_fraction: Option<f64>,
     /// Contamination: the item's k-th largest residual correlation (Q3) and
     /// the items it correlates with most.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,22 +284,52 @@ pub struct Removed {
     pub duplicate_of: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosine: Option<f32>,
+    /// Flagged only: why it was not removed (`signal`: the residual test
+    /// reports; `cap`: the stage would have removed too much of the task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_because: Option<&'static str>,
 }
 
 impl Removed {
-    fn new(id: &str, reason: &'static str) -> Removed {
+    fn new(id: &str, reason: &'static str, task: Option<&str>) -> Removed {
         Removed {
             id: id.to_string(),
             reason,
+            task: task.map(str::to_string),
             top_fraction_correct: None,
             min_probability: None,
+            answer_only_fraction: None,
             q3: None,
             correlated_with: None,
             score: None,
             duplicate_of: None,
             cosine: None,
+            kept_because: None,
         }
     }
+}
+
+/// One stage in one task.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StageTask {
+    pub task: String,
+    /// The task's items, and those this stage looked at (the earlier stages kept).
+    pub items: usize,
+    pub considered: usize,
+    /// Items that met the rule, and those removed.
+    pub flagged: usize,
+    pub removed: usize,
+    /// The stage would have removed more than the cap allows, so it removed
+    /// none of this task's items.
+    pub capped: bool,
+}
+
+/// An item a stage acted on, with its text, for a person to look at.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Example {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// One stage's summary.
@@ -244,7 +346,7 @@ pub struct Stage {
     /// The threshold actually applied, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    /// Easy: items that met the rule (removed + kept on purpose).
+    /// Items that met the rule (removed, kept on purpose, or kept by the cap).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flagged: Option<usize>,
     /// Duplicates: pairs found and groups formed.
@@ -252,6 +354,15 @@ pub struct Stage {
     pub pairs: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<usize>,
+    /// Per task (absent when the stage did not run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<StageTask>,
+    /// Up to three removed (or, when none were, flagged) items with their texts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+    /// Easy: how many items the rule flags with each number of reference models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flagged_by_top_k: Option<Vec<(usize, usize)>>,
 }
 
 /// Correlations with an external ranking, over the models it lists.
@@ -264,15 +375,62 @@ pub struct ReferenceCorrelation {
     pub spearman_filtered: f64,
 }
 
+/// How well the kept items keep the models' scores: Kendall τ of the
+/// models' mean scores on the kept and on all items, and the mean absolute
+/// difference of the two means.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Agreement {
+    pub kendall_tau: f64,
+    pub mean_abs_error: f64,
+}
+
+/// The same for random removals of as many items from each task: the mean
+/// over the draws and the central 95% of them.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct RandomRemoval {
+    pub draws: usize,
+    pub kendall_tau: Spread,
+    pub mean_abs_error: Spread,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// One task after filtering.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TaskSummary {
+    pub task: String,
+    pub items: usize,
+    pub kept: usize,
+    pub kept_vs_full: Agreement,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random_removal: Option<RandomRemoval>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FilterReport {
     pub items: usize,
     pub models: usize,
     pub kept: Vec<String>,
     pub removed: Vec<Removed>,
+    /// Items a stage flagged but kept: the residual test's signals (unless
+    /// asked to remove them) and the items of tasks a stage's cap protected.
+    pub flagged: Vec<Removed>,
     pub stages: Vec<Stage>,
     /// Kendall τ-b between the models' mean scores on the kept and on all items.
     pub kendall_tau_vs_full: f64,
+    /// Mean over models of |mean on the kept items − mean on all items|.
+    pub mean_abs_error_vs_full: f64,
+    /// The same two for random removals of as many items per task (absent
+    /// when nothing was removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random_removal: Option<RandomRemoval>,
+    /// Per task (one task, `all`, without a task column).
+    pub tasks: Vec<TaskSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceCorrelation>,
     /// Every near-duplicate pair among the items the duplicate stage saw.
@@ -316,6 +474,60 @@ fn model_means(x: &[f32], n_models: usize, n_items: usize, items: &[usize]) -> V
         .collect()
 }
 
+/// Kendall τ and mean absolute difference between `kept` and `full` means,
+/// over the models that have both.
+fn agreement(kept: &[f64], full: &[f64]) -> Agreement {
+    let both: Vec<usize> = (0..full.len()).filter(|&j| kept[j].is_finite() && full[j].is_finite()).collect();
+    let (k, f): (Vec<f64>, Vec<f64>) = both.iter().map(|&j| (kept[j], full[j])).unzip();
+    let mean_abs_error = if both.is_empty() { f64::NAN } else { k.iter().zip(&f).map(|(a, b)| (a - b).abs()).sum::<f64>() / both.len() as f64 };
+    Agreement { kendall_tau: metrics::kendall_tau_b(&k, &f), mean_abs_error }
+}
+
+/// Mean and central 95% of a set of draws (NaN draws left out).
+fn spread(values: &[f64]) -> Spread {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return Spread { mean: f64::NAN, low: f64::NAN, high: f64::NAN };
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+    Spread { mean: v.iter().sum::<f64>() / v.len() as f64, low: at(0.025), high: at(0.975) }
+}
+
+/// A task: its name (none for items without one, or a matrix without
+/// tasks), what reports call it, and its items (in matrix order).
+pub(super) struct Task {
+    pub(super) name: Option<String>,
+    label: String,
+    pub(super) items: Vec<usize>,
+}
+
+impl Task {
+    pub(super) fn label(&self) -> String {
+        self.label.clone()
+    }
+}
+
+/// The tasks of `m`: its item groups in order of first appearance (items
+/// without one together), or all items as one task.
+fn tasks(m: &ResponseMatrix) -> Vec<Task> {
+    let group = &m.items().group;
+    if group.is_empty() || group.iter().all(Option::is_none) {
+        return vec![Task { name: None, label: "all".into(), items: (0..m.n_items()).collect() }];
+    }
+    let mut out: Vec<Task> = Vec::new();
+    for (i, g) in group.iter().enumerate() {
+        match out.iter_mut().find(|t| t.name == *g) {
+            Some(t) => t.items.push(i),
+            None => out.push(Task { name: g.clone(), label: g.clone().unwrap_or_else(|| "(no task)".into()), items: vec![i] }),
+        }
+    }
+    out
+}
+
+/// One random removal's agreement, overall and per task.
+type Draw = (Agreement, Vec<Agreement>);
+
 /// What every stage reads.
 pub(super) struct Shared<'a> {
     pub(super) m: &'a ResponseMatrix,
@@ -324,16 +536,75 @@ pub(super) struct Shared<'a> {
     /// The IRT fit on the whole matrix, and its model.
     pub(super) fit: &'a IrtFit,
     pub(super) irt: IrtModel,
-    /// Models from strongest to weakest by mean score (ties: matrix order).
-    pub(super) strongest: &'a [usize],
+    pub(super) tasks: &'a [Task],
+    pub(super) reference: &'a ReferenceModels,
+    pub(super) max_removed_fraction: f64,
+}
+
+impl Shared<'_> {
+    /// The task's models from strongest to weakest by mean score on the
+    /// task's items (models with no answer there left out; ties: matrix order).
+    pub(super) fn strongest(&self, task: &Task) -> Vec<usize> {
+        let (n_models, n_items) = (self.m.n_models(), self.m.n_items());
+        let means = model_means(self.x, n_models, n_items, &task.items);
+        let mut order: Vec<usize> = (0..n_models).filter(|&j| means[j].is_finite()).collect();
+        order.sort_by(|&a, &b| means[b].total_cmp(&means[a]).then(a.cmp(&b)));
+        order
+    }
 }
 
 /// What the stages change as they run in turn: which items are still in,
-/// why the others are out, and what the user should know.
+/// why the others are out, what was flagged and kept, and what the user
+/// should know.
 pub(super) struct Sift {
     pub(super) alive: Vec<bool>,
     pub(super) removed: Vec<Removed>,
+    pub(super) flagged: Vec<Removed>,
     pub(super) warnings: Vec<String>,
+}
+
+impl Sift {
+    /// Removes `remove` (item, evidence) of `task`, unless that is more than
+    /// `shared.max_removed_fraction` of the task's items: then they are
+    /// flagged and kept, with a warning. Returns whether the cap held them.
+    pub(super) fn remove_capped(&mut self, shared: &Shared, stage: &str, task: &Task, mut remove: Vec<(usize, Removed)>) -> bool {
+        let limit = (shared.max_removed_fraction * task.items.len() as f64).floor() as usize;
+        remove.sort_by_key(|(i, _)| *i);
+        if remove.len() > limit {
+            self.warnings.push(format!(
+                "{stage}: {} of the {} items of task '{}' meet the rule ({:.0}%), more than the {:.0}% a stage may remove; they are kept and listed as flagged (raise the maximum removed fraction to remove them)",
+                remove.len(),
+                task.items.len(),
+                task.label(),
+                100.0 * remove.len() as f64 / task.items.len() as f64,
+                100.0 * shared.max_removed_fraction
+            ));
+            self.flagged.extend(remove.into_iter().map(|(_, mut r)| {
+                r.kept_because = Some("cap");
+                r
+            }));
+            return true;
+        }
+        for (i, r) in remove {
+            self.alive[i] = false;
+            self.removed.push(r);
+        }
+        false
+    }
+}
+
+/// Up to three of the stage's removals (else of its flags), with texts.
+fn examples(m: &ResponseMatrix, removed: &[Removed], flagged: &[Removed], reason: &str) -> Vec<Example> {
+    let index: std::collections::HashMap<&str, usize> = m.item_ids().iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let of_stage = |list: &[Removed]| -> Vec<Example> {
+        list.iter()
+            .filter(|r| r.reason == reason)
+            .take(3)
+            .map(|r| Example { id: r.id.clone(), text: index.get(r.id.as_str()).and_then(|&i| m.items().text.get(i).cloned().flatten()) })
+            .collect()
+    };
+    let found = of_stage(removed);
+    if found.is_empty() { of_stage(flagged) } else { found }
 }
 
 /// Runs the filter on `m`.
@@ -351,15 +622,11 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
     if !fit.converged {
         warnings.push(format!("the {} fit stopped after {} iterations without converging", options.irt.as_str(), fit.iterations));
     }
+    let tasks = tasks(m);
+    let shared =
+        Shared { m, x: &x, fit: &fit, irt: options.irt, tasks: &tasks, reference: &options.reference, max_removed_fraction: options.max_removed_fraction };
+    let mut sift = Sift { alive: vec![true; n_items], removed: Vec::new(), flagged: Vec::new(), warnings };
     let mut stages = Vec::new();
-
-    // Models from strongest to weakest by mean score (ties: matrix order).
-    let all: Vec<usize> = (0..n_items).collect();
-    let means_all = model_means(&x, n_models, n_items, &all);
-    let mut strongest: Vec<usize> = (0..n_models).collect();
-    strongest.sort_by(|&a, &b| means_all[b].total_cmp(&means_all[a]).then(a.cmp(&b)));
-    let shared = Shared { m, x: &x, fit: &fit, irt: options.irt, strongest: &strongest };
-    let mut sift = Sift { alive: vec![true; n_items], removed: Vec::new(), warnings };
 
     // Stage 1: easy items.
     match &options.easy {
@@ -370,7 +637,7 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
     // Stage 2: contamination.
     match &options.contamination {
         None => stages.push(off("contamination")),
-        Some(c) => stages.push(contamination::run(&shared, c, inputs.contamination_scores.as_ref(), &mut sift)?),
+        Some(c) => stages.push(contamination::run(&shared, c, inputs, &mut sift)?),
     }
 
     // Stage 3: near-duplicates.
@@ -381,7 +648,7 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
         (Some(_), None) => {
             let mut s = off("duplicates");
             s.rule = "skipped: no embeddings and no item texts".into();
-            sift.warnings.push("the duplicate stage was skipped: give --embeddings or an items file with texts".into());
+            sift.warnings.push("the duplicate stage was skipped: give embeddings or an items file with texts".into());
             stages.push(s);
         }
         (Some(d), Some(v)) => {
@@ -391,14 +658,70 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
             duplicate_features = Some(v.features);
         }
     }
+    for stage in &mut stages {
+        let reason = if stage.stage == "duplicates" { "duplicate" } else { stage.stage };
+        stage.examples = examples(m, &sift.removed, &sift.flagged, reason);
+    }
 
-    let Sift { alive, removed, mut warnings } = sift;
+    let Sift { alive, removed, flagged, mut warnings } = sift;
     let kept_idx: Vec<usize> = (0..n_items).filter(|&i| alive[i]).collect();
     if kept_idx.is_empty() {
         return Err(Error::invalid("every item was removed; loosen the stage settings"));
     }
+    let all: Vec<usize> = (0..n_items).collect();
+    let means_all = model_means(&x, n_models, n_items, &all);
     let means_kept = model_means(&x, n_models, n_items, &kept_idx);
-    let kendall_tau_vs_full = metrics::kendall_tau_b(&means_kept, &means_all);
+    let overall = agreement(&means_kept, &means_all);
+    // Random removals of as many items from each task as the filter removed.
+    let removed_per_task: Vec<usize> = tasks.iter().map(|t| t.items.iter().filter(|&&i| !alive[i]).count()).collect();
+    let mut rng = Rng::new(0x5EED_F117);
+    let draws: Vec<Draw> = if removed.is_empty() {
+        Vec::new()
+    } else {
+        (0..options.random_draws)
+            .map(|_| {
+                let mut keep = vec![true; n_items];
+                for (t, &k) in tasks.iter().zip(&removed_per_task) {
+                    let mut order = t.items.clone();
+                    rng.shuffle(&mut order);
+                    order.iter().take(k).for_each(|&i| keep[i] = false);
+                }
+                let kept: Vec<usize> = (0..n_items).filter(|&i| keep[i]).collect();
+                let per_task = tasks
+                    .iter()
+                    .map(|t| {
+                        let kept_t: Vec<usize> = t.items.iter().copied().filter(|&i| keep[i]).collect();
+                        agreement(&model_means(&x, n_models, n_items, &kept_t), &model_means(&x, n_models, n_items, &t.items))
+                    })
+                    .collect();
+                (agreement(&model_means(&x, n_models, n_items, &kept), &means_all), per_task)
+            })
+            .collect()
+    };
+    let random_of = |pick: &dyn Fn(&Draw) -> Agreement| -> Option<RandomRemoval> {
+        (!draws.is_empty()).then(|| {
+            let values: Vec<Agreement> = draws.iter().map(pick).collect();
+            RandomRemoval {
+                draws: values.len(),
+                kendall_tau: spread(&values.iter().map(|a| a.kendall_tau).collect::<Vec<_>>()),
+                mean_abs_error: spread(&values.iter().map(|a| a.mean_abs_error).collect::<Vec<_>>()),
+            }
+        })
+    };
+    let task_summaries: Vec<TaskSummary> = tasks
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let kept_t: Vec<usize> = t.items.iter().copied().filter(|&i| alive[i]).collect();
+            TaskSummary {
+                task: t.label(),
+                items: t.items.len(),
+                kept: kept_t.len(),
+                kept_vs_full: agreement(&model_means(&x, n_models, n_items, &kept_t), &model_means(&x, n_models, n_items, &t.items)),
+                random_removal: if removed_per_task[k] == 0 { None } else { random_of(&|d| d.1[k]) },
+            }
+        })
+        .collect();
     let reference = match &inputs.reference {
         None => None,
         Some(r) => {
@@ -426,8 +749,12 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
         models: n_models,
         kept: kept_idx.iter().map(|&i| ids[i].clone()).collect(),
         removed,
+        flagged,
         stages,
-        kendall_tau_vs_full,
+        kendall_tau_vs_full: overall.kendall_tau,
+        mean_abs_error_vs_full: overall.mean_abs_error,
+        random_removal: random_of(&|d| d.0),
+        tasks: task_summaries,
         reference,
         duplicate_pairs,
         duplicate_features,
@@ -437,7 +764,20 @@ pub fn filter(m: &ResponseMatrix, inputs: &FilterInputs, options: &FilterOptions
 }
 
 fn off(stage: &'static str) -> Stage {
-    Stage { stage, ran: false, considered: 0, removed: 0, rule: "turned off".into(), threshold: None, flagged: None, pairs: None, groups: None }
+    Stage {
+        stage,
+        ran: false,
+        considered: 0,
+        removed: 0,
+        rule: "turned off".into(),
+        threshold: None,
+        flagged: None,
+        pairs: None,
+        groups: None,
+        tasks: Vec::new(),
+        examples: Vec::new(),
+        flagged_by_top_k: None,
+    }
 }
 
 fn fraction_words(f: f64) -> String {
@@ -447,145 +787,5 @@ fn fraction_words(f: f64) -> String {
         "none".into()
     } else {
         format!("{:.0}%", f * 100.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::matrix::MatrixBuilder;
-    use crate::rng::Rng;
-
-    /// A 2PL matrix with planted easy, contaminated and duplicate items.
-    struct Planted {
-        m: ResponseMatrix,
-        easy: Vec<usize>,
-        contaminated: Vec<usize>,
-        /// (original, copy) pairs; vectors for the duplicate stage.
-        duplicates: Vec<(usize, usize)>,
-        vectors: Vectors,
-    }
-
-    fn planted(seed: u64) -> Planted {
-        let (n_models, n_items, dims) = (60, 400, 16);
-        let mut rng = Rng::new(seed);
-        let theta: Vec<f64> = (0..n_models).map(|_| rng.normal()).collect();
-        let mut a: Vec<f64> = (0..n_items).map(|_| rng.log_normal(0.2, 0.3)).collect();
-        let mut b: Vec<f64> = (0..n_items).map(|_| rng.normal()).collect();
-        // Easy: every model answers; contaminated: hard items that the weaker
-        // half of a leaked set of models answers anyway.
-        let easy: Vec<usize> = (0..10).map(|k| 7 + 37 * k).collect();
-        let contaminated: Vec<usize> = (0..8).map(|k| 11 + 41 * k).collect();
-        for &i in &contaminated {
-            a[i] = 1.5;
-            b[i] = 2.0;
-        }
-        let leaked: Vec<bool> = (0..n_models).map(|_| rng.uniform() < 0.4).collect();
-        let mut builder = MatrixBuilder::new((0..n_items).map(|i| format!("q{i}")).collect());
-        let mut x = vec![vec![None; n_items]; n_models];
-        for j in 0..n_models {
-            for i in 0..n_items {
-                let p = crate::irt::item::sigmoid(a[i] * (theta[j] - b[i]));
-                let mut v = (rng.uniform() < p) as u8 as f32;
-                if easy.contains(&i) || (contaminated.contains(&i) && leaked[j]) {
-                    v = 1.0;
-                }
-                x[j][i] = Some(v);
-            }
-        }
-        for (j, row) in x.iter().enumerate() {
-            builder.push_row_unchecked(format!("m{j}"), row);
-        }
-        let m = builder.into_matrix();
-        // Random vectors; three items copy another's vector with a little noise.
-        let mut data: Vec<f32> = (0..n_items * dims).map(|_| rng.normal() as f32).collect();
-        let duplicates = vec![(3usize, 203usize), (50, 250), (50, 350)];
-        for &(src, dst) in &duplicates {
-            for d in 0..dims {
-                data[dst * dims + d] = data[src * dims + d] + 0.01 * rng.normal() as f32;
-            }
-        }
-        Planted { m, easy, contaminated, duplicates, vectors: Vectors { data, dims, has_vector: vec![true; n_items], features: "embeddings" } }
-    }
-
-    #[test]
-    fn finds_planted_easy_contaminated_and_duplicate_items_and_little_else() {
-        let p = planted(3);
-        let inputs = FilterInputs { vectors: Some(p.vectors.clone()), ..Default::default() };
-        let r = filter(&p.m, &inputs, &FilterOptions::default()).unwrap();
-        let reason = |id: usize| r.removed.iter().find(|x| x.id == format!("q{id}")).map(|x| x.reason);
-        for &i in &p.easy {
-            assert_eq!(reason(i), Some("easy"), "easy item q{i}");
-        }
-        let found = p.contaminated.iter().filter(|&&i| reason(i) == Some("contamination")).count();
-        eprintln!("contamination: found {found} of {}, stage {:?}", p.contaminated.len(), r.stages[1]);
-        assert!(found >= 7, "found {found} of {} contaminated items: {:?}", p.contaminated.len(), r.removed);
-        let false_contamination = r.removed.iter().filter(|x| x.reason == "contamination" && !p.contaminated.iter().any(|&i| x.id == format!("q{i}"))).count();
-        assert!(false_contamination <= 1, "{false_contamination} clean items flagged as contaminated: {:?}", r.removed);
-        // 203 copies 3; 250 and 350 copy 50: two groups, three removals, the copies' partners kept.
-        let dups: Vec<&Removed> = r.removed.iter().filter(|x| x.reason == "duplicate").collect();
-        assert_eq!(dups.len(), 3, "{dups:?}");
-        for &(src, dst) in &p.duplicates {
-            let pair_removed = [src, dst].iter().filter(|&&i| reason(i) == Some("duplicate")).count();
-            assert!(pair_removed >= 1, "one of q{src}, q{dst} is removed");
-        }
-        // 250 and 350 are near-copies of each other too.
-        assert_eq!(r.duplicate_pairs.len(), 4, "{:?}", r.duplicate_pairs);
-        let s = &r.stages[2];
-        assert_eq!((s.groups, s.pairs, s.removed), (Some(2), Some(4), 3));
-        // Easy items removed only from the planted ones (random data has few
-        // items all 60 models answer).
-        let easy_removed = r.removed.iter().filter(|x| x.reason == "easy").count();
-        assert!(easy_removed <= p.easy.len() + 3, "{easy_removed} easy");
-        assert_eq!(r.kept.len() + r.removed.len(), 400);
-        assert!(r.kendall_tau_vs_full > 0.9, "τ {}", r.kendall_tau_vs_full);
-    }
-
-    #[test]
-    fn clean_2pl_data_loses_almost_nothing_to_contamination() {
-        let p = planted(5);
-        // Rebuild without the planted effects: plain 2PL.
-        let mut rng = Rng::new(9);
-        let (n_models, n_items) = (60, 400);
-        let theta: Vec<f64> = (0..n_models).map(|_| rng.normal()).collect();
-        let items: Vec<(f64, f64)> = (0..n_items).map(|_| (rng.log_normal(0.2, 0.3), rng.normal())).collect();
-        let mut builder = MatrixBuilder::new((0..n_items).map(|i| format!("q{i}")).collect());
-        for (j, &t) in theta.iter().enumerate() {
-            let row: Vec<Option<f32>> = items.iter().map(|&(a, b)| Some((rng.uniform() < crate::irt::item::sigmoid(a * (t - b))) as u8 as f32)).collect();
-            builder.push_row_unchecked(format!("m{j}"), &row);
-        }
-        let m = builder.into_matrix();
-        let options = FilterOptions { easy: None, duplicates: None, ..Default::default() };
-        let r = filter(&m, &FilterInputs::default(), &options).unwrap();
-        eprintln!("clean: {} removed, stage {:?}", r.removed.len(), r.stages[1]);
-        assert!(r.removed.len() <= 1, "{:?}", r.removed);
-        drop(p);
-    }
-
-    #[test]
-    fn keep_fraction_threshold_and_user_scores() {
-        let p = planted(3);
-        let options = FilterOptions {
-            easy: Some(EasyOptions { keep_fraction: 0.5, ..Default::default() }),
-            contamination: Some(ContaminationOptions { q3: Some(2.0), score_threshold: Some(0.5), ..Default::default() }),
-            duplicates: Some(DuplicateOptions { threshold: Some(0.999) }),
-            ..Default::default()
-        };
-        let mut scores = vec![None; 400];
-        scores[1] = Some(0.9);
-        scores[2] = Some(0.1);
-        let inputs = FilterInputs { vectors: Some(p.vectors.clone()), contamination_scores: Some(scores), ..Default::default() };
-        let r = filter(&p.m, &inputs, &options).unwrap();
-        let easy = &r.stages[0];
-        assert_eq!(easy.removed, easy.flagged.unwrap() - (easy.flagged.unwrap() as f64 * 0.5).round() as usize);
-        let cont: Vec<&str> = r.removed.iter().filter(|x| x.reason == "contamination").map(|x| x.id.as_str()).collect();
-        assert_eq!(cont, vec!["q1"]);
-        assert_eq!(r.stages[2].threshold, Some(0.999f32 as f64));
-        // Deterministic.
-        let again = filter(&p.m, &inputs, &options).unwrap();
-        assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&again).unwrap());
-        // A threshold on scores nobody gave is refused.
-        let e = filter(&p.m, &FilterInputs::default(), &options).unwrap_err().to_string();
-        assert!(e.contains("contamination' column"), "{e}");
     }
 }
