@@ -7,7 +7,7 @@
 //!
 //! Each θ a model's estimate needs is a MAP fit, so a caller with many
 //! training models may fit each part on an evenly strided sample of them
-//! ([`Caps`]); `ridge` always takes at most [`RIDGE_MAX_MODELS`].
+//! ([`Caps`]); `ridge` takes at most [`RIDGE_MAX_MODELS`].
 
 use std::collections::BTreeMap;
 
@@ -71,11 +71,14 @@ pub struct Caps {
     pub lambda: usize,
     /// The interval floors (a 95% quantile needs ~100).
     pub floors: usize,
+    /// `ridge` (never more than [`RIDGE_MAX_MODELS`]).
+    pub ridge: usize,
 }
 
 impl Caps {
-    /// Every training model for every part (what `select` stores).
-    pub const ALL: Caps = Caps { lines: usize::MAX, lambda: usize::MAX, floors: usize::MAX };
+    /// Every training model for every part (what `select` stores), ridge
+    /// up to [`RIDGE_MAX_MODELS`].
+    pub const ALL: Caps = Caps { lines: usize::MAX, lambda: usize::MAX, floors: usize::MAX, ridge: RIDGE_MAX_MODELS };
 }
 
 /// What the training models gave; `None` where a part was not asked for or
@@ -126,9 +129,10 @@ impl Calibration {
             setup.lambda = out.gpirt_lambda;
         }
         if wants(Estimator::Ridge) {
-            let rows: Vec<(Vec<(usize, f64)>, f64)> =
-                ridge_rows(training.models).into_iter().map(|&j| (estimate::responses_on(training.matrix, j, subset.items), training.truth[j])).collect();
-            debug_assert!(rows.len() <= RIDGE_MAX_MODELS);
+            let rows: Vec<(Vec<(usize, f64)>, f64)> = ridge_rows(training.models, caps.ridge.min(RIDGE_MAX_MODELS))
+                .into_iter()
+                .map(|&j| (estimate::responses_on(training.matrix, j, subset.items), training.truth[j]))
+                .collect();
             out.ridge = estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
         }
         if !floors_for.is_empty() {

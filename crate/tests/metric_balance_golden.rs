@@ -25,7 +25,7 @@ fn orders_match_the_python_reference() {
         let inputs: Vec<Input> = metric_paths.iter().zip(&metric_bytes).map(|(p, b)| Input::new(p, b)).collect();
         let side = SideData::load(&m, &inputs, None, None, None).unwrap();
         let train: Vec<usize> = (0..m.n_models()).collect();
-        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side() };
+        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side(), target: None };
         let theirs: Vec<&str> = case["order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         let options =
             SelectOptions { method: Method::MetricBalance, budget: Budget::Items(theirs.len()), seed: 0, stratify: false, difficulty_strata: 0, guard: false };

@@ -28,7 +28,7 @@ fn orderings_and_utilities_match_subset2evaluate() {
             "metric" => SideData::load(&m, &[Input::new("metric.csv", &metric)], None, None, None).unwrap(),
             _ => SideData::load(&m, &[], Some(&Input::new("outputs.csv", &outputs)), None, None).unwrap(),
         };
-        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side() };
+        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: side.side(), target: None };
         let subset =
             select::select(&ctx, &SelectOptions { method, budget: Budget::Items(m.n_items()), seed: 0, stratify: false, difficulty_strata: 0, guard: false })
                 .unwrap();

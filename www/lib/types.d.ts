@@ -130,7 +130,8 @@ export type Method =
   | 'diversity'
   | 'kcenter'
   | 'dpp'
-  | 'metabench';
+  | 'metabench'
+  | 'forward-selection';
 export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg' | 'calibrated' | 'ridge';
 
 /** Inputs beyond the responses that some methods use. */

@@ -190,7 +190,7 @@ impl Guard {
             // p-IRT only for methods that fit IRT anyway, so that `select`
             // and `evaluate` (which may fit for other methods) agree.
             let fit = if options.method.needs_irt() { fold.fit.as_ref() } else { None };
-            let ctx = Context { matrix: m, train: &fold.train, fit, anchor_space: fold.anchor_space.as_ref(), side };
+            let ctx = Context { matrix: m, train: &fold.train, fit, anchor_space: fold.anchor_space.as_ref(), side, target: Some(&self.truth) };
             let subset = select(&ctx, &SelectOptions { seed: GUARD_SEED, ..options.clone() })?;
             let errors = self.errors(m, fold, fit, &subset.items, &subset.weights);
             for (all, e) in method_errors.iter_mut().zip(errors) {
@@ -244,8 +244,8 @@ impl Guard {
         let responses = |j: usize| estimate::responses_on(m, j, items);
         let view = SubsetView { items, weights, n_items: m.n_items(), fit };
         let training = Training { matrix: m, models: &fold.train, truth: &self.truth };
-        // λ from at most MAX_MODELS training models (`evaluate` takes 200).
-        let calibration = Calibration::fit(view, &training, &ESTIMATORS, &[], Caps { lambda: MAX_MODELS, ..Caps::ALL });
+        // λ and ridge from at most MAX_MODELS training models (`evaluate` takes 200 and 250).
+        let calibration = Calibration::fit(view, &training, &ESTIMATORS, &[], Caps { lambda: MAX_MODELS, ridge: MAX_MODELS, ..Caps::ALL });
         let setup = calibration.setup(view, None);
         let lambda = setup.lambda.unwrap_or(0.5).clamp(0.0, 1.0);
         let mut out: PerModel = Default::default();

@@ -21,10 +21,11 @@ pub enum Method {
     Kcenter,
     Dpp,
     Metabench,
+    ForwardSelection,
 }
 
 impl Method {
-    pub const ALL: [Method; 13] = [
+    pub const ALL: [Method; 14] = [
         Method::Random,
         Method::Stratified,
         Method::IrtInfo,
@@ -38,6 +39,7 @@ impl Method {
         Method::Kcenter,
         Method::Dpp,
         Method::Metabench,
+        Method::ForwardSelection,
     ];
 
     /// What `evaluate` runs when no methods are named: the methods that need
@@ -65,6 +67,7 @@ impl Method {
             Method::Kcenter => "kcenter",
             Method::Dpp => "dpp",
             Method::Metabench => "metabench",
+            Method::ForwardSelection => "forward-selection",
         }
     }
 

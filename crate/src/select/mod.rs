@@ -34,6 +34,7 @@ pub mod balance;
 pub mod budget;
 pub(crate) mod cluster;
 pub mod diversity;
+pub(crate) mod forward;
 pub mod guard;
 pub mod metabench;
 pub mod method;
@@ -103,6 +104,9 @@ pub struct Context<'a> {
     /// them in so that many selections on one split share the work.
     pub anchor_space: Option<&'a CorrelationSpace>,
     pub side: Side<'a>,
+    /// Each model's full score (matrix rows), for `forward-selection`;
+    /// `None`: its mean over all items.
+    pub target: Option<&'a [f64]>,
 }
 
 pub use cluster::CorrelationSpace;
@@ -285,6 +289,28 @@ fn select_within(
             let w = diversity::voronoi_weights(&points, &positions);
             (chosen, w)
         }
+        Method::ForwardSelection => {
+            let means;
+            let target = match ctx.target {
+                Some(t) => t,
+                None => {
+                    means = ctx.matrix.model_means();
+                    &means
+                }
+            };
+            // Under a cost budget the whole order, taken while it fits.
+            let steps = if matches!(share, Share::Items(_)) { k } else { stratum.len() };
+            let greedy = steps.min(forward::max_steps(ctx.train.len()));
+            let mut picked = forward::order(ctx.matrix, ctx.train, target, stratum, greedy);
+            // The rest of the budget, where the training models are too few
+            // to choose more items for a prediction, is a random draw.
+            let mut rest: Vec<usize> = stratum.iter().copied().filter(|i| !picked.contains(i)).collect();
+            rng.shuffle(&mut rest);
+            picked.extend(rest.into_iter().take(steps.saturating_sub(picked.len())));
+            let chosen = take_within_budget(&picked, share, costs);
+            let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
+            (chosen, w)
+        }
         Method::Metabench => {
             let fit = ctx.fit.expect("checked by select");
             let candidates = metabench::filter(ctx.matrix, ctx.train, stratum, scope, k);
@@ -433,7 +459,8 @@ mod tests {
         let all: Vec<usize> = (0..m.n_items()).collect();
         let fit = crate::irt::fit(&m.select(&train, &all), &fit_options, &mut |_| true).unwrap();
         let options = SelectOptions { method: Method::IrtCluster, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0, guard: false };
-        let subset = select(&Context { matrix: &m, train: &train, fit: Some(&fit), anchor_space: None, side: Side::default() }, &options).unwrap();
+        let subset =
+            select(&Context { matrix: &m, train: &train, fit: Some(&fit), anchor_space: None, side: Side::default(), target: None }, &options).unwrap();
         let mf = fit.multi.as_ref().unwrap();
         let features: Vec<Vec<f64>> = (0..m.n_items()).map(|i| mf.loadings(i).iter().copied().chain([-mf.intercept[i]]).collect()).collect();
         let clusters = cluster::k_means(&features, 8, &mut Rng::new(3));
@@ -551,7 +578,7 @@ mod tests {
         let vectors = ItemVectors { dims: 2, data: crate::similar::normalize(&data, 2), source: "embeddings" };
         let side = Side { vectors: Some(&vectors), ..Side::default() };
         for method in [Method::Kcenter, Method::Dpp] {
-            let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side };
+            let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side, target: None };
             let s = select(&ctx, &SelectOptions { method, budget: Budget::Items(6), seed: 1, stratify: false, difficulty_strata: 0, guard: false }).unwrap();
             assert_eq!(s.items.len(), 6);
             let in_cluster: Vec<usize> = s.items.iter().copied().filter(|&i| i < 10).collect();
@@ -585,7 +612,7 @@ mod tests {
         assert_eq!(bins.concat().len(), 40);
 
         // metric-var with 4 bins and 8 items: the two most varying items of every bin.
-        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default() };
+        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default(), target: None };
         let options = SelectOptions { method: Method::MetricVar, budget: Budget::Items(8), seed: 0, stratify: false, difficulty_strata: 4, guard: false };
         let s = select(&ctx, &options).unwrap();
         let rows = metric::response_rows(&m, &train, &all);
@@ -621,7 +648,7 @@ mod tests {
         }
         crate::read::read_items(&Input::new("items.csv", items.as_bytes()), &mut m, u64::MAX).unwrap();
         let train: Vec<usize> = (0..25).collect();
-        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default() };
+        let ctx = Context { matrix: &m, train: &train, fit: None, anchor_space: None, side: Side::default(), target: None };
         for method in [Method::MetricVar, Method::Random, Method::AnchorPoints] {
             let s = select(&ctx, &SelectOptions { method, budget: Budget::Cost(16.0), seed: 2, stratify: false, difficulty_strata: 4, guard: false }).unwrap();
             let cost = s.cost.unwrap();

@@ -113,7 +113,7 @@ pub fn select_subset_with(
         Some(t) => t.to_vec(),
         None => m.model_means(),
     };
-    let ctx = Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side };
+    let ctx = Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side, target: Some(&means) };
     // The method's own subset first: it validates the request, so its
     // errors are the user's, not the guard's.
     let own = select(&ctx, options)?;
