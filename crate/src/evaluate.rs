@@ -225,7 +225,9 @@ const EVALUATE_CAPS: Caps = Caps { lines: 200, lambda: 200, floors: 100, ridge: 
 impl SplitRun<'_> {
     /// Everything one (method, budget, seed) produces: per estimator of
     /// [`estimators_with`], the test models' estimates.
-    fn run(&self, method: Method, budget: usize, seed: u64, fell_back: bool) -> Result<Vec<Vec<Outcome>>> {
+    /// `guard` is the random guard's decision on this split, when it ran.
+    fn run(&self, method: Method, budget: usize, seed: u64, guard: Option<&select::guard::GuardReport>) -> Result<Vec<Vec<Outcome>>> {
+        let fell_back = guard.is_some_and(|g| g.fell_back);
         let m = self.m;
         let ctx = Context { matrix: m, train: self.train, fit: self.fit, anchor_space: self.anchor_space, side: self.side, target: Some(self.truth) };
         let difficulty_strata = if method == Method::Random { 0 } else { self.difficulty_strata };
@@ -235,7 +237,11 @@ impl SplitRun<'_> {
         let estimators = estimators_with(method, self.has_truth);
         let view = SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: self.fit };
         let training = Training { matrix: m, models: self.train, truth: self.truth };
-        let calibration = Calibration::fit(view, &training, &estimators, &estimators, EVALUATE_CAPS);
+        let mut calibration = Calibration::fit(view, &training, &estimators, &estimators, EVALUATE_CAPS);
+        // As `select` widens it (see GuardReport::interval_scale).
+        if let (Some(ridge), Some(g)) = (calibration.ridge.as_mut(), guard) {
+            ridge.half_width *= g.interval_scale();
+        }
         estimators
             .iter()
             .map(|&e| {
@@ -367,7 +373,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
                 .ok()
                 .flatten()
         };
-        let decisions: Vec<Option<bool>> = match &guard {
+        let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
             None => vec![None; guarded.len()],
             Some(g) => parallel::map(guarded.len(), |t| {
                 let (method, budget) = guarded[t];
@@ -379,14 +385,15 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
                     difficulty_strata: options.difficulty_strata,
                     guard: true,
                 };
-                g.check(m, side, &guard_options).ok().map(|r| r.fell_back)
+                g.check(m, side, &guard_options).ok()
             }),
         };
-        let fell_back = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p]);
+        let report = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p].as_ref());
+        let fell_back = |method: Method, budget: usize| report(method, budget).map(|r| r.fell_back);
         for (&(method, budget), decision) in guarded.iter().zip(&decisions) {
             if let Some(d) = decision {
                 let entry = guard_counts.entry((method, budget)).or_insert((0usize, 0usize));
-                entry.0 += usize::from(*d);
+                entry.0 += usize::from(d.fell_back);
                 entry.1 += 1;
             }
         }
@@ -413,8 +420,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         };
         let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
             let (method, budget, seed) = tasks[t];
-            let fell_back = fell_back(method, budget).unwrap_or(false);
-            run.run(method, budget, seed, fell_back)
+            run.run(method, budget, seed, report(method, budget))
         });
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;

@@ -218,7 +218,13 @@ export interface Subset {
    * An error is null where no estimator could estimate any held-out model. Absent when the guard was off, for random
    * and stratified, with fewer than 9 training models, and when it could not run (`guard_skipped`).
    */
-  guard?: { method_error: number | null; random_error: number | null; fell_back: boolean };
+  guard?: {
+    method_error: number | null;
+    random_error: number | null;
+    fell_back: boolean;
+    /** ridge's held-out 95% error over the half-width it claimed in the guard's folds; above 1, the interval was widened by it */
+    ridge_interval_ratio?: number;
+  };
   /** Why the random guard could not run on a part of the training models (then `items` are the method's own). */
   guard_skipped?: string;
   /** The chosen items' groups and texts, when an items file gave them. */

@@ -106,6 +106,28 @@ pub struct GuardReport {
     /// True when random's errors were smaller by more than [`FALL_BACK_Z`]
     /// standard errors of the paired difference: the subset is random.
     pub fell_back: bool,
+    /// How much wider `ridge`'s interval has to be on the method's subsets
+    /// than their training models' leave-one-out errors say: the 95%
+    /// quantile of its errors on the held-out models over the mean
+    /// half-width it claimed on each fold. A method that chooses items for
+    /// the training models' scores (forward-selection, most of all) fits them
+    /// better than new models, so its leave-one-out errors are optimistic;
+    /// `select` and `evaluate` widen the interval by this ratio where it is
+    /// above 1 and the subset is the method's (see [`interval_scale`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ridge_interval_ratio: Option<f64>,
+}
+
+impl GuardReport {
+    /// What `ridge`'s half-width is multiplied by on the subset this report
+    /// decided: the measured ratio where the method's subset stands and it
+    /// is above 1, else 1 (a random subset is a sample: no optimism to undo).
+    pub fn interval_scale(&self) -> f64 {
+        match self.ridge_interval_ratio {
+            Some(r) if !self.fell_back && r.is_finite() => r.max(1.0),
+            _ => 1.0,
+        }
+    }
 }
 
 /// One fold of the training models, with what selection needs on the rest.
@@ -182,6 +204,8 @@ impl Guard {
         // absolute error, and random's averaged over its draws.
         let mut method_errors: PerModel = Default::default();
         let mut random_errors: PerModel = Default::default();
+        // The half-width ridge claimed on the method's subset, per fold.
+        let mut claimed: Vec<f64> = Vec::new();
         for fold in &self.folds {
             let mut side = side;
             if let Some(v) = &fold.vectors {
@@ -192,7 +216,8 @@ impl Guard {
             let fit = if options.method.needs_irt() { fold.fit.as_ref() } else { None };
             let ctx = Context { matrix: m, train: &fold.train, fit, anchor_space: fold.anchor_space.as_ref(), side, target: Some(&self.truth) };
             let subset = select(&ctx, &SelectOptions { seed: GUARD_SEED, ..options.clone() })?;
-            let errors = self.errors(m, fold, fit, &subset.items, &subset.weights);
+            let (errors, half_width) = self.errors(m, fold, fit, &subset.items, &subset.weights);
+            claimed.extend(half_width);
             for (all, e) in method_errors.iter_mut().zip(errors) {
                 all.extend(e);
             }
@@ -201,7 +226,7 @@ impl Guard {
             let mut sums: [Vec<(f64, usize)>; ESTIMATORS.len()] = Default::default();
             for draw in 1..=RANDOM_DRAWS {
                 let subset = select(&ctx, &SelectOptions { seed: GUARD_SEED + draw, ..random.clone() })?;
-                for (sum, e) in sums.iter_mut().zip(self.errors(m, fold, fit, &subset.items, &subset.weights)) {
+                for (sum, e) in sums.iter_mut().zip(self.errors(m, fold, fit, &subset.items, &subset.weights).0) {
                     sum.resize(e.len(), (0.0, 0));
                     for (s, x) in sum.iter_mut().zip(e) {
                         if let Some(x) = x {
@@ -235,12 +260,24 @@ impl Guard {
             _ => false,
         };
         let (method_error, random_error) = (method_best.map(|b| b.1), random_best.map(|b| b.1));
-        Ok(GuardReport { method_error, random_error, fell_back })
+        // Only where ridge claimed a width on every fold, so that the ratio
+        // compares like with like.
+        let ridge_index = ESTIMATORS.iter().position(|&e| e == Estimator::Ridge).expect("ridge is scored");
+        let held_out: Vec<(f64, f64)> = method_errors[ridge_index].iter().flatten().map(|&e| (e, 0.0)).collect();
+        let ridge_interval_ratio = match estimate::calibrate_interval_floor(&held_out) {
+            Some(q) if claimed.len() == self.folds.len() => {
+                let mean = claimed.iter().sum::<f64>() / claimed.len() as f64;
+                (mean > 0.0).then(|| q / mean)
+            }
+            _ => None,
+        };
+        Ok(GuardReport { method_error, random_error, fell_back, ridge_interval_ratio })
     }
 
     /// Per estimator of [`ESTIMATORS`], the absolute error on each of the
-    /// fold's held-out models (`None`: not estimated; the IRT ones need `fit`).
-    fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> PerModel {
+    /// fold's held-out models (`None`: not estimated; the IRT ones need
+    /// `fit`), and the half-width of ridge's interval (when it was fitted).
+    fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> (PerModel, Option<f64>) {
         let responses = |j: usize| estimate::responses_on(m, j, items);
         let view = SubsetView { items, weights, n_items: m.n_items(), fit };
         let training = Training { matrix: m, models: &fold.train, truth: &self.truth };
@@ -268,7 +305,7 @@ impl Guard {
             out[2].push(error(pirt));
             out[3].push(error(gpirt));
         }
-        out
+        (out, calibration.ridge.as_ref().map(|r| r.half_width))
     }
 }
 
@@ -371,6 +408,31 @@ mod tests {
         let why = subset.guard_skipped.expect("the guard says why it did not run");
         assert!(why.contains("IRT fit on 6 of the training models"), "{why}");
         assert_eq!(subset.items.len(), 5);
+    }
+
+    #[test]
+    fn ridge_intervals_widen_by_the_optimism_the_guard_measured() {
+        // forward-selection picks the items that best predict the training
+        // models' scores, so on them its leave-one-out errors understate
+        // what it makes on new models; the guard's folds measure by how much.
+        let m = matrix(|t1, _, i| if i < 50 { sigmoid(3.0 * t1 - (i as f64 - 25.0) / 12.0) } else { 0.5 });
+        let train: Vec<usize> = (0..60).collect();
+        let guarded = select_subset(&m, &train, &options(Method::ForwardSelection, 30, 3), crate::irt::IrtModel::TwoPl).unwrap();
+        let report = guarded.guard.expect("the guard ran");
+        let ratio = report.ridge_interval_ratio.expect("ridge was fitted on every fold");
+        assert!(ratio > 1.0, "{report:?}");
+        let plain =
+            select_subset(&m, &train, &SelectOptions { guard: false, ..options(Method::ForwardSelection, 30, 3) }, crate::irt::IrtModel::TwoPl).unwrap();
+        let (widened, claimed) = (guarded.ridge.unwrap().half_width, plain.ridge.unwrap().half_width);
+        if report.fell_back {
+            assert_eq!(report.interval_scale(), 1.0);
+        } else {
+            assert_eq!(guarded.items, plain.items);
+            assert!((widened - claimed * ratio).abs() < 1e-12, "{widened} against {claimed} × {ratio}");
+        }
+        // A random subset (what a fallback is) is a sample: never widened.
+        assert_eq!(GuardReport { fell_back: true, ..report }.interval_scale(), 1.0);
+        assert_eq!(GuardReport { ridge_interval_ratio: Some(0.8), fell_back: false, ..report }.interval_scale(), 1.0);
     }
 
     #[test]

@@ -138,7 +138,12 @@ pub fn select_subset_with(
     // them (stored in the file for `estimate`).
     let view = SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: fit.as_ref() };
     let training = Training { matrix: m, models: train, truth: &means };
-    let calibration = Calibration::fit(view, &training, &Estimator::ALL, &Estimator::ALL, Caps::ALL);
+    let mut calibration = Calibration::fit(view, &training, &Estimator::ALL, &Estimator::ALL, Caps::ALL);
+    // A method that chose its items on these models' scores fits them better
+    // than it will fit new ones: the guard measured by how much.
+    if let (Some(ridge), Some(report)) = (calibration.ridge.as_mut(), guard_report.as_ref()) {
+        ridge.half_width *= report.interval_scale();
+    }
     // Of the discriminations the method ranked by: moot when its subset was
     // replaced by a random one.
     let discrimination_reliability = match (options.method, fit.as_ref()) {
