@@ -29,6 +29,7 @@ fn main() {
         // BENCH_NO_GUARD=1 times the grid without the random guard (ARCHITECTURE 44).
         guard: std::env::var_os("BENCH_NO_GUARD").is_none(),
         truth: None,
+        task_truth: None,
         side: Default::default(),
     };
     let started = Instant::now();

@@ -68,8 +68,9 @@ pub fn read_meta(data: &[u8]) {
     let _ = read::read_items(&input, &mut m, 1 << 20);
     let _ = read::read_models(&input, &mut m, 1 << 20);
     if let Ok(truth) = read::read_truth(&input, &m, 1 << 20) {
-        assert_eq!(truth.len(), m.n_models());
-        assert!(truth.iter().all(|t| t.is_finite()));
+        assert_eq!(truth.rows.len(), m.n_models());
+        assert!(!truth.columns.is_empty());
+        assert!(truth.rows.iter().flatten().all(|r| r.len() == truth.columns.len() && r.iter().all(|t| t.is_finite())));
     }
     let _ = read::read_item_texts(&input, 1 << 20);
     check_matrix(&m, false);

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::estimate::{self, Estimator, RIDGE_MAX_MODELS, Regression, RidgeFit, Setup, ridge_rows};
+use crate::estimate::{self, Estimator, RIDGE_MAX_MODELS, Regression, RidgeFit, Setup, TaskRidges, ridge_rows};
 use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
 
@@ -39,18 +39,57 @@ impl<'a> SubsetView<'a> {
             regression: None,
             calibration: None,
             ridge: None,
+            task_ridges: None,
             interval_floor: None,
         }
     }
 }
 
+/// True full scores per task, when they came one column per task (a
+/// leaderboard's benchmarks): the composite a model is ranked by is their
+/// weighted mean ([`TaskTruth::composites`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskTruth {
+    pub names: Vec<String>,
+    /// Each task's weight in the composite (equal, as a leaderboard's mean).
+    pub weights: Vec<f64>,
+    /// `scores[k][j]`: task k's full score of matrix model j.
+    pub scores: Vec<Vec<f64>>,
+}
+
+impl TaskTruth {
+    /// Tasks with equal weights; `scores[k]` holds task k's score of every
+    /// matrix model. `None` unless there are two tasks or more, each with a
+    /// score for the same number of models.
+    pub fn new(names: Vec<String>, scores: Vec<Vec<f64>>) -> Option<TaskTruth> {
+        let ok = names.len() >= 2 && names.len() == scores.len() && scores.iter().all(|s| s.len() == scores[0].len());
+        ok.then(|| TaskTruth { weights: vec![1.0; names.len()], names, scores })
+    }
+
+    /// Every model's composite: the weighted mean of its task scores.
+    pub fn composites(&self) -> Vec<f64> {
+        let total: f64 = self.weights.iter().sum();
+        (0..self.scores[0].len()).map(|j| self.scores.iter().zip(&self.weights).map(|(s, w)| w * s[j]).sum::<f64>() / total).collect()
+    }
+}
+
+/// True full scores of the models (indexed by matrix row): the composite,
+/// and the task scores it is the mean of when they came per task.
+#[derive(Debug, Clone, Copy)]
+pub struct Truth<'a> {
+    pub composite: &'a [f64],
+    pub tasks: Option<&'a TaskTruth>,
+}
+
 /// The models a calibration learns from: rows of `matrix`, each with its true
-/// full score (`truth`, indexed by matrix row).
+/// full score (`truth`, indexed by matrix row) and, where they came per task,
+/// its task scores (whose composite `truth` is).
 #[derive(Debug, Clone, Copy)]
 pub struct Training<'a> {
     pub matrix: &'a ResponseMatrix,
     pub models: &'a [usize],
     pub truth: &'a [f64],
+    pub tasks: Option<&'a TaskTruth>,
 }
 
 impl Training<'_> {
@@ -89,6 +128,8 @@ pub struct Calibration {
     pub theta_regression: Option<Regression>,
     pub calibration: Option<Regression>,
     pub ridge: Option<RidgeFit>,
+    /// `ridge` per task, with per-task true scores.
+    pub task_ridges: Option<TaskRidges>,
     /// Per estimator name, the smallest interval half-width.
     pub interval_floors: BTreeMap<String, f64>,
 }
@@ -133,7 +174,21 @@ impl Calibration {
                 .into_iter()
                 .map(|&j| (estimate::responses_on(training.matrix, j, subset.items), training.truth[j]))
                 .collect();
-            out.ridge = estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t)));
+            match training.tasks {
+                None => out.ridge = estimate::calibrate_ridge(&setup, rows.iter().map(|(r, t)| (r.as_slice(), *t))),
+                // The composite and every task at once: the same models, one
+                // factorisation per penalty.
+                Some(tasks) => {
+                    let models = ridge_rows(training.models, caps.ridge.min(RIDGE_MAX_MODELS));
+                    let responses: Vec<&[(usize, f64)]> = rows.iter().map(|(r, _)| r.as_slice()).collect();
+                    let composite: Vec<f64> = rows.iter().map(|(_, t)| *t).collect();
+                    let scores: Vec<Vec<f64>> = tasks.scores.iter().map(|s| models.iter().map(|&&j| s[j]).collect()).collect();
+                    if let Some((ridge, per_task)) = estimate::calibrate_ridge_tasks(&setup, &responses, &composite, &scores, &tasks.names, &tasks.weights) {
+                        out.ridge = Some(ridge);
+                        out.task_ridges = Some(per_task);
+                    }
+                }
+            }
         }
         if !floors_for.is_empty() {
             let rows = training.rows(subset.items, caps.floors);
@@ -146,6 +201,17 @@ impl Calibration {
         out
     }
 
+    /// Widens ridge's intervals (the composite fit's and each task's) by
+    /// `scale` (see the guard's interval scale).
+    pub fn widen_ridge(&mut self, scale: f64) {
+        if let Some(r) = self.ridge.as_mut() {
+            r.half_width *= scale;
+        }
+        if let Some(t) = self.task_ridges.as_mut() {
+            t.widen(scale);
+        }
+    }
+
     /// The estimators' setup for `subset` with everything calibrated, and
     /// `estimator`'s interval floor when one was fitted.
     pub fn setup<'a>(&'a self, subset: SubsetView<'a>, estimator: Option<Estimator>) -> Setup<'a> {
@@ -154,6 +220,7 @@ impl Calibration {
             regression: self.theta_regression,
             calibration: self.calibration,
             ridge: self.ridge.as_ref(),
+            task_ridges: self.task_ridges.as_ref(),
             interval_floor: estimator.and_then(|e| self.interval_floors.get(e.as_str()).copied()),
             ..subset.setup()
         }

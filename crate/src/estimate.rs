@@ -176,6 +176,9 @@ pub struct Setup<'a> {
     pub calibration: Option<Regression>,
     /// `ridge`'s fit.
     pub ridge: Option<&'a RidgeFit>,
+    /// `ridge`'s fits per task, when the true scores came per task: then
+    /// `ridge` estimates each task and the composite is their weighted mean.
+    pub task_ridges: Option<&'a TaskRidges>,
     /// Smallest half-width of the interval, from the training models' errors
     /// (see [`calibrate_interval_floor`]); `None`: the model-based interval.
     pub interval_floor: Option<f64>,
@@ -291,6 +294,9 @@ pub fn responses_on(m: &crate::matrix::ResponseMatrix, model: usize, items: &[us
 /// are simply absent.
 pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)]) -> Result<Estimate> {
     if estimator == Estimator::Ridge {
+        if let Some(tasks) = setup.task_ridges {
+            return tasks.predict(setup, responses).map(|(composite, _)| composite);
+        }
         let fit = setup.ridge.ok_or_else(|| {
             Error::invalid("the ridge estimator needs a fit on at least 4 training models whose subset means differ (select writes it into the subset file)")
         })?;
@@ -562,6 +568,83 @@ impl RidgeFit {
     }
 }
 
+/// `ridge` per task: one fit per task's full score on the same training
+/// models and subset, and the composite (the tasks' weighted mean, as a
+/// leaderboard averages its benchmarks) with its own interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRidges {
+    pub tasks: Vec<TaskRidge>,
+    /// Half-width of the composite's 95% interval: the split-conformal
+    /// quantile of the weighted mean of the tasks' leave-one-out errors, so
+    /// that errors that cancel or add up across tasks count as they did.
+    pub half_width: f64,
+}
+
+/// One task's `ridge` fit and its weight in the composite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRidge {
+    pub task: String,
+    pub weight: f64,
+    pub fit: RidgeFit,
+}
+
+impl TaskRidges {
+    /// The composite's estimate and each task's, for a model's subset
+    /// `responses`. A fit read from a file is checked first.
+    pub fn predict(&self, setup: &Setup, responses: &[(usize, f64)]) -> Result<(Estimate, Vec<Estimate>)> {
+        let total: f64 = self.tasks.iter().map(|t| t.weight).sum();
+        if self.tasks.is_empty() || !(total > 0.0) || self.tasks.iter().any(|t| !(t.weight >= 0.0)) || !(self.half_width >= 0.0) {
+            return Err(Error::invalid(
+                "the per-task ridge fits are not usable: they need at least one task, weights that are not negative and sum above 0, and a finite interval",
+            ));
+        }
+        let tasks: Vec<Estimate> = self
+            .tasks
+            .iter()
+            .map(|t| t.fit.predict(setup, responses).map_err(|e| Error::invalid(format!("task '{}': {e}", crate::error::truncate(&t.task, 40)))))
+            .collect::<Result<_>>()?;
+        let estimate = self.tasks.iter().zip(&tasks).map(|(t, e)| t.weight * e.estimate).sum::<f64>() / total;
+        Ok((Estimate { estimate, low: estimate - self.half_width, high: estimate + self.half_width }, tasks))
+    }
+
+    /// Multiplies every half-width (the composite's and each task's) by
+    /// `scale` (see the guard's interval scale).
+    pub fn widen(&mut self, scale: f64) {
+        self.half_width *= scale;
+        for t in &mut self.tasks {
+            t.fit.half_width *= scale;
+        }
+    }
+}
+
+/// Fits `ridge` to the composite and to each task at once on the same
+/// training models (see [`fit_ridge_targets`]): `composite[i]` and
+/// `tasks[k][i]` are the true scores of the model whose subset responses
+/// are `responses[i]`, `names` and `weights` the tasks'. A model with a
+/// score missing for any task is not used. `None` as for
+/// [`calibrate_ridge`].
+pub fn calibrate_ridge_tasks(
+    setup: &Setup,
+    responses: &[&[(usize, f64)]],
+    composite: &[f64],
+    tasks: &[Vec<f64>],
+    names: &[String],
+    weights: &[f64],
+) -> Option<(RidgeFit, TaskRidges)> {
+    let mut targets = vec![composite.to_vec()];
+    targets.extend(tasks.iter().cloned());
+    let mut fits = fit_ridge_targets(setup, responses, &targets, None, DUAL_MAX_MODELS)?.into_iter();
+    let (ridge, _) = fits.next()?;
+    let per_task: Vec<(RidgeFit, Vec<f64>)> = fits.collect();
+    let total: f64 = weights.iter().sum();
+    let n = per_task.first()?.1.len();
+    // The composite's leave-one-out error of each model, from its tasks'.
+    let errors: Vec<(f64, f64)> = (0..n).map(|i| (per_task.iter().zip(weights).map(|((_, loo), w)| w * loo[i]).sum::<f64>() / total, 0.0)).collect();
+    let half_width = calibrate_interval_floor(&errors)?;
+    let tasks = per_task.into_iter().zip(names).zip(weights).map(|(((fit, _), task), &weight)| TaskRidge { task: task.clone(), weight, fit }).collect();
+    Some((ridge, TaskRidges { tasks, half_width }))
+}
+
 /// Fits `ridge` on training models, each a (responses on the subset, true
 /// score) pair; `None` with fewer than 4 usable models or subset means that
 /// do not vary. Pass at most [`RIDGE_MAX_MODELS`] (see [`ridge_rows`]).
@@ -580,9 +663,6 @@ pub fn calibrate_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(us
     fit_ridge(setup, models, None).map(|(fit, _)| fit)
 }
 
-/// A model's responses on the subset, its weighted subset mean and its true score.
-type ResponsesWithScores<'a> = (&'a [(usize, f64)], f64, f64);
-
 /// [`calibrate_ridge`] at a given penalty (`Some(λ)`) or the searched one,
 /// with the leave-one-out errors.
 fn fit_ridge<'a>(setup: &Setup, models: impl Iterator<Item = (&'a [(usize, f64)], f64)>, fixed: Option<f64>) -> Option<(RidgeFit, Vec<f64>)> {
@@ -597,12 +677,36 @@ fn fit_ridge_in<'a>(
     fixed: Option<f64>,
     dual_max_models: usize,
 ) -> Option<(RidgeFit, Vec<f64>)> {
+    let (responses, scores): (Vec<Responses>, Vec<f64>) = models.unzip();
+    fit_ridge_targets(setup, &responses, &[scores], fixed, dual_max_models)?.pop()
+}
+
+/// `ridge` fitted to several targets on the same models at once (each
+/// task's full score, say): `targets[k][i]` is target k of the model whose
+/// subset responses are `responses[i]`. Everything that depends only on the
+/// responses (the projection, the kernel or Gram matrix, each penalty's
+/// factorisation and leverages) is computed once; each target gets its own
+/// penalty, by its own leave-one-out error. A model is used when its
+/// weighted subset mean and every target are finite. Per target, the fit and
+/// its leave-one-out errors (in the order of the models used), or `None`
+/// as for [`calibrate_ridge`]. One target gives exactly what it gave alone.
+fn fit_ridge_targets(
+    setup: &Setup,
+    responses: &[&[(usize, f64)]],
+    targets: &[Vec<f64>],
+    fixed: Option<f64>,
+    dual_max_models: usize,
+) -> Option<Vec<(RidgeFit, Vec<f64>)>> {
     let p = setup.items.len();
-    // (responses, weighted subset mean, true score) of each usable model.
-    let rows: Vec<ResponsesWithScores> =
-        models.filter_map(|(r, t)| Some((r, point(setup, Estimator::Weighted, r).ok()?.0, t))).filter(|&(_, x, t)| x.is_finite() && t.is_finite()).collect();
+    // (responses, weighted subset mean, row) of each usable model.
+    let rows: Vec<(Responses, f64, usize)> = responses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((*r, point(setup, Estimator::Weighted, r).ok()?.0, i)))
+        .filter(|&(_, x, i)| x.is_finite() && targets.iter().all(|t| t[i].is_finite()))
+        .collect();
     let n = rows.len();
-    if n < 4 {
+    if n < 4 || targets.is_empty() {
         return None;
     }
     let (mut sum, mut count) = (vec![0.0; p], vec![0usize; p]);
@@ -620,7 +724,7 @@ fn fit_ridge_in<'a>(
         }
     }
     let x: Vec<f64> = rows.iter().map(|r| r.1).collect();
-    let t: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let ts: Vec<Vec<f64>> = targets.iter().map(|t| rows.iter().map(|r| t[r.2]).collect()).collect();
     // Orthonormal basis (e1, e2) of the unpenalised columns [1, x].
     let e1 = 1.0 / (n as f64).sqrt();
     let x_mean = x.iter().sum::<f64>() / n as f64;
@@ -643,15 +747,40 @@ fn fit_ridge_in<'a>(
         project(&mut column);
         (0..n).for_each(|i| pz[i * p + k] = column[i]);
     }
-    let mut pt = t.clone();
-    project(&mut pt);
+    let pts: Vec<Vec<f64>> = ts
+        .iter()
+        .map(|t| {
+            let mut pt = t.clone();
+            project(&mut pt);
+            pt
+        })
+        .collect();
     let h0: Vec<f64> = e2.iter().map(|e| e1 * e1 + e * e).collect();
     // trace(PZ PZᵀ) = trace(PZᵀ PZ): the penalty grid's scale either way.
     let trace: f64 = pz.iter().map(|v| v * v).sum();
-    if n > dual_max_models && n > p {
-        return primal_ridge(&pz, &pt, &h0, n, p, trace, fixed)
-            .and_then(|(lambda, coefficients, loo)| finish_ridge(&x, &t, &z, x_mean, norm, p, n, centres, lambda, coefficients, loo));
-    }
+    let solved: Vec<(f64, Vec<f64>, Vec<f64>)> =
+        if n > dual_max_models && n > p { primal_ridge(&pz, &pts, &h0, n, p, trace, fixed)? } else { dual_ridge(&pz, &pts, &h0, n, p, fixed)? };
+    solved
+        .into_iter()
+        .zip(&ts)
+        .map(|((lambda, coefficients, loo), t)| finish_ridge(&x, t, &z, x_mean, norm, p, n, centres.clone(), lambda, coefficients, loo))
+        .collect()
+}
+
+/// A model's answers on the subset: (position in the subset, score).
+type Responses<'a> = &'a [(usize, f64)];
+
+/// A penalty tried for one target: (λ, mean squared leave-one-out error,
+/// dual weights or β, leave-one-out errors).
+type Candidate = (f64, f64, Vec<f64>, Vec<f64>);
+
+/// Per target (each a projected `pt`), the (λ, β, leave-one-out errors)
+/// of its best penalty, or the line alone when no item varies.
+type RidgeSolutions = Vec<(f64, Vec<f64>, Vec<f64>)>;
+
+/// The dual ridge: K = PZ PZᵀ (n × n), dual weights (K + λI)⁻¹ Pt, β = PZᵀ
+/// times them, leverages h0 + 1 − λ·[(K + λI)⁻¹]ᵢᵢ.
+fn dual_ridge(pz: &[f64], pts: &[Vec<f64>], h0: &[f64], n: usize, p: usize, fixed: Option<f64>) -> Option<RidgeSolutions> {
     let mut kernel = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -661,41 +790,48 @@ fn fit_ridge_in<'a>(
         }
     }
     let trace: f64 = (0..n).map(|i| kernel[i * n + i]).sum();
-    // (λ, dual weights, leave-one-out errors) of the best penalty.
-    let mut best: Option<(f64, f64, Vec<f64>, Vec<f64>)> = None;
+    // Per target, (λ, mse, dual weights, leave-one-out errors) of the best penalty.
+    let mut best: Vec<Option<Candidate>> = vec![None; pts.len()];
     if trace > 0.0 {
         let grid = penalty_grid(trace / n as f64, fixed);
         for lambda in grid {
             let mut shifted = kernel.clone();
             (0..n).for_each(|i| shifted[i * n + i] += lambda);
             let Some(l) = crate::math::cholesky(&shifted, n) else { continue };
-            let mut dual = pt.clone();
-            crate::math::cholesky_solve(&l, n, &mut dual);
             let inverse_diagonal = crate::math::cholesky_inverse_diagonal(&l, n);
-            let loo: Option<Vec<f64>> = (0..n)
-                .map(|i| {
-                    let leverage = h0[i] + 1.0 - lambda * inverse_diagonal[i];
-                    // estimate − truth without model i (its residual over 1 − Hᵢᵢ).
-                    (1.0 - leverage > 1e-12).then(|| -lambda * dual[i] / (1.0 - leverage))
-                })
-                .collect();
-            let Some(loo) = loo else { continue };
-            let mse = loo.iter().map(|e| e * e).sum::<f64>() / n as f64;
-            if best.as_ref().is_none_or(|b| mse < b.1) {
-                best = Some((lambda, mse, dual, loo));
+            for (pt, best) in pts.iter().zip(best.iter_mut()) {
+                let mut dual = pt.clone();
+                crate::math::cholesky_solve(&l, n, &mut dual);
+                let loo: Option<Vec<f64>> = (0..n)
+                    .map(|i| {
+                        let leverage = h0[i] + 1.0 - lambda * inverse_diagonal[i];
+                        // estimate − truth without model i (its residual over 1 − Hᵢᵢ).
+                        (1.0 - leverage > 1e-12).then(|| -lambda * dual[i] / (1.0 - leverage))
+                    })
+                    .collect();
+                let Some(loo) = loo else { continue };
+                let mse = loo.iter().map(|e| e * e).sum::<f64>() / n as f64;
+                if best.as_ref().is_none_or(|b| mse < b.1) {
+                    *best = Some((lambda, mse, dual, loo));
+                }
             }
         }
     }
-    let (lambda, coefficients, loo) = match best {
-        Some((lambda, _, dual, loo)) => (lambda, (0..p).map(|k| (0..n).map(|i| pz[i * p + k] * dual[i]).sum()).collect::<Vec<f64>>(), loo),
-        // No item varies (or no penalty left finite leave-one-out errors):
-        // the line alone, with its own leave-one-out errors.
-        None => {
-            let loo: Option<Vec<f64>> = (0..n).map(|i| (1.0 - h0[i] > 1e-12).then(|| -pt[i] / (1.0 - h0[i]))).collect();
-            (0.0, vec![0.0; p], loo?)
-        }
-    };
-    finish_ridge(&x, &t, &z, x_mean, norm, p, n, centres, lambda, coefficients, loo)
+    pts.iter()
+        .zip(best)
+        .map(|(pt, best)| match best {
+            Some((lambda, _, dual, loo)) => Some((lambda, (0..p).map(|k| (0..n).map(|i| pz[i * p + k] * dual[i]).sum()).collect::<Vec<f64>>(), loo)),
+            // No item varies (or no penalty left finite leave-one-out errors):
+            // the line alone, with its own leave-one-out errors.
+            None => line_only(pt, h0, n, p),
+        })
+        .collect()
+}
+
+/// The line alone (β = 0), with its own leave-one-out errors.
+fn line_only(pt: &[f64], h0: &[f64], n: usize, p: usize) -> Option<(f64, Vec<f64>, Vec<f64>)> {
+    let loo: Option<Vec<f64>> = (0..n).map(|i| (1.0 - h0[i] > 1e-12).then(|| -pt[i] / (1.0 - h0[i]))).collect();
+    Some((0.0, vec![0.0; p], loo?))
 }
 
 /// Up to this many training models `ridge` is solved in its dual form (an
@@ -716,9 +852,8 @@ fn penalty_grid(scale: f64, fixed: Option<f64>) -> Vec<f64> {
 
 /// The primal ridge: β = (PZᵀPZ + λI)⁻¹ PZᵀ Pt, leverages h0 + ‖L⁻¹ pzᵢ‖²
 /// with L the Cholesky factor of PZᵀPZ + λI, leave-one-out errors the
-/// residuals over 1 − Hᵢᵢ as in the dual. (λ, β, leave-one-out errors) of
-/// the best penalty, or the line alone when no item varies.
-fn primal_ridge(pz: &[f64], pt: &[f64], h0: &[f64], n: usize, p: usize, trace: f64, fixed: Option<f64>) -> Option<(f64, Vec<f64>, Vec<f64>)> {
+/// residuals over 1 − Hᵢᵢ as in the dual. Per target as [`dual_ridge`].
+fn primal_ridge(pz: &[f64], pts: &[Vec<f64>], h0: &[f64], n: usize, p: usize, trace: f64, fixed: Option<f64>) -> Option<RidgeSolutions> {
     let mut gram = vec![0.0; p * p];
     for row in pz.chunks(p) {
         for a in 0..p {
@@ -736,21 +871,25 @@ fn primal_ridge(pz: &[f64], pt: &[f64], h0: &[f64], n: usize, p: usize, trace: f
             gram[b * p + a] = gram[a * p + b];
         }
     }
-    let mut zt = vec![0.0; p];
-    for (row, &t) in pz.chunks(p).zip(pt) {
-        for (s, v) in zt.iter_mut().zip(row) {
-            *s += v * t;
-        }
-    }
-    let mut best: Option<(f64, f64, Vec<f64>, Vec<f64>)> = None;
+    let zts: Vec<Vec<f64>> = pts
+        .iter()
+        .map(|pt| {
+            let mut zt = vec![0.0; p];
+            for (row, &t) in pz.chunks(p).zip(pt) {
+                for (s, v) in zt.iter_mut().zip(row) {
+                    *s += v * t;
+                }
+            }
+            zt
+        })
+        .collect();
+    let mut best: Vec<Option<Candidate>> = vec![None; pts.len()];
     if trace > 0.0 {
         let mut column = vec![0.0; p];
         for lambda in penalty_grid(trace / n as f64, fixed) {
             let mut shifted = gram.clone();
             (0..p).for_each(|k| shifted[k * p + k] += lambda);
             let Some(l) = crate::math::cholesky(&shifted, p) else { continue };
-            let mut beta = zt.clone();
-            crate::math::cholesky_solve(&l, p, &mut beta);
             // Lᵀ row by row: column k of L contiguous, so the forward
             // substitution below is a run of contiguous multiply-adds (which
             // vectorise) rather than dot products (which do not, in order).
@@ -760,11 +899,12 @@ fn primal_ridge(pz: &[f64], pt: &[f64], h0: &[f64], n: usize, p: usize, trace: f
                     lt[k * p + r] = l[r * p + k];
                 }
             }
-            let loo: Option<Vec<f64>> = pz
+            // Each model's leverage, shared by every target; a penalty that
+            // leaves one at 1 is skipped.
+            let leverages: Option<Vec<f64>> = pz
                 .chunks(p)
-                .zip(pt)
                 .zip(h0)
-                .map(|((row, &t), &h)| {
+                .map(|(row, &h)| {
                     // ‖L⁻¹ pzᵢ‖² by forward substitution.
                     column.copy_from_slice(row);
                     let mut norm = 0.0;
@@ -779,24 +919,36 @@ fn primal_ridge(pz: &[f64], pt: &[f64], h0: &[f64], n: usize, p: usize, trace: f
                         }
                     }
                     let leverage = h + norm;
-                    let residual = t - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
-                    (1.0 - leverage > 1e-12).then(|| -residual / (1.0 - leverage))
+                    (1.0 - leverage > 1e-12).then_some(leverage)
                 })
                 .collect();
-            let Some(loo) = loo else { continue };
-            let mse = loo.iter().map(|e| e * e).sum::<f64>() / n as f64;
-            if best.as_ref().is_none_or(|b| mse < b.1) {
-                best = Some((lambda, mse, beta, loo));
+            let Some(leverages) = leverages else { continue };
+            for ((pt, zt), best) in pts.iter().zip(&zts).zip(best.iter_mut()) {
+                let mut beta = zt.clone();
+                crate::math::cholesky_solve(&l, p, &mut beta);
+                let loo: Vec<f64> = pz
+                    .chunks(p)
+                    .zip(pt)
+                    .zip(&leverages)
+                    .map(|((row, &t), &leverage)| {
+                        let residual = t - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
+                        -residual / (1.0 - leverage)
+                    })
+                    .collect();
+                let mse = loo.iter().map(|e| e * e).sum::<f64>() / n as f64;
+                if best.as_ref().is_none_or(|b| mse < b.1) {
+                    *best = Some((lambda, mse, beta, loo));
+                }
             }
         }
     }
-    match best {
-        Some((lambda, _, beta, loo)) => Some((lambda, beta, loo)),
-        None => {
-            let loo: Option<Vec<f64>> = (0..n).map(|i| (1.0 - h0[i] > 1e-12).then(|| -pt[i] / (1.0 - h0[i]))).collect();
-            Some((0.0, vec![0.0; p], loo?))
-        }
-    }
+    pts.iter()
+        .zip(best)
+        .map(|(pt, best)| match best {
+            Some((lambda, _, beta, loo)) => Some((lambda, beta, loo)),
+            None => line_only(pt, h0, n, p),
+        })
+        .collect()
 }
 
 /// α and γ of a ridge fit (the least-squares line of what the items do not
@@ -847,6 +999,19 @@ pub struct ModelEstimate {
     /// whole benchmark: the number the estimate tries to recover.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_mean: Option<f64>,
+    /// Each task's estimate, when `ridge` was fitted per task (the
+    /// estimate above is their weighted mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskEstimate>>,
+}
+
+/// One task's estimate of a model's full score on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskEstimate {
+    pub task: String,
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -875,6 +1040,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let r = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 1.0)];
         let m = estimate(&setup, Estimator::Mean, &r).unwrap();
@@ -914,6 +1080,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
@@ -972,6 +1139,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
         for j in 300..350 {
@@ -1011,6 +1179,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let r = [(0, 10.0), (1, 11.0), (2, 12.0), (3, 13.0)];
         let plain = estimate(&setup, Estimator::Mean, &r).unwrap();
@@ -1046,6 +1215,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..20).map(|k| (k, row[k])).collect() };
         let train: Vec<Vec<f64>> = (0..60).map(|_| model(&mut rng)).collect();
@@ -1090,6 +1260,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let train: Vec<[f64; 3]> = vec![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]];
         let answers = |row: &[f64; 3]| -> Vec<(usize, f64)> { row.iter().copied().enumerate().collect() };
@@ -1139,6 +1310,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let as_responses = |row: &[f64]| -> Vec<(usize, f64)> { (0..25).map(|k| (k, row[k])).collect() };
         let full = |row: &[f64]| row.iter().sum::<f64>() / 200.0;
@@ -1203,6 +1375,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let responses = |j: usize| -> Vec<(usize, f64)> { subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect() };
         assert!(estimate(&setup, Estimator::ThetaReg, &responses(0)).unwrap_err().to_string().contains("calibration"));
@@ -1248,6 +1421,51 @@ mod tests {
     }
 
     #[test]
+    fn ridge_on_several_targets_fits_each_as_alone_and_combines_them() {
+        // 30 models (the dual form) and 150 (the primal), 6 items; a second
+        // target with another penalty's worth of noise.
+        for models in [30, 150] {
+            let (rows, first) = ridge_data(models, 6, 9);
+            let mut rng = crate::rng::Rng::new(3);
+            let second: Vec<f64> = first.iter().zip(&rows).map(|(t, r)| 0.5 * t + 0.3 * r[2].1 + 0.2 * rng.normal()).collect();
+            let items: Vec<usize> = (0..6).collect();
+            let weights = vec![1.0 / 6.0; 6];
+            let setup = Setup {
+                items: &items,
+                weights: &weights,
+                n_items: 6,
+                fit: None,
+                lambda: None,
+                regression: None,
+                calibration: None,
+                ridge: None,
+                interval_floor: None,
+                task_ridges: None,
+            };
+            let responses: Vec<&[(usize, f64)]> = rows.iter().map(Vec::as_slice).collect();
+            let both = fit_ridge_targets(&setup, &responses, &[first.clone(), second.clone()], None, DUAL_MAX_MODELS).unwrap();
+            for (target, (fit, loo)) in [&first, &second].into_iter().zip(&both) {
+                let alone = fit_ridge(&setup, responses.iter().copied().zip(target.iter().copied()), None).unwrap();
+                assert_eq!((fit, loo), (&alone.0, &alone.1), "{models} models");
+            }
+            assert_ne!(both[0].0.lambda, both[1].0.lambda, "each target has its own penalty");
+            // Per task, the composite is the weighted mean and its interval
+            // the quantile of the weighted mean of the tasks' errors.
+            let composite: Vec<f64> = first.iter().zip(&second).map(|(a, b)| 0.25 * a + 0.75 * b).collect();
+            let names = ["a".to_string(), "b".to_string()];
+            let (ridge, tasks) = calibrate_ridge_tasks(&setup, &responses, &composite, &[first.clone(), second.clone()], &names, &[1.0, 3.0]).unwrap();
+            assert_eq!(ridge, fit_ridge(&setup, responses.iter().copied().zip(composite.iter().copied()), None).unwrap().0);
+            let errors: Vec<(f64, f64)> = (0..models).map(|i| (0.25 * both[0].1[i] + 0.75 * both[1].1[i], 0.0)).collect();
+            assert_eq!(tasks.half_width, calibrate_interval_floor(&errors).unwrap());
+            let with_tasks = Setup { task_ridges: Some(&tasks), ..setup };
+            let (e, per_task) = tasks.predict(&with_tasks, &rows[0]).unwrap();
+            assert!((e.estimate - (0.25 * per_task[0].estimate + 0.75 * per_task[1].estimate)).abs() < 1e-12);
+            assert_eq!(estimate(&with_tasks, Estimator::Ridge, &rows[0]).unwrap(), e);
+            assert_eq!(per_task[1], both[1].0.predict(&setup, &rows[0]).unwrap());
+        }
+    }
+
+    #[test]
     fn ridge_leave_one_out_errors_equal_refitting_without_the_model() {
         let (rows, truth) = ridge_data(25, 6, 4);
         let items: Vec<usize> = (0..6).collect();
@@ -1262,6 +1480,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
@@ -1293,6 +1512,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
@@ -1330,6 +1550,7 @@ mod tests {
             calibration: None,
             ridge: None,
             interval_floor: None,
+            task_ridges: None,
         };
         let training = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let ridge = calibrate_ridge(&base, training()).unwrap();

@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::calibrate::{Calibration, Caps, SubsetView, TaskTruth, Training, Truth};
 use crate::error::{Error, Result};
 use crate::estimate::{self, Estimator};
 use crate::irt::{self, FitOptions, IrtFit, IrtModel};
@@ -52,6 +52,10 @@ pub struct EvaluateOptions {
     /// A true score per model (in matrix order), replacing the row means;
     /// adds the `theta-reg` estimator to every method.
     pub truth: Option<Vec<f64>>,
+    /// The true scores per task, when they came so (`truth` is then their
+    /// composite): `ridge` is fitted per task and its rows report each
+    /// task's error too.
+    pub task_truth: Option<TaskTruth>,
     /// Metric scores, outputs and embeddings for the methods that use them.
     pub side: select::SideData,
 }
@@ -86,6 +90,19 @@ impl From<MeanCi> for Interval {
     }
 }
 
+impl Interval {
+    /// The mean over seeds of a quantity that lives in [`lo`, `hi`] (a
+    /// proportion, a correlation, an error), with its Student-t interval cut
+    /// to that range: with few seeds the t interval of a coverage near 1
+    /// reaches past 1, which no coverage can, and the intersection with the
+    /// range a parameter can take covers it at least as often as the
+    /// interval did.
+    fn of_bounded(values: &[f64], lo: f64, hi: f64) -> Interval {
+        let i = Interval::from(metrics::mean_ci(values, 0.95));
+        Interval { low: i.low.max(lo), high: i.high.min(hi), ..i }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub method: &'static str,
@@ -104,6 +121,18 @@ pub struct Row {
     /// subset by a random one (absent where the guard did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard_fallbacks: Option<f64>,
+    /// `ridge` with true scores per task: each task's mean absolute error
+    /// and coverage (the row's own numbers are the composite's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskRow>>,
+}
+
+/// One task's errors in a `ridge` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    pub task: String,
+    pub mae: Interval,
+    pub coverage: Interval,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +228,8 @@ struct Outcome {
     estimate: f64,
     low: f64,
     high: f64,
+    /// Each task's (estimate, low, high), for ridge fitted per task.
+    tasks: Vec<(f64, f64, f64)>,
 }
 
 /// What every (method, budget, seed) run on one split shares.
@@ -210,6 +241,7 @@ struct SplitRun<'a> {
     anchor_space: Option<&'a select::CorrelationSpace>,
     side: select::Side<'a>,
     truth: &'a [f64],
+    tasks: Option<&'a TaskTruth>,
     has_truth: bool,
     stratify: bool,
     difficulty_strata: usize,
@@ -236,11 +268,11 @@ impl SplitRun<'_> {
         let subset = select::select(&ctx, &if fell_back { select::guard::fallback_options(&asked) } else { asked })?;
         let estimators = estimators_with(method, self.has_truth);
         let view = SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: self.fit };
-        let training = Training { matrix: m, models: self.train, truth: self.truth };
+        let training = Training { matrix: m, models: self.train, truth: self.truth, tasks: self.tasks };
         let mut calibration = Calibration::fit(view, &training, &estimators, &estimators, EVALUATE_CAPS);
         // As `select` widens it (see GuardReport::interval_scale).
-        if let (Some(ridge), Some(g)) = (calibration.ridge.as_mut(), guard) {
-            ridge.half_width *= g.interval_scale();
+        if let Some(g) = guard {
+            calibration.widen_ridge(g.interval_scale());
         }
         estimators
             .iter()
@@ -262,8 +294,14 @@ impl SplitRun<'_> {
                     .iter()
                     .filter_map(|&j| {
                         let r = estimate::responses_on(m, j, &subset.items);
-                        let x = estimate::estimate(&setup, e, &r).ok()?;
-                        Some(Outcome { model: j, estimate: x.estimate, low: x.low, high: x.high })
+                        let (x, tasks) = match (e, setup.task_ridges) {
+                            (Estimator::Ridge, Some(t)) => {
+                                let (x, tasks) = t.predict(&setup, &r).ok()?;
+                                (x, tasks.iter().map(|t| (t.estimate, t.low, t.high)).collect())
+                            }
+                            _ => (estimate::estimate(&setup, e, &r).ok()?, Vec::new()),
+                        };
+                        Some(Outcome { model: j, estimate: x.estimate, low: x.low, high: x.high, tasks })
                     })
                     .collect())
             })
@@ -284,6 +322,10 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         Some(t) => return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models()))),
         None => m.model_means(),
     };
+    let task_truth = options.task_truth.as_ref();
+    if task_truth.is_some_and(|t| options.truth.is_none() || t.scores.iter().any(|s| s.len() != m.n_models())) {
+        return Err(Error::invalid("task scores need a composite and one score per model for every task"));
+    }
     let mut methods = options.methods.clone();
     if !methods.contains(&Method::Random) {
         methods.insert(0, Method::Random);
@@ -369,9 +411,16 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             });
             // Where the guard cannot run on this split (a fit on part of the
             // models fails), the methods stand and the split is not counted.
-            select::guard::Guard::new(m, train, &truth, fit_options.as_ref(), fold_vectors.is_some(), guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints))
-                .ok()
-                .flatten()
+            select::guard::Guard::new(
+                m,
+                train,
+                Truth { composite: &truth, tasks: task_truth },
+                fit_options.as_ref(),
+                fold_vectors.is_some(),
+                guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints),
+            )
+            .ok()
+            .flatten()
         };
         let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
             None => vec![None; guarded.len()],
@@ -414,6 +463,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             anchor_space: anchors.as_ref(),
             side,
             truth: &truth,
+            tasks: task_truth,
             has_truth,
             stratify: options.stratify,
             difficulty_strata: options.difficulty_strata,
@@ -442,6 +492,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let k = filled[r];
         let (method, estimator, budget) = keys[k];
         let mut row = summarise(method, estimator, budget, &outcomes[k], &truth);
+        row.tasks = task_truth.filter(|_| estimator == Estimator::Ridge).and_then(|t| summarise_tasks(t, &outcomes[k]));
         row.guard_fallbacks = guard_counts.get(&(method, budget)).map(|&(fell, ran)| fell as f64 / ran as f64);
         row
     });
@@ -481,19 +532,71 @@ fn summarise(method: Method, estimator: Estimator, budget: usize, per_seed: &[Ve
         let stride = metrics::ordered_pair_count(&tru).div_ceil(MDD_PAIRS_PER_SEED).max(1);
         pairs.extend(metrics::pair_outcomes_strided(&est, &tru, stride));
     }
-    let ci = |v: &[f64]| Interval::from(metrics::mean_ci(v, 0.95));
+    let (error, correlation, share) = (
+        |v: &[f64]| Interval::of_bounded(v, 0.0, f64::INFINITY),
+        |v: &[f64]| Interval::of_bounded(v, -1.0, 1.0),
+        |v: &[f64]| Interval::of_bounded(v, 0.0, 1.0),
+    );
     Row {
         method: method.as_str(),
         estimator: estimator.as_str(),
         budget,
         seeds,
-        mae: ci(&stats[0]),
-        rmse: ci(&stats[1]),
-        kendall_tau: ci(&stats[2]),
-        spearman: ci(&stats[3]),
-        pairwise_accuracy: ci(&stats[4]),
-        coverage: ci(&stats[5]),
+        mae: error(&stats[0]),
+        rmse: error(&stats[1]),
+        kendall_tau: correlation(&stats[2]),
+        spearman: correlation(&stats[3]),
+        pairwise_accuracy: share(&stats[4]),
+        coverage: share(&stats[5]),
         min_detectable_difference: metrics::min_detectable_difference(&pairs, 0.95),
         guard_fallbacks: None,
+        tasks: None,
+    }
+}
+
+/// Each task's mean absolute error and coverage over the seeds, from
+/// outcomes that carry task estimates (`None` when none do).
+fn summarise_tasks(tasks: &TaskTruth, per_seed: &[Vec<Outcome>]) -> Option<Vec<TaskRow>> {
+    let seeds: Vec<&Vec<Outcome>> = per_seed.iter().filter(|o| !o.is_empty() && o.iter().all(|x| x.tasks.len() == tasks.names.len())).collect();
+    if seeds.is_empty() {
+        return None;
+    }
+    Some(
+        tasks
+            .names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let (mut mae, mut coverage) = (Vec::new(), Vec::new());
+                for outs in &seeds {
+                    let est: Vec<f64> = outs.iter().map(|o| o.tasks[k].0).collect();
+                    let tru: Vec<f64> = outs.iter().map(|o| tasks.scores[k][o.model]).collect();
+                    let low: Vec<f64> = outs.iter().map(|o| o.tasks[k].1).collect();
+                    let high: Vec<f64> = outs.iter().map(|o| o.tasks[k].2).collect();
+                    mae.push(metrics::mae(&est, &tru));
+                    coverage.push(metrics::coverage(&tru, &low, &high));
+                }
+                TaskRow { task: name.clone(), mae: Interval::of_bounded(&mae, 0.0, f64::INFINITY), coverage: Interval::of_bounded(&coverage, 0.0, 1.0) }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_of_bounded_quantities_stay_in_their_range() {
+        // Three seeds' coverage near 1: the t interval reaches past it.
+        let coverage = [0.98, 1.0, 0.84];
+        let raw = metrics::mean_ci(&coverage, 0.95);
+        assert!(raw.high > 1.0, "{raw:?}");
+        let cut = Interval::of_bounded(&coverage, 0.0, 1.0);
+        assert_eq!((cut.mean, cut.low, cut.high), (raw.mean, raw.low, 1.0));
+        let tau = Interval::of_bounded(&[-0.99, -0.7, -0.98], -1.0, 1.0);
+        assert!(tau.low == -1.0 && tau.high < 0.0, "{tau:?}");
+        let error = Interval::of_bounded(&[0.001, 0.02, 0.0], 0.0, f64::INFINITY);
+        assert!(error.low == 0.0 && error.high > error.mean, "{error:?}");
     }
 }

@@ -75,8 +75,11 @@ struct SideArgs {
     /// (default: hashed text features of the items, else response vectors).
     #[arg(long)]
     embeddings: Option<PathBuf>,
-    /// True full-benchmark scores (model,score) when the matrix is only part of
-    /// the benchmark (adds theta-reg; calibrated is fitted on them too).
+    /// True full-benchmark scores when the matrix is only part of the
+    /// benchmark: model,score, or a column per task (model,arc,mmlu,...; the
+    /// composite is their mean and ridge is fitted per task). Models without
+    /// a score in every column are left out, with a warning. Adds theta-reg;
+    /// calibrated and ridge are fitted on them too.
     #[arg(long)]
     truth: Option<PathBuf>,
 }

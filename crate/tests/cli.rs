@@ -995,3 +995,153 @@ fn filter_removes_what_the_strongest_models_answer_without_the_question() {
     let out = benchsift(&["filter", slice, "--answer-only", other.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("none of its items is among the responses' items"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A simulated two-benchmark leaderboard: 240 models, each benchmark 300
+/// items of which the matrix holds 40 (a tenth of its cells missing), and
+/// the truth per benchmark on the full 300, in points; models m200…m209
+/// have no score for `hard`.
+fn two_task_leaderboard() -> (PathBuf, PathBuf) {
+    let mut rng = benchsift::rng::Rng::new(31);
+    let tasks: Vec<Vec<benchsift::irt::ItemParams>> =
+        [0.8, -0.6].iter().map(|shift| (0..300).map(|_| benchsift::irt::ItemParams::new(rng.log_normal(0.0, 0.3), rng.normal() + shift)).collect()).collect();
+    let mut part = String::from("model");
+    for t in ["hard", "easy"] {
+        for i in 0..40 {
+            part.push_str(&format!(",{t}{i}"));
+        }
+    }
+    part.push('\n');
+    let mut truth = String::from("model,hard,easy\n");
+    for j in 0..240 {
+        // Two correlated abilities, one per benchmark.
+        let (a, b) = (rng.normal(), rng.normal());
+        let theta = [a, 0.6 * a + 0.8 * b];
+        part.push_str(&format!("m{j}"));
+        let mut scores = Vec::new();
+        for (task, params) in tasks.iter().enumerate() {
+            let row: Vec<u8> = params.iter().map(|p| (rng.uniform() < p.expected(theta[task])) as u8).collect();
+            for x in &row[..40] {
+                if rng.uniform() < 0.1 { part.push(',') } else { part.push_str(&format!(",{x}")) }
+            }
+            scores.push(100.0 * row.iter().map(|&x| x as f64).sum::<f64>() / 300.0);
+        }
+        part.push('\n');
+        let hard = if (200..210).contains(&j) { String::new() } else { scores[0].to_string() };
+        truth.push_str(&format!("m{j},{hard},{}\n", scores[1]));
+    }
+    (temp_file("board.csv", part.as_bytes()), temp_file("tasks.csv", truth.as_bytes()))
+}
+
+#[test]
+fn truth_per_task_gives_per_task_estimates_and_their_composite() {
+    let (part, truth) = two_task_leaderboard();
+    let (part, truth_path) = (part.to_str().unwrap(), truth.to_str().unwrap());
+    let dir = truth.parent().unwrap();
+    // Train on m0…m179; m180…m239 are new models.
+    let train = dir.join("train.txt");
+    std::fs::write(&train, (0..180).map(|j| format!("m{j}\n")).collect::<String>()).unwrap();
+    let subset_path = dir.join("subset.json");
+    let out = benchsift(&[
+        "select",
+        part,
+        "--truth",
+        truth_path,
+        "--method",
+        "random",
+        "--budget",
+        "30",
+        "--train-models",
+        train.to_str().unwrap(),
+        "-o",
+        subset_path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The models without a score for `hard` are left out, and said to be.
+    assert!(stderr.contains("10 of the 240 models lack a score for some of the tasks (hard, easy) (e.g. 'm200')"), "{stderr}");
+    let subset: Value = serde_json::from_str(&std::fs::read_to_string(&subset_path).unwrap()).unwrap();
+    assert_eq!(subset["train_models"], 180);
+    let tasks = subset["task_ridges"]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.iter().map(|t| t["task"].as_str().unwrap()).collect::<Vec<_>>(), ["hard", "easy"]);
+
+    let est = info_json(&["estimate", part, "--subset", subset_path.to_str().unwrap(), "--estimator", "ridge"]);
+    let truth_rows: std::collections::HashMap<String, Vec<f64>> = std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f[0].to_string(), vec![f[1].parse().ok()?, f[2].parse().ok()?]))
+        })
+        .collect();
+    let (mut errors, mut composite_errors, mut covered, mut n) = ([0.0; 2], 0.0, 0, 0);
+    for m in est["models"].as_array().unwrap() {
+        let id = m["id"].as_str().unwrap();
+        let j: usize = id[1..].parse().unwrap();
+        let tasks = m["tasks"].as_array().unwrap();
+        // The composite is the tasks' mean, with its own interval.
+        let mean = (tasks[0]["estimate"].as_f64().unwrap() + tasks[1]["estimate"].as_f64().unwrap()) / 2.0;
+        assert!((m["estimate"].as_f64().unwrap() - mean).abs() < 1e-9, "{m}");
+        assert!(m["low"].as_f64().unwrap() < mean && mean < m["high"].as_f64().unwrap());
+        let Some(t) = truth_rows.get(id).filter(|_| j >= 180) else { continue };
+        for k in 0..2 {
+            errors[k] += (tasks[k]["estimate"].as_f64().unwrap() - t[k]).abs();
+        }
+        let c = (t[0] + t[1]) / 2.0;
+        composite_errors += (m["estimate"].as_f64().unwrap() - c).abs();
+        covered += usize::from(m["low"].as_f64().unwrap() <= c && c <= m["high"].as_f64().unwrap());
+        n += 1;
+    }
+    assert_eq!(n, 50);
+    // Against each benchmark's own subset items, averaged: ridge reads both
+    // benchmarks' items and has learnt the part-to-whole map, so it errs less
+    // on each task and on their mean; its 95% interval covers most new models.
+    let text = std::fs::read_to_string(part).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let chosen: Vec<usize> = subset["items"].as_array().unwrap().iter().map(|id| header.iter().position(|h| h == id).unwrap()).collect();
+    let (mut naive, mut naive_composite) = ([0.0; 2], 0.0);
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let j: usize = f[0][1..].parse().unwrap();
+        let Some(t) = truth_rows.get(f[0]).filter(|_| j >= 180) else { continue };
+        let mut means = [0.0; 2];
+        for (k, prefix) in ["hard", "easy"].iter().enumerate() {
+            let answered: Vec<f64> = chosen.iter().filter(|&&c| header[c].starts_with(prefix)).filter_map(|&c| f[c].parse::<f64>().ok()).collect();
+            means[k] = 100.0 * answered.iter().sum::<f64>() / answered.len() as f64;
+            naive[k] += (means[k] - t[k]).abs() / n as f64;
+        }
+        naive_composite += ((means[0] + means[1]) / 2.0 - (t[0] + t[1]) / 2.0).abs() / n as f64;
+    }
+    let (hard, easy, composite) = (errors[0] / n as f64, errors[1] / n as f64, composite_errors / n as f64);
+    assert!(
+        hard < naive[0] && easy < naive[1] && composite < naive_composite,
+        "MAE hard {hard:.2} vs {:.2}, easy {easy:.2} vs {:.2}, composite {composite:.2} vs {naive_composite:.2}",
+        naive[0],
+        naive[1]
+    );
+    assert!(covered >= 43, "{covered} of {n} covered");
+
+    // evaluate reports each task's error in the ridge rows.
+    let ev = info_json(&["evaluate", part, "--truth", truth_path, "--methods", "random", "--budgets", "30", "--folds", "3", "--seeds", "2"]);
+    let ridge = ev["results"].as_array().unwrap().iter().find(|r| r["estimator"] == "ridge").unwrap().clone();
+    assert_eq!(ev["models"], 230);
+    let per_task = ridge["tasks"].as_array().unwrap();
+    assert_eq!(per_task.len(), 2);
+    for (t, (name, naive)) in per_task.iter().zip(["hard", "easy"].iter().zip(naive)) {
+        assert_eq!(t["task"], *name);
+        assert!(t["mae"]["mean"].as_f64().unwrap() < naive && t["coverage"]["mean"].as_f64().unwrap() >= 0.9, "{t}");
+    }
+    assert!(ev["results"].as_array().unwrap().iter().filter(|r| r["estimator"] != "ridge").all(|r| r.get("tasks").is_none()));
+
+    // A score that is not a number is refused with its cell.
+    let bad = temp_file("tasks.csv", b"model,hard,easy\nm0,50,abc\n");
+    let out = benchsift(&["select", part, "--truth", bad.to_str().unwrap(), "--method", "random", "--budget", "5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("tasks.csv") && stderr.contains("line 2") && stderr.contains("'abc' is not a number"), "{stderr}");
+    // And a file that scores fewer than two of the models is refused.
+    let few = temp_file("tasks.csv", b"model,hard,easy\nm0,50,40\n");
+    let out = benchsift(&["select", part, "--truth", few.to_str().unwrap(), "--method", "random", "--budget", "5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("1 of the 240 models of the responses have a score for every task (hard, easy)"), "{stderr}");
+}

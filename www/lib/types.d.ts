@@ -148,7 +148,11 @@ export interface SideInputs {
 }
 
 export interface SelectOptions extends LoadOptions, SideInputs {
-  /** True full-benchmark scores (`model,score`) for theta-reg's calibration (default: row means). */
+  /**
+   * True full-benchmark scores for the trained estimators (default: row means): `model,score`, or a column per task
+   * (`model,arc,mmlu,…`: the composite is their mean, and ridge is fitted per task, see `Subset.task_ridges`). Models
+   * without a score in every column are left out, with a warning.
+   */
   truth?: FileInput;
   method?: Method;
   /** Number of items (or give `costBudget`). */
@@ -179,6 +183,17 @@ export interface SelectOptions extends LoadOptions, SideInputs {
   dims?: number;
 }
 
+/** One ridge fit (see `Subset.ridge`). */
+export interface RidgeFit {
+  intercept: number;
+  slope: number;
+  centres: number[];
+  coefficients: number[];
+  lambda: number;
+  n: number;
+  half_width: number;
+}
+
 /** What `benchsift select` writes. Weights sum to 1. */
 export interface Subset {
   method: Method;
@@ -200,9 +215,15 @@ export interface Subset {
   calibration?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
   /**
    * The ridge estimator's fit: true = intercept + slope·weighted subset mean + Σ coefficients[k]·(answer[k] − centres[k]),
-   * on at most 64 training models, with the ±half_width interval from their leave-one-out errors; absent with fewer than 4.
+   * on at most 1,000 training models, with the ±half_width interval from their leave-one-out errors (widened by the
+   * guard's `ridge_interval_ratio` when above 1); absent with fewer than 4.
    */
-  ridge?: { intercept: number; slope: number; centres: number[]; coefficients: number[]; lambda: number; n: number; half_width: number };
+  ridge?: RidgeFit;
+  /**
+   * With true scores per task (a truth file with a column per task): ridge fitted to each task on the same models, and
+   * the half-width of the composite's interval (the tasks' weighted mean); `estimate` with ridge reports each task.
+   */
+  task_ridges?: { tasks: { task: string; weight: number; fit: RidgeFit }[]; half_width: number };
   /** Per estimator, the smallest interval half-width: the split-conformal 95% quantile of the training models' absolute errors. */
   interval_floors?: Record<string, number>;
   /**
@@ -242,8 +263,19 @@ export interface EstimateOptions extends LoadOptions {
 export interface Estimates {
   estimator: EstimatorName;
   interval: string;
-  /** `full_mean`: the model's observed mean over all items, when the responses hold the whole benchmark. */
-  models: { id: string; estimate: number; low: number; high: number; answered: number; full_mean?: number }[];
+  /**
+   * `full_mean`: the model's observed mean over all items, when the responses hold the whole benchmark. `tasks`: each
+   * task's estimate, for ridge on a subset fitted per task (`estimate` is then their weighted mean).
+   */
+  models: {
+    id: string;
+    estimate: number;
+    low: number;
+    high: number;
+    answered: number;
+    full_mean?: number;
+    tasks?: { task: string; estimate: number; low: number; high: number }[];
+  }[];
 }
 
 export interface EvaluateOptions extends LoadOptions, SideInputs {
@@ -259,7 +291,11 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   difficultyStrata?: number;
   /** The random guard for every method but random and stratified (default true; see `SelectOptions.guard`). */
   guard?: boolean;
-  /** True scores (`model,score`) when the matrix is only part of the benchmark; adds theta-reg to every method. */
+  /**
+   * True scores when the matrix is only part of the benchmark: `model,score`, or a column per task (`model,arc,mmlu,…`,
+   * whose mean is the composite; ridge is then fitted per task). Models without a score in every column are left out,
+   * with a warning. Adds theta-reg to every method.
+   */
   truth?: FileInput;
   onProgress?: (progress: { done: number; total: number }) => void;
 }
@@ -289,6 +325,8 @@ export interface Evaluation {
     min_detectable_difference: number;
     /** The share of splits where the random guard replaced the method's subset by a random one (guarded methods only). */
     guard_fallbacks?: number;
+    /** ridge rows with true scores per task: each task's error and coverage (the row's are the composite's). */
+    tasks?: { task: string; mae: MeanInterval; coverage: MeanInterval }[];
   }[];
 }
 

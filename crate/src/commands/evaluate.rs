@@ -98,6 +98,7 @@ impl EvaluateRequest {
             difficulty_strata: self.difficulty_strata,
             guard: self.guard,
             truth,
+            task_truth: None,
             side: crate::select::SideData::default(),
         })
     }
@@ -108,12 +109,16 @@ impl EvaluateRequest {
 pub fn run(files: &Files, load: &LoadOptions, request: &EvaluateRequest, progress: &mut dyn FnMut(usize, usize)) -> Result<(Evaluation, Vec<String>)> {
     files.check("evaluate", FILES)?;
     let dataset = files.load(load)?;
-    let m = &dataset.matrix;
-    let truth = files.truth(m)?;
-    let mut options = request.to_options(m, truth)?;
+    let mut warnings = dataset.warnings;
+    // Models without a true score are left out first (see KnownTruth).
+    let truth = files.truth(&dataset.matrix)?;
+    warnings.extend(truth.as_ref().and_then(|t| t.warning.clone()));
+    let m = truth.as_ref().and_then(|t| t.matrix.as_ref()).unwrap_or(&dataset.matrix);
+    let mut options = request.to_options(m, truth.as_ref().map(|t| t.composite.clone()))?;
+    options.task_truth = truth.as_ref().and_then(|t| t.tasks.clone());
     options.side = files.side_data(m)?;
     let evaluation = crate::evaluate::evaluate(m, &options, progress)?;
-    Ok((evaluation, dataset.warnings))
+    Ok((evaluation, warnings))
 }
 
 #[cfg(test)]

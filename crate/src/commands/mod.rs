@@ -216,9 +216,11 @@ impl<'a> Files<'a> {
         Dataset::load(&self.dataset(), options)
     }
 
-    /// True full scores per model of `m`, when a truth file was given.
-    pub fn truth(&self, m: &crate::ResponseMatrix) -> Result<Option<Vec<f64>>> {
-        self.one(Role::Truth).map(|t| crate::read::read_truth(&t, m, u64::MAX)).transpose()
+    /// True full scores of `m`'s models, when a truth file was given: see
+    /// [`KnownTruth`].
+    pub fn truth(&self, m: &crate::ResponseMatrix) -> Result<Option<KnownTruth>> {
+        let Some(input) = self.one(Role::Truth) else { return Ok(None) };
+        KnownTruth::new(crate::read::read_truth(&input, m, u64::MAX)?, m).map(Some)
     }
 
     /// The selectors' side inputs for `m`: metric scores, outputs and
@@ -395,5 +397,70 @@ mod tests {
         assert_eq!(e, "info takes no embeddings file ('e.npy'); it takes responses, items, models");
         assert!(Files::unpack(&names, &roles, &[3, 3], b"abcde").is_err());
         assert!(Files::unpack(&names, &["responses".into(), "nope".into()], &[3, 2], b"abcde").unwrap_err().to_string().contains("unknown file role 'nope'"));
+    }
+}
+
+/// The truth file's scores of the models that have one in every column, and
+/// the matrix of just those models when that left any out (a leaderboard
+/// often knows a full score for only some of its models, or not every
+/// benchmark's).
+#[derive(Debug, Clone)]
+pub struct KnownTruth {
+    /// The responses of the models with scores, when some had none.
+    pub matrix: Option<crate::ResponseMatrix>,
+    /// Those models' rows in the matrix the file was read for.
+    pub models: Vec<usize>,
+    /// Per model of the matrix the scores are for: the composite.
+    pub composite: Vec<f64>,
+    /// Per task, when the file had a column per task.
+    pub tasks: Option<crate::calibrate::TaskTruth>,
+    /// Says which models were left out, when any were.
+    pub warning: Option<String>,
+}
+
+impl KnownTruth {
+    fn new(file: crate::read::TruthFile, m: &crate::ResponseMatrix) -> Result<KnownTruth> {
+        let known: Vec<usize> = (0..m.n_models()).filter(|&j| file.rows[j].is_some()).collect();
+        let what = if file.columns.len() > 1 { format!("a score for every task ({})", file.columns.join(", ")) } else { "a score".to_string() };
+        let lack = if file.columns.len() > 1 { format!("a score for some of the tasks ({})", file.columns.join(", ")) } else { "a score".to_string() };
+        if known.len() < 2 {
+            return Err(Error::invalid(format!("{}: {} of the {} models of the responses have {what}; at least 2 must", file.name, known.len(), m.n_models())));
+        }
+        let rows: Vec<&Vec<f64>> = known.iter().map(|&j| file.rows[j].as_ref().expect("known")).collect();
+        let tasks = crate::calibrate::TaskTruth::new(file.columns.clone(), (0..file.columns.len()).map(|k| rows.iter().map(|r| r[k]).collect()).collect());
+        let composite = match &tasks {
+            Some(t) => t.composites(),
+            None => rows.iter().map(|r| r[0]).collect(),
+        };
+        let left_out = m.n_models() - known.len();
+        let (matrix, warning) = if left_out == 0 {
+            (None, None)
+        } else {
+            let first = m.model_ids()[(0..m.n_models()).find(|j| file.rows[*j].is_none()).expect("one is left out")].clone();
+            let all: Vec<usize> = (0..m.n_items()).collect();
+            let warning = format!(
+                "{}: {left_out} of the {} models lack {lack} (e.g. '{}'); they are left out, and the other {} are used",
+                file.name,
+                m.n_models(),
+                crate::error::truncate(&first, 40),
+                known.len()
+            );
+            (Some(m.select(&known, &all)), Some(warning))
+        };
+        Ok(KnownTruth { matrix, models: known, composite, tasks, warning })
+    }
+
+    /// `rows` of the matrix the file was read for, as rows of [`Self::matrix`]
+    /// (those of models with scores; the rest are left out).
+    pub fn rows_among_known(&self, rows: &[usize]) -> Vec<usize> {
+        if self.matrix.is_none() {
+            return rows.to_vec();
+        }
+        rows.iter().filter_map(|r| self.models.binary_search(r).ok()).collect()
+    }
+
+    /// The composite and tasks as the core takes them.
+    pub fn view(&self) -> crate::calibrate::Truth<'_> {
+        crate::calibrate::Truth { composite: &self.composite, tasks: self.tasks.as_ref() }
     }
 }

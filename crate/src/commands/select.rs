@@ -15,7 +15,8 @@ use crate::select::{Budget, Method, SELECTION_FIT_TOLERANCE, SelectOptions};
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SelectRequest {
     /// random, stratified, irt-info, irt-cluster, anchor-points, metric-avg,
-    /// metric-var, metric-cons, metric-balance, diversity, kcenter, dpp or metabench.
+    /// metric-var, metric-cons, metric-balance, diversity, kcenter, dpp,
+    /// metabench or forward-selection.
     #[arg(long, default_value_t = SelectRequest::default().method)]
     pub method: String,
     /// Number of items to choose.
@@ -122,12 +123,20 @@ impl SelectRequest {
 pub fn run(files: &Files, load: &LoadOptions, request: &SelectRequest) -> Result<(SubsetJson, Vec<String>)> {
     files.check("select", FILES)?;
     let dataset = files.load(load)?;
-    let m = &dataset.matrix;
-    let (train, options, fit_options) = request.resolve(m)?;
+    let mut warnings = dataset.warnings;
+    // Models without a true score are left out first (see KnownTruth).
+    let truth = files.truth(&dataset.matrix)?;
+    warnings.extend(truth.as_ref().and_then(|t| t.warning.clone()));
+    // Training models are named among all of them, and those left out drop.
+    let (train, options, fit_options) = request.resolve(&dataset.matrix)?;
+    let train = truth.as_ref().map_or(train.clone(), |t| t.rows_among_known(&train));
+    if train.is_empty() {
+        return Err(crate::error::Error::invalid("none of the training models has a true score"));
+    }
+    let m = truth.as_ref().and_then(|t| t.matrix.as_ref()).unwrap_or(&dataset.matrix);
     let side = files.side_data(m)?;
-    let truth = files.truth(m)?;
-    let subset = select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_deref())?;
-    Ok((subset, dataset.warnings))
+    let subset = select_subset_with(m, &train, &options, &fit_options, side.side(), truth.as_ref().map(|t| t.view()))?;
+    Ok((subset, warnings))
 }
 
 #[cfg(test)]

@@ -235,32 +235,61 @@ pub fn read_reference_ranking(input: &Input, model_ids: &[String], max_bytes: u6
         .collect()
 }
 
-/// Reads true full-benchmark scores (`model,score`), one per model of
-/// `matrix`, for matrices that hold only part of a benchmark.
-pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<Vec<f64>> {
+/// True full-benchmark scores as a file gave them: one column (`model,score`)
+/// or one per task (`model,arc,gsm8k,…`, whose mean is the composite).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruthFile {
+    /// The file's name, for messages.
+    pub name: String,
+    /// The score columns: one (the composite) or one per task.
+    pub columns: Vec<String>,
+    /// Per model of the matrix, its score in every column; `None` when the
+    /// file has no row for it or leaves a cell empty (`NA` and `nan` too).
+    pub rows: Vec<Option<Vec<f64>>>,
+}
+
+/// Reads true full scores for the models of `matrix`, for matrices that
+/// hold only part of a benchmark (or of a leaderboard's benchmarks). A
+/// column named `score`, `truth`, `true_score`, `accuracy`, `mean` or
+/// `value` is the composite; otherwise every column but the id is a task
+/// (one column: the composite). Text that is not a number is refused with
+/// its cell.
+pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<TruthFile> {
     let table = read_table(input, max_bytes)?;
-    let (_, index) = table.ids(&["model", "model_id", "id", "name", "system"])?;
-    let col = table
-        .column(&["score", "truth", "true_score", "accuracy", "mean", "value"])
-        .or_else(|| (table.header.len() >= 2).then_some(1))
-        .ok_or_else(|| Error::input(Location::line(&table.name, 1), "expected a header 'model,score'"))?;
-    matrix
+    let (id_col, index) = table.ids(&["model", "model_id", "id", "name", "system"])?;
+    let columns: Vec<usize> = match table.column(&["score", "truth", "true_score", "accuracy", "mean", "value"]) {
+        Some(c) => vec![c],
+        None => (0..table.header.len()).filter(|&c| c != id_col).collect(),
+    };
+    if columns.is_empty() {
+        return Err(Error::input(Location::line(&table.name, 1), "expected a header 'model,score' (or 'model,<task>,<task>,…')"));
+    }
+    let rows = matrix
         .model_ids()
         .iter()
         .map(|id| {
-            let &r =
-                index.get(id.as_str()).ok_or_else(|| Error::input(Location::file(&table.name), format!("no true score for model '{}'", truncate(id, 40))))?;
+            let Some(&r) = index.get(id.as_str()) else { return Ok(None) };
             let (line, fields) = &table.rows[r];
-            let text = fields[col].trim();
-            match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => Ok(v),
-                _ => Err(Error::input(
-                    Location::cell(&table.name, *line, col as u64 + 1, &table.header[col]),
-                    format!("'{}' is not a number", truncate(text, 30)),
-                )),
+            let mut values = Vec::with_capacity(columns.len());
+            for &col in &columns {
+                let text = fields.get(col).map_or("", |f| f.trim());
+                if text.is_empty() || text.eq_ignore_ascii_case("na") || text.eq_ignore_ascii_case("nan") {
+                    return Ok(None);
+                }
+                match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => values.push(v),
+                    _ => {
+                        return Err(Error::input(
+                            Location::cell(&table.name, *line, col as u64 + 1, &table.header[col]),
+                            format!("'{}' is not a number", truncate(text, 30)),
+                        ));
+                    }
+                }
             }
+            Ok(Some(values))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TruthFile { name: table.name.clone(), columns: columns.iter().map(|&c| table.header[c].trim().to_string()).collect(), rows })
 }
 
 /// `2023-8-30`, `2023/08/30`, `2023-08` and `2023` → `2023-08-30`,
@@ -288,6 +317,22 @@ mod tests {
     fn matrix() -> ResponseMatrix {
         let csv = b"model,q1,q2,q3\nA,1,0,1\nB,0,0,1\n";
         read_responses(&[Input::new("r.csv", csv)], &ReadOptions::default()).unwrap().matrix
+    }
+
+    #[test]
+    fn truth_files_give_one_composite_column_or_one_per_task() {
+        let m = matrix();
+        // A column named score is the composite, whatever else is there.
+        let t = read_truth(&Input::new("t.csv", b"model,score,notes\nB,0.4,x\nA,0.5,y\n"), &m, u64::MAX).unwrap();
+        assert_eq!((t.columns, t.rows), (vec!["score".to_string()], vec![Some(vec![0.5]), Some(vec![0.4])]));
+        // Otherwise every column is a task; an empty, NA or absent score
+        // leaves the model without one.
+        let t = read_truth(&Input::new("t.csv", b"model,arc,mmlu\nA,61.5,NA\n"), &m, u64::MAX).unwrap();
+        assert_eq!((t.columns, t.rows), (vec!["arc".to_string(), "mmlu".to_string()], vec![None, None]));
+        let t = read_truth(&Input::new("t.csv", b"model,arc,mmlu\nA,61.5,40\nB,,30\n"), &m, u64::MAX).unwrap();
+        assert_eq!(t.rows, vec![Some(vec![61.5, 40.0]), None]);
+        let err = read_truth(&Input::new("t.csv", b"model,arc,mmlu\nA,61.5,forty\n"), &m, u64::MAX).unwrap_err().to_string();
+        assert!(err.contains("t.csv") && err.contains("line 2") && err.contains("mmlu") && err.contains("'forty' is not a number"), "{err}");
     }
 
     #[test]

@@ -41,7 +41,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Context, CorrelationSpace, ItemVectors, Method, SelectOptions, Side};
-use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::calibrate::{Calibration, Caps, SubsetView, TaskTruth, Training, Truth};
 use crate::error::Result;
 use crate::estimate::{self, Estimator};
 use crate::irt::{FitOptions, IrtFit};
@@ -147,18 +147,19 @@ struct Fold {
 pub struct Guard {
     folds: Vec<Fold>,
     truth: Vec<f64>,
+    tasks: Option<TaskTruth>,
 }
 
 impl Guard {
     /// Folds of `train` (with `truth` per matrix model: the true full
-    /// scores). With `fit_options` each fold gets an IRT fit on its
+    /// scores, and per task where they came so). With `fit_options` each fold gets an IRT fit on its
     /// training part; with `response_vectors` its own response vectors; with
     /// `anchors` its anchor-points distances. `None` with fewer than
     /// [`MIN_MODELS`] training models.
     pub fn new(
         m: &ResponseMatrix,
         train: &[usize],
-        truth: &[f64],
+        truth: Truth,
         fit_options: Option<&FitOptions>,
         response_vectors: bool,
         anchors: bool,
@@ -188,7 +189,7 @@ impl Guard {
                 Ok(Fold { train: inner, test, fit, vectors, anchor_space })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Guard { folds, truth: truth.to_vec() }))
+        Ok(Some(Guard { folds, truth: truth.composite.to_vec(), tasks: truth.tasks.cloned() }))
     }
 
     /// Cross-validates `options.method` against random subsets of the same
@@ -280,7 +281,7 @@ impl Guard {
     fn errors(&self, m: &ResponseMatrix, fold: &Fold, fit: Option<&IrtFit>, items: &[usize], weights: &[f64]) -> (PerModel, Option<f64>) {
         let responses = |j: usize| estimate::responses_on(m, j, items);
         let view = SubsetView { items, weights, n_items: m.n_items(), fit };
-        let training = Training { matrix: m, models: &fold.train, truth: &self.truth };
+        let training = Training { matrix: m, models: &fold.train, truth: &self.truth, tasks: self.tasks.as_ref() };
         // λ and ridge from at most MAX_MODELS training models (`evaluate` takes 200 and 250).
         let calibration = Calibration::fit(view, &training, &ESTIMATORS, &[], Caps { lambda: MAX_MODELS, ridge: MAX_MODELS, ..Caps::ALL });
         let setup = calibration.setup(view, None);
@@ -444,6 +445,6 @@ mod tests {
         let few: Vec<usize> = (0..MIN_MODELS - 1).collect();
         let subset = select_subset(&m, &few, &options(Method::MetricVar, 20, 0), crate::irt::IrtModel::TwoPl).unwrap();
         assert!(subset.guard.is_none());
-        assert!(Guard::new(&m, &few, &m.model_means(), None, false, false).unwrap().is_none());
+        assert!(Guard::new(&m, &few, Truth { composite: &m.model_means(), tasks: None }, None, false, false).unwrap().is_none());
     }
 }

@@ -10,9 +10,9 @@ use super::method::Method;
 use super::reliability;
 use super::side::Side;
 use super::{Context, SELECTION_FIT_TOLERANCE, SelectOptions, select};
-use crate::calibrate::{Calibration, Caps, SubsetView, Training};
+use crate::calibrate::{Calibration, Caps, SubsetView, Training, Truth};
 use crate::error::{Error, Result};
-use crate::estimate::{Estimates, Estimator, ModelEstimate, Setup, estimate};
+use crate::estimate::{Estimates, Estimator, ModelEstimate, Setup, TaskEstimate, estimate};
 use crate::irt::IrtFit;
 use crate::matrix::ResponseMatrix;
 
@@ -54,6 +54,11 @@ pub struct SubsetJson {
     /// with fewer than 4 or no spread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ridge: Option<crate::estimate::RidgeFit>,
+    /// `ridge` per task, when the true scores came per task (`--truth` with
+    /// a column per task): `estimate` then reports each task and their
+    /// weighted mean as the composite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_ridges: Option<crate::estimate::TaskRidges>,
     /// Each estimator's smallest interval half-width: the split-conformal 95%
     /// quantile of the training models' absolute errors (see `estimate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,26 +96,28 @@ pub fn select_subset(m: &ResponseMatrix, train: &[usize], options: &SelectOption
 }
 
 /// [`select_subset`] with the IRT fit's settings spelled out (e.g. `dims`),
-/// side inputs, and true full scores per model (matrix order); given scores
-/// make an IRT fit even for methods that need none, to calibrate theta-reg
-/// (and gp-IRT) against them.
+/// side inputs, and true full scores per model (matrix order; with task
+/// scores, ridge is fitted per task too); given scores make an IRT fit even
+/// for methods that need none, to calibrate theta-reg (and gp-IRT) against
+/// them.
 pub fn select_subset_with(
     m: &ResponseMatrix,
     train: &[usize],
     options: &SelectOptions,
     fit_options: &crate::irt::FitOptions,
     side: Side,
-    truth: Option<&[f64]>,
+    truth: Option<Truth>,
 ) -> Result<SubsetJson> {
     if let Some(t) = truth
-        && t.len() != m.n_models()
+        && (t.composite.len() != m.n_models() || t.tasks.is_some_and(|k| k.scores.iter().any(|s| s.len() != m.n_models())))
     {
-        return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models())));
+        return Err(Error::invalid(format!("{} true scores for {} models", t.composite.len(), m.n_models())));
     }
+    let tasks = truth.and_then(|t| t.tasks);
     let all: Vec<usize> = (0..m.n_items()).collect();
     let fit = if options.method.needs_irt() || truth.is_some() { Some(crate::irt::fit(&m.select(train, &all), fit_options, &mut |_| true)?) } else { None };
     let means = match truth {
-        Some(t) => t.to_vec(),
+        Some(t) => t.composite.to_vec(),
         None => m.model_means(),
     };
     let ctx = Context { matrix: m, train, fit: fit.as_ref(), anchor_space: None, side, target: Some(&means) };
@@ -121,8 +128,15 @@ pub fn select_subset_with(
     // selection can fail that succeeds on all of them (a part on which no
     // item varies); then the method's subset stands and the file says why.
     let (guard_report, guard_skipped) = if options.guard && guard::applies_to(options.method) {
-        let checked = guard::Guard::new(m, train, &means, options.method.needs_irt().then_some(fit_options), false, options.method == Method::AnchorPoints)
-            .and_then(|g| g.map(|g| g.check(m, side, options)).transpose());
+        let checked = guard::Guard::new(
+            m,
+            train,
+            Truth { composite: &means, tasks },
+            options.method.needs_irt().then_some(fit_options),
+            false,
+            options.method == Method::AnchorPoints,
+        )
+        .and_then(|g| g.map(|g| g.check(m, side, options)).transpose());
         match checked {
             Ok(report) => (report, None),
             Err(e) => (None, Some(e.to_string())),
@@ -137,12 +151,12 @@ pub fn select_subset_with(
     // every line, λ, ridge and every estimator's interval floor, on all of
     // them (stored in the file for `estimate`).
     let view = SubsetView { items: &subset.items, weights: &subset.weights, n_items: m.n_items(), fit: fit.as_ref() };
-    let training = Training { matrix: m, models: train, truth: &means };
+    let training = Training { matrix: m, models: train, truth: &means, tasks };
     let mut calibration = Calibration::fit(view, &training, &Estimator::ALL, &Estimator::ALL, Caps::ALL);
     // A method that chose its items on these models' scores fits them better
     // than it will fit new ones: the guard measured by how much.
-    if let (Some(ridge), Some(report)) = (calibration.ridge.as_mut(), guard_report.as_ref()) {
-        ridge.half_width *= report.interval_scale();
+    if let Some(report) = guard_report.as_ref() {
+        calibration.widen_ridge(report.interval_scale());
     }
     // Of the discriminations the method ranked by: moot when its subset was
     // replaced by a random one.
@@ -172,6 +186,7 @@ pub fn select_subset_with(
         theta_regression: calibration.theta_regression,
         interval_floors: (!calibration.interval_floors.is_empty()).then_some(calibration.interval_floors),
         ridge: calibration.ridge,
+        task_ridges: calibration.task_ridges,
         calibration: calibration.calibration,
         guard: guard_report,
         guard_skipped,
@@ -219,6 +234,7 @@ pub fn estimate_matrix(subset: &SubsetJson, fit: Option<&IrtFit>, responses: &cr
         regression: subset.theta_regression,
         calibration: subset.calibration,
         ridge: subset.ridge.as_ref(),
+        task_ridges: subset.task_ridges.as_ref(),
         interval_floor: subset.interval_floors.as_ref().and_then(|f| f.get(estimator.as_str()).copied()),
     };
     let whole_benchmark = responses.n_items() == n_items && columns.iter().all(Option::is_some);
@@ -226,9 +242,22 @@ pub fn estimate_matrix(subset: &SubsetJson, fit: Option<&IrtFit>, responses: &cr
         .map(|j| {
             let r: Vec<(usize, f64)> = columns.iter().enumerate().filter_map(|(k, c)| c.and_then(|c| responses.get(j, c)).map(|x| (k, x as f64))).collect();
             let id = &responses.model_ids()[j];
-            let e = estimate(&setup, estimator, &r).map_err(|e| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40))))?;
+            let within = |e: Error| Error::invalid(format!("model '{}': {e}", crate::error::truncate(id, 40)));
+            let (e, tasks) = match (estimator, setup.task_ridges) {
+                (Estimator::Ridge, Some(t)) => {
+                    let (composite, per_task) = t.predict(&setup, &r).map_err(within)?;
+                    let tasks = t
+                        .tasks
+                        .iter()
+                        .zip(per_task)
+                        .map(|(t, e)| TaskEstimate { task: t.task.clone(), estimate: e.estimate, low: e.low, high: e.high })
+                        .collect();
+                    (composite, Some(tasks))
+                }
+                _ => (estimate(&setup, estimator, &r).map_err(within)?, None),
+            };
             let full_mean = if whole_benchmark { observed_mean(responses, j) } else { None };
-            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean })
+            Ok(ModelEstimate { id: id.clone(), estimate: e.estimate, low: e.low, high: e.high, answered: r.len(), full_mean, tasks })
         })
         .collect::<Result<_>>()?;
     let interval = match estimator {
@@ -271,6 +300,7 @@ mod tests {
             theta_regression: None,
             calibration: None,
             ridge: None,
+            task_ridges: None,
             interval_floors: None,
             guard: None,
             guard_skipped: None,
