@@ -198,7 +198,12 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     const cli = JSON.parse(execFileSync(CLI, ['select', 'www/data/bbh/responses.csv', '--items', 'www/data/bbh/items.csv', '--models', 'www/data/bbh/models.csv', '--method', 'irt-info', '--budget', '5'], { cwd: ROOT, encoding: 'utf8' }));
     assert.deepEqual(ids, cli.items);
     // The summary says how far the discriminations irt-info ranks by can be trusted.
-    assert.ok(await page.textContent('#select-summary').then((t) => t?.includes(`discriminations it ranks by: ${cli.discrimination_reliability.toFixed(2)}.`)));
+    assert.ok(await page.textContent('#select-detail-text').then((t) => t?.includes(`discriminations it ranks by: ${cli.discrimination_reliability.toFixed(2)}.`)));
+    // The result leads with who chose the items and how far off estimates from them will be.
+    assert.match((await page.textContent('#select-summary')) ?? '', cli.guard.fell_back ? /^5 of 27 items chosen at random/ : /^5 of 27 items chosen by irt-info\.$/);
+    const expected = cli.guard.fell_back ? cli.guard.random_error : cli.guard.method_error;
+    assert.ok(((await page.textContent('#select-quality')) ?? '').includes(`Expected error of a new model's estimated score: ${expected.toFixed(4)}`));
+    assert.ok(((await page.textContent('#select-quality')) ?? '').includes(`within ±${cli.ridge.half_width.toFixed(4)}`));
     // The random guard ran as the CLI's did, and the summary says when it took a random subset.
     assert.equal(typeof cli.guard?.fell_back, 'boolean');
     assert.equal(((await page.textContent('#select-summary')) ?? '').includes('so these items are a random subset'), cli.guard.fell_back);
@@ -350,9 +355,9 @@ test('item map, characteristic curve, estimates and exports on BBH match the CLI
     const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.click('#map-png')]);
     await pngDownload.saveAs(join(OUT, 'item-map.png'));
     assert.deepEqual([...readFileSync(join(OUT, 'item-map.png')).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    // Task names are not lm-eval document indices: the page says so instead of writing a wrong run.
-    await page.click('#show-lm-eval');
-    assert.match((await page.textContent('#lm-eval-error')) ?? '', /not lm-evaluation-harness document indices/);
+    // Task names are not lm-eval document indices: no run is offered (no dead button), and the page says how to get one.
+    assert.equal(await page.isHidden('#show-lm-eval'), true);
+    assert.match((await page.textContent('#lm-eval-error')) ?? '', /not the harness’s document ids .*samples_\*\.jsonl/);
     // Estimates of the loaded models from the subset, against the CLI.
     const [subsetDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
     const subsetPath = join(OUT, 'bbh-subset.json');
@@ -617,6 +622,82 @@ test('a long selection can be cancelled, and the page works on afterwards', { sk
     await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
     assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
     assert.equal(await page.locator('#subset-table tbody tr').count(), 100);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('every job says beside its own button what it did or what went wrong; settings the data cannot take are prevented', { skip }, async () => {
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    // A shared link with a budget of 100, opened on BBH's 27 tasks: the box is clamped to what the data has.
+    await page.goto(`${server.url}?data=bbh&budget=100&method=random`);
+    await waitForState(page, 'ready');
+    assert.equal(await page.inputValue('#select-form input[name=budget]'), '27');
+    assert.equal(await page.getAttribute('#select-form input[name=budget]', 'max'), '27');
+    assert.equal((await page.textContent('#budget-help'))?.trim(), 'of 27');
+    await page.fill('#select-form input[name=budget]', '5');
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.match((await page.textContent('#select-job')) ?? '', /^Selected 5 items in \d+\.\d s\.$/);
+    // A compare budget the data cannot take: the error is beside the Run button, not only in the Data card.
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.fill('#compare-form input[name=budgets]', '999');
+    await page.click('#compare-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'error');
+    assert.match((await page.textContent('#compare-job')) ?? '', /budget 999 is not between 1 and the 27 items/);
+    assert.equal(await page.getAttribute('#compare-job', 'class'), 'job-line job-error');
+    // ... and the other jobs stay usable.
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#select-job')) ?? '');
+    // Compare with few seeds: no interval leaves its range (coverage and τ were once shown past 1).
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.fill('#compare-form input[name=budgets]', '3,5');
+    await page.fill('#compare-form input[name=folds]', '3');
+    await page.fill('#compare-form input[name=seeds]', '2');
+    await page.click('#compare-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#compare-job')) ?? '');
+    const cells = await page.$$eval('#compare-table tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent ?? '')));
+    for (const row of cells) {
+      const [tau, coverage] = [row[4], row[5]].map((c) => (c.match(/-?\d+\.\d+/g) ?? []).map(Number));
+      assert.ok(tau.every((v) => v >= -1 && v <= 1) && coverage.every((v) => v >= 0 && v <= 1), row.join(' | '));
+    }
+    // The chart's y axis reads 1, 2 or 5 × 10ⁿ steps.
+    const ticks = (await page.$$eval('#chart svg text.tick', (t) => t.map((e) => e.getAttribute('text-anchor') === 'end' ? Number(e.textContent) : NaN))).filter(Number.isFinite);
+    const step = ticks[1] - ticks[0];
+    assert.ok([1, 2, 5].some((m) => Math.abs(step / 10 ** Math.floor(Math.log10(step) + 1e-9) - m) < 1e-6), `ticks ${ticks}`);
+
+    // A malformed file: no job runs on it, and each says so beside its button.
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', { name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('model,q1,q2\nA,1,0\nB,oops,1\n') });
+    await waitForState(page, 'error');
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="error"]');
+    assert.match((await page.textContent('#select-job')) ?? '', /Nothing to run on: the files could not be read/);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('near-duplicates have a progress bar, a cancel button and a line with the time, like every other job', { skip }, async () => {
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(`${server.url}?data=alpacaeval`);
+    await waitForState(page, 'ready');
+    await page.click('#dup-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#dup-job')) ?? '');
+    assert.match((await page.textContent('#dup-job')) ?? '', /^Compared \d[\d,]* items in \d+\.\d s\./);
+    assert.equal(await page.isHidden('#dup-progress'), true);
+    assert.equal(await page.isHidden('#dup-cancel'), true);
+    assert.equal(await page.locator('#dup-cancel').count(), 1);
     assert.deepEqual(consoleErrors, []);
   } finally {
     await context.close();

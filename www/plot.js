@@ -20,6 +20,33 @@ function el(tag, attrs) {
 }
 
 /**
+ * Axis ticks a person reads at a glance: steps of 1, 2 or 5 × 10ⁿ, about
+ * `count` of them (between `count` / 2 and 2·`count` or so), from the last step at or below `lo` to the first at or
+ * above `hi`, with the decimals the step needs.
+ * @param {number} lo
+ * @param {number} hi
+ * @param {number} [count]
+ * @returns {{ticks: number[], digits: number}}
+ */
+export function niceTicks(lo, hi, count = 5) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { ticks: [], digits: 0 };
+  if (!(hi > lo)) [lo, hi] = [lo - 0.5, lo + 0.5];
+  const raw = (hi - lo) / Math.max(1, count - 1);
+  // The 1, 2, 5 or 10 × 10ⁿ nearest the raw step in ratio (so the count
+  // stays near `count`, a little above or below it).
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const ratio = raw / power;
+  const step = power * (ratio >= Math.sqrt(50) ? 10 : ratio >= Math.sqrt(10) ? 5 : ratio >= Math.SQRT2 ? 2 : 1);
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  // k · step, rounded to the step's decimals, so 0.1 + 0.2 prints as 0.3.
+  const ticks = [];
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toFixed(digits)));
+  return { ticks, digits };
+}
+
+/**
  * A line chart with a log-scaled x axis (budgets) and confidence bands.
  * @param {Series[]} series
  * @param {{xLabel: string, yLabel: string, title: string}} labels
@@ -38,7 +65,8 @@ export function lineChart(series, labels) {
   const xs = points.map((p) => Math.log(p.x));
   const ys = points.flatMap((p) => [p.low, p.high, p.y]).filter(Number.isFinite);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
+  const yTicks = niceTicks(Math.min(0, ...ys), Math.max(...ys));
+  const [y0, y1] = [yTicks.ticks[0], yTicks.ticks[yTicks.ticks.length - 1]];
   const sx = (/** @type {number} */ x) => margin.left + ((Math.log(x) - x0) / (x1 - x0 || 1)) * (width - margin.left - margin.right);
   const sy = (/** @type {number} */ y) => height - margin.bottom - ((y - y0) / (y1 - y0 || 1)) * (height - margin.top - margin.bottom);
   // Axes and ticks.
@@ -49,10 +77,9 @@ export function lineChart(series, labels) {
     t.textContent = String(x);
     svg.append(t);
   }
-  for (let k = 0; k <= 4; k++) {
-    const y = y0 + ((y1 - y0) * k) / 4;
+  for (const y of yTicks.ticks) {
     const t = el('text', { x: margin.left - 8, y: sy(y) + 4, 'text-anchor': 'end', class: 'tick' });
-    t.textContent = y.toFixed(3);
+    t.textContent = y.toFixed(yTicks.digits);
     svg.append(t, el('line', { x1: margin.left, y1: sy(y), x2: width - margin.right, y2: sy(y), class: 'grid' }));
   }
   const xl = el('text', { x: (margin.left + width - margin.right) / 2, y: height - 8, 'text-anchor': 'middle', class: 'label' });
@@ -89,14 +116,20 @@ function linearAxes(svg, domain, box, labels) {
   const sy = (/** @type {number} */ y) => box.height - box.bottom - ((y - y0) / (y1 - y0 || 1)) * (box.height - box.top - box.bottom);
   svg.append(el('line', { x1: box.left, y1: sy(y0), x2: box.width - box.right, y2: sy(y0), class: 'axis' }));
   svg.append(el('line', { x1: box.left, y1: box.top, x2: box.left, y2: sy(y0), class: 'axis' }));
-  for (let k = 0; k <= 4; k++) {
-    const x = x0 + ((x1 - x0) * k) / 4;
+  // Nice ticks inside the domain (which the callers set from the data's
+  // quantiles, so it is not widened to the ticks).
+  const inside = (/** @type {number} */ v, /** @type {number} */ a, /** @type {number} */ b) => v >= a - 1e-9 * (b - a) && v <= b + 1e-9 * (b - a);
+  const xTicks = niceTicks(x0, x1);
+  for (const x of xTicks.ticks.filter((v) => inside(v, x0, x1))) {
     const t = el('text', { x: sx(x), y: box.height - box.bottom + 18, 'text-anchor': 'middle', class: 'tick' });
-    t.textContent = x.toFixed(Math.abs(x1 - x0) < 4 ? 2 : 1);
-    const y = y0 + ((y1 - y0) * k) / 4;
+    t.textContent = x.toFixed(xTicks.digits);
+    svg.append(t);
+  }
+  const yTicks = niceTicks(y0, y1);
+  for (const y of yTicks.ticks.filter((v) => inside(v, y0, y1))) {
     const u = el('text', { x: box.left - 8, y: sy(y) + 4, 'text-anchor': 'end', class: 'tick' });
-    u.textContent = y.toFixed(2);
-    svg.append(t, u, el('line', { x1: box.left, y1: sy(y), x2: box.width - box.right, y2: sy(y), class: 'grid' }));
+    u.textContent = y.toFixed(yTicks.digits);
+    svg.append(u, el('line', { x1: box.left, y1: sy(y), x2: box.width - box.right, y2: sy(y), class: 'grid' }));
   }
   const xl = el('text', { x: (box.left + box.width - box.right) / 2, y: box.height - 8, 'text-anchor': 'middle', class: 'label' });
   xl.textContent = labels.xLabel;

@@ -14,7 +14,7 @@ import { DIFFICULTY_BINS } from './select.js';
 /** @typedef {import('../lib/types.js').Evaluation} Evaluation */
 
 /** @type {import('../ui/job.js').JobControls} */
-const CONTROLS = { progress: 'progress', cancel: 'cancel', measured: true };
+const CONTROLS = { progress: 'progress', cancel: 'cancel', measured: true, line: 'compare-job' };
 
 /** @param {Evaluation} evaluation */
 function showComparison(evaluation) {

@@ -14,7 +14,7 @@ import { automaticIrt, showItemMap } from './itemmap.js';
 /** @typedef {import('../lib/types.js').FitResult} FitResult */
 
 /** @type {import('../ui/job.js').JobControls} */
-const CONTROLS = { progress: 'estimate-progress', cancel: 'estimate-cancel' };
+const CONTROLS = { progress: 'estimate-progress', cancel: 'estimate-cancel', line: 'estimate-job' };
 
 /** Estimators that need a fitted IRT model. */
 const IRT_ESTIMATORS = ['irt', 'pirt', 'gpirt'];

@@ -9,7 +9,7 @@ import { runJob, wireCancel } from '../ui/job.js';
 /** @typedef {import('../lib/types.js').FilterReport} FilterReport */
 
 /** @type {import('../ui/job.js').JobControls} */
-const CONTROLS = { progress: 'filter-progress', cancel: 'filter-cancel' };
+const CONTROLS = { progress: 'filter-progress', cancel: 'filter-cancel', line: 'filter-job' };
 
 /** The stages' names in the table. @type {Record<string, string>} */
 const STAGE_NAMES = { easy: 'Easy', contamination: 'Likely contaminated', duplicates: 'Near-duplicates' };

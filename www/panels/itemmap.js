@@ -12,7 +12,7 @@ import { setError, showFatal } from '../ui/status.js';
 /** @typedef {import('../lib/types.js').FitResult} FitResult */
 
 /** @type {import('../ui/job.js').JobControls} */
-const CONTROLS = { progress: 'map-progress', cancel: 'map-cancel', measured: true };
+const CONTROLS = { progress: 'map-progress', cancel: 'map-cancel', measured: true, line: 'map-job' };
 
 /**
  * The IRT model "automatic" means: 2PL for right/wrong answers, Beta for scores.

@@ -16,7 +16,7 @@ import { showItemMap } from './itemmap.js';
 export const DIFFICULTY_BINS = 10;
 
 /** @type {import('../ui/job.js').JobControls} */
-const CONTROLS = { progress: 'select-progress', cancel: 'select-cancel' };
+const CONTROLS = { progress: 'select-progress', cancel: 'select-cancel', line: 'select-job' };
 
 /**
  * What irt-info and metabench rank by, and how far it can be trusted (the split-half reliability of the
@@ -31,17 +31,50 @@ function reliabilityNote(subset) {
 }
 
 /**
- * What the random guard decided: where the method's cross-validated subsets estimated the training models' scores
- * worse than random ones, the subset shown is random.
+ * Which method produced the items, in one plain sentence: the method's own, or a random subset because the random guard
+ * found the method worse than random on the training models.
  * @param {Subset} subset
  */
-function guardNote(subset) {
-  if (subset.guard_skipped) return ` The random guard could not run (${subset.guard_skipped}).`;
+function whoChose(subset) {
+  const of = `${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items`;
   const g = subset.guard;
-  if (!g?.fell_back) return '';
+  if (!g?.fell_back) return `${of} chosen by ${subset.method}.`;
   const error = (/** @type {number | null} */ e) => (e == null ? 'none' : e.toFixed(4));
-  return ` Cross-validated on the training models, ${subset.method}'s subsets estimated full scores worse than random subsets of this size` +
-    ` (mean absolute error ${error(g.method_error)} against ${error(g.random_error)}), so these items are a random subset.`;
+  return `${of} chosen at random, spread over difficulty: in cross-validation on the training models, ${subset.method}'s subsets ` +
+    `estimated full scores worse than random subsets of this size (mean absolute error ${error(g.method_error)} against ` +
+    `${error(g.random_error)}), so these items are a random subset.`;
+}
+
+/**
+ * What a user acts on: how far off a new model's estimated full score will be, from the training models.
+ * @param {Subset} subset
+ */
+function expectedError(subset) {
+  if (subset.items.length >= subset.benchmark_items) return 'These are all the items: a model’s score on them is its full score.';
+  const parts = [];
+  const g = subset.guard;
+  const cv = g ? (g.fell_back ? g.random_error : g.method_error) : null;
+  if (cv != null) parts.push(`Expected error of a new model's estimated score: ${cv.toFixed(4)} on average (cross-validated on the training models).`);
+  if (subset.ridge) {
+    parts.push(
+      `With the ridge estimator, 95% of models like the training ones are estimated within ±${subset.ridge.half_width.toFixed(4)} of their full score` +
+        (subset.task_ridges ? `, and each task's score with its own interval (${subset.task_ridges.tasks.map((t) => t.task).join(', ')}).` : '.'),
+    );
+  }
+  if (parts.length === 0) parts.push('Too few training models to say how far off estimates from this subset will be.');
+  return parts.join(' ');
+}
+
+/** The technical details, behind a disclosure. @param {Subset} subset */
+function details(subset) {
+  const parts = [`Trained on ${numberFormat.format(subset.train_models)} models; seed ${subset.seed}.`];
+  if (subset.gpirt_lambda != null) parts.push(`gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}.`);
+  const ratio = subset.guard?.ridge_interval_ratio;
+  if (ratio != null && ratio > 1 && !subset.guard?.fell_back) {
+    parts.push(`Ridge's interval is widened ×${ratio.toFixed(2)}: the items were chosen on the training models, whose own errors understate a new model's.`);
+  }
+  if (subset.guard_skipped) parts.push(`The random guard could not run (${subset.guard_skipped}).`);
+  return parts.join(' ') + reliabilityNote(subset);
 }
 
 /**
@@ -50,10 +83,9 @@ function guardNote(subset) {
  */
 function showSubset(page, subset) {
   $('select-result').hidden = false;
-  $('select-summary').textContent =
-    `${subset.items.length} of ${numberFormat.format(subset.benchmark_items)} items by ${subset.method}` +
-    (subset.gpirt_lambda != null ? `; gp-IRT λ = ${subset.gpirt_lambda.toFixed(2)}` : '') + '.' +
-    guardNote(subset) + reliabilityNote(subset);
+  $('select-summary').textContent = whoChose(subset);
+  $('select-quality').textContent = expectedError(subset);
+  $('select-detail-text').textContent = details(subset);
   replaceRows(
     'subset-table',
     subset.items.map((id, k) => {
@@ -61,8 +93,21 @@ function showSubset(page, subset) {
       return tableRow([String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), text.length > 160 ? `${text.slice(0, 160)}…` : text]);
     }),
   );
+  // The lm-evaluation-harness run is offered only where the item ids are
+  // harness document ids; elsewhere the page says how to get there.
   $('lm-eval').hidden = true;
-  $('lm-eval-error').hidden = true;
+  let runnable = true;
+  try {
+    lmEvalSamples(subset);
+  } catch (e) {
+    runnable = false;
+    $('lm-eval-error').textContent =
+      'No lm-evaluation-harness run for this subset: its item ids are not the harness’s document ids ' +
+      `${errorMessage(e).replace(/^\d+ of \d+ item ids are not lm-evaluation-harness document indices /, '').replace(/: expected.*$/, '')}. ` +
+      'Load the harness’s own logs (a folder of samples_*.jsonl files) to select from, and the subset can be run with lm_eval --samples.';
+  }
+  $('show-lm-eval').hidden = !runnable;
+  $('lm-eval-error').hidden = runnable;
   // The item map, if drawn, highlights the new subset.
   if (page.state.fit) showItemMap(page, page.state.fit);
 }
@@ -165,7 +210,17 @@ export function setUpSelect(page) {
     reset() {
       $('select-card').hidden = false;
       $('select-result').hidden = true;
+      $('select-job').textContent = '';
       state.subset = null;
+      // A budget can be no more than the items: the box is clamped to the
+      // data just read (switching from MMLU-Pro's 12,032 to BBH's 27 leaves 27).
+      const items = state.info?.items;
+      const budget = field(form, 'budget');
+      if (items) {
+        budget.max = String(items);
+        if (Number(budget.value) > items) budget.value = String(items);
+        $('budget-help').textContent = `of ${numberFormat.format(items)}`;
+      }
     },
   };
 }

@@ -2,13 +2,16 @@
 // embeddings) have cosine at least the threshold, texts side by side.
 
 import { $, numberFormat, replaceRows, submitted, tableRow } from '../ui/dom.js';
-import { runJob } from '../ui/job.js';
+import { runJob, wireCancel } from '../ui/job.js';
 
 /** The table shows the most similar pairs only: thousands of rows would swamp the page. */
 const SHOWN_PAIRS = 500;
 
 /** Long texts are cut to this many characters in the table. */
 const TEXT_CHARS = 240;
+
+/** @type {import('../ui/job.js').JobControls} */
+const CONTROLS = { progress: 'dup-progress', cancel: 'dup-cancel', line: 'dup-job' };
 
 /** @param {import('../state.js').PageFile} file */
 const isTextSource = (file) => file.role === 'items' || file.role === 'embeddings';
@@ -24,6 +27,7 @@ export function setUpSimilar({ state, client }) {
     const threshold = Number(submitted(event).get('threshold'));
     return runJob({
       status: 'Comparing every pair of item texts…',
+      controls: CONTROLS,
       async work() {
         const { result, ms } = await client.run('similar', state.files.filter(isTextSource), { threshold });
         $('dup-summary').textContent =
@@ -33,18 +37,21 @@ export function setUpSimilar({ state, client }) {
         const cut = (/** @type {string} */ v) => (v.length > TEXT_CHARS ? `${v.slice(0, TEXT_CHARS)}…` : v);
         replaceRows('dup-table', shown.map((p) => tableRow([p.cosine.toFixed(3), p.a, p.a_text ?? '', p.b, p.b_text ?? ''].map(cut))));
         $('dup-table').hidden = shown.length === 0;
-        return result.pairs.length > shown.length ? `Showing the ${SHOWN_PAIRS} most similar of ${result.pairs.length} pairs.` : '';
+        const took = `Compared ${numberFormat.format(result.items)} items in ${(ms / 1000).toFixed(1)} s.`;
+        return result.pairs.length > shown.length ? `${took} Showing the ${SHOWN_PAIRS} most similar of ${numberFormat.format(result.pairs.length)} pairs.` : took;
       },
     });
   }
 
   $('dup-form').addEventListener('submit', (e) => runDuplicates(/** @type {SubmitEvent} */ (e)));
+  wireCancel(CONTROLS, client);
 
   return {
     reset() {
       $('dup-card').hidden = !state.files.some(isTextSource);
       $('dup-table').hidden = true;
       $('dup-summary').textContent = '';
+      $('dup-job').textContent = '';
     },
   };
 }

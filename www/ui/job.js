@@ -1,12 +1,13 @@
 // One job of a panel (select, filter, fit, estimate, compare, near-duplicates)
-// from start to end: the status line says what runs, `body[data-job]` is
-// busy, done or error (the tests wait on it), the panel's progress bar and
-// Cancel button show while it runs, and a cancelled job says so rather than
-// showing an error.
+// from start to end: the job's own line beside its button (and the Data
+// card's status line) says what runs, how long it took and what went wrong,
+// `body[data-job]` is busy, done or error (the tests wait on it), the panel's
+// progress bar and Cancel button show while it runs, and a cancelled job says
+// so rather than showing an error. No job starts while the data is unusable.
 
 import { CANCELLED } from '../client.js';
-import { $ } from './dom.js';
-import { setError, setStatus, showFatal } from './status.js';
+import { $, errorMessage } from './dom.js';
+import { setError, setStatus } from './status.js';
 
 /**
  * A job's progress bar and Cancel button, by id.
@@ -14,6 +15,7 @@ import { setError, setStatus, showFatal } from './status.js';
  * @property {string} progress the `<progress>` element
  * @property {string} cancel the Cancel button
  * @property {boolean} [measured] whether the bar shows the fraction done (it starts at 0); otherwise it stays indeterminate
+ * @property {string} line the job's status line beside its button: what runs, the result's time, the error
  */
 
 /**
@@ -32,6 +34,21 @@ import { setError, setStatus, showFatal } from './status.js';
 
 /** @param {Job} job */
 export async function runJob({ status, controls, work }) {
+  const line = controls && $(controls.line);
+  /** Says `text` on the job's line and the Data card's status line; `error` marks it as what went wrong. */
+  const say = (/** @type {string} */ text, error = false) => {
+    setStatus(error ? '' : text);
+    if (line) {
+      line.textContent = text;
+      line.classList.toggle('job-error', error);
+    }
+  };
+  // The files were not read (a malformed file, no responses): nothing to run on.
+  if (document.body.dataset.state === 'error') {
+    say('Nothing to run on: the files could not be read (the Data card says why). Fix or replace them first.', true);
+    document.body.dataset.job = 'error';
+    return;
+  }
   const bar = controls && /** @type {HTMLProgressElement} */ ($(controls.progress));
   const cancel = controls && $(controls.cancel);
   if (bar && cancel) {
@@ -40,20 +57,25 @@ export async function runJob({ status, controls, work }) {
     cancel.hidden = false;
   }
   setError(null);
-  if (status !== undefined) setStatus(status);
+  if (status !== undefined) say(status);
   document.body.dataset.job = 'busy';
   try {
     const done = await work({
-      status: setStatus,
+      status: say,
       fraction: (fraction) => {
         if (bar) bar.value = fraction;
       },
     });
-    setStatus(done);
+    say(done);
     document.body.dataset.job = 'done';
   } catch (e) {
-    if (e instanceof Error && e.message === CANCELLED) setStatus('Cancelled.');
-    else showFatal(e);
+    if (e instanceof Error && e.message === CANCELLED) say('Cancelled.');
+    else {
+      // The job failed, not the data: said beside its button (and in the
+      // Data card's box), and every other job stays usable.
+      say(errorMessage(e), true);
+      setError(errorMessage(e));
+    }
     document.body.dataset.job = 'error';
   } finally {
     if (bar && cancel) {
