@@ -154,7 +154,7 @@ test('select, estimate and evaluate through the package match the CLI', () => {
      const binned = await select(file, { method: 'metric-var', budget: 9, difficultyStrata: 3 });
      const unguarded = await select(file, { method: 'metric-var', budget: 9, guard: false });
      const progress = [];
-     const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p.done) });
+     const ev = await evaluate(file, { methods: ['irt-info'], budgets: [5], folds: 3, seeds: 2, onProgress: (p) => progress.push(p) });
      let error = null;
      try { await select(file, { method: 'random', budget: 99 }); } catch (e) { error = e.message; }
      console.log(JSON.stringify({ subset, est, cal, ridge, binned, unguarded, ev, progress, error }));`,
@@ -181,7 +181,15 @@ test('select, estimate and evaluate through the package match the CLI', () => {
   assert.ok(ev.results.some((/** @type {{guard_fallbacks?: number}} */ r) => typeof r.guard_fallbacks === 'number'));
   assert.equal(unguarded.guard, undefined);
   assert.deepEqual(unguarded, cli(['select', csv, '--method', 'metric-var', '--budget', '9', '--no-guard']));
-  assert.deepEqual(progress, [1, 2, 3]);
+  // Progress after every selection (one thread here), not only after each of the 3 splits, and never backwards.
+  assert.ok(progress.length > 3, JSON.stringify(progress));
+  const splitsSeen = [...new Set(progress.map((/** @type {{done: number}} */ p) => p.done))];
+  assert.deepEqual(splitsSeen, [0, 1, 2, 3]);
+  progress.forEach((/** @type {{fraction: number, total: number}} */ p, /** @type {number} */ k) => {
+    assert.equal(p.total, 3);
+    assert.ok(k === 0 || p.fraction >= progress[k - 1].fraction, JSON.stringify(progress));
+  });
+  assert.deepEqual(progress.at(-1), { fraction: 1, done: 3, total: 3 });
   assert.equal(error, 'a budget of 99 items is more than the 27 items in the matrix');
 });
 

@@ -659,14 +659,31 @@ test('every job says beside its own button what it did or what went wrong; setti
     await page.fill('#compare-form input[name=budgets]', '3,5');
     await page.fill('#compare-form input[name=folds]', '3');
     await page.fill('#compare-form input[name=seeds]', '2');
+    // Every line the job's status shows while it runs: progress comes per selection, not per fold.
+    await page.evaluate(() => {
+      const seen = /** @type {string[]} */ ((/** @type {any} */ (window).__compareLines = []));
+      new MutationObserver(() => seen.push(document.querySelector('#compare-job')?.textContent ?? '')).observe(/** @type {Node} */ (document.querySelector('#compare-job')), { childList: true, characterData: true, subtree: true });
+    });
     await page.click('#compare-form button[type=submit]');
     await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
     assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#compare-job')) ?? '');
+    const lines = /** @type {string[]} */ (await page.evaluate(() => /** @type {any} */ (window).__compareLines));
+    const percents = [...new Set(lines.filter((l) => /% done/.test(l)))];
+    assert.ok(percents.length > 3, `progress lines: ${percents.join(' / ')}`);
     const cells = await page.$$eval('#compare-table tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent ?? '')));
     for (const row of cells) {
       const [tau, coverage] = [row[4], row[5]].map((c) => (c.match(/-?\d+\.\d+/g) ?? []).map(Number));
       assert.ok(tau.every((v) => v >= -1 && v <= 1) && coverage.every((v) => v >= 0 && v <= 1), row.join(' | '));
     }
+    // The chart shows each method's best estimator at first, random's band drawn above the rest; the others are a tick away.
+    const methods = new Set(cells.map((row) => row[0]));
+    assert.equal(await page.locator('#chart svg polyline').count(), methods.size);
+    assert.equal(await page.locator('#chart svg polygon.band').last().getAttribute('class'), 'band emphasis');
+    const unticked = page.locator('#chart-series input[type=checkbox]:not(:checked)').first();
+    await unticked.check();
+    assert.equal(await page.locator('#chart svg polyline').count(), methods.size + 1);
+    const colours = await page.$$eval('#chart svg polyline', (lines) => lines.map((l) => l.getAttribute('stroke')));
+    assert.equal(new Set(colours).size, colours.length, `colours ${colours}`);
     // The chart's y axis reads 1, 2 or 5 × 10ⁿ steps.
     const ticks = (await page.$$eval('#chart svg text.tick', (t) => t.map((e) => e.getAttribute('text-anchor') === 'end' ? Number(e.textContent) : NaN))).filter(Number.isFinite);
     const step = ticks[1] - ticks[0];
@@ -698,6 +715,32 @@ test('near-duplicates have a progress bar, a cancel button and a line with the t
     assert.equal(await page.isHidden('#dup-progress'), true);
     assert.equal(await page.isHidden('#dup-cancel'), true);
     assert.equal(await page.locator('#dup-cancel').count(), 1);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a first-time user is shown the path (load, select, check, export) and what each dropped file is for', { skip }, async () => {
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    const steps = await page.$$eval('#steps ol li', (items) => items.map((li) => [li.querySelector('a')?.textContent, li.querySelector('a')?.getAttribute('href')]));
+    assert.deepEqual(steps.map((s) => s[0]), ['Load', 'Select', 'Check how good', 'Export']);
+    for (const [, href] of steps) assert.equal(await page.locator(/** @type {string} */ (href)).count(), 1, `${href} exists`);
+    assert.match((await page.textContent('#steps')) ?? '', /100 of its 12,032 questions/);
+    // Dropped files: each says beside it what its role is for.
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'responses.csv', mimeType: 'text/csv', buffer: Buffer.from('model,q1,q2\nA,1,0\nB,0,1\n') },
+      { name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from('item_id,text\nq1,hi\nq2,there\n') },
+    ]);
+    await waitForState(page, 'ready');
+    const helps = await page.$$eval('#file-list li .file-help', (spans) => spans.map((s) => s.textContent ?? ''));
+    assert.equal(helps.length, 2);
+    assert.match(helps[0], /^Rows are models, columns items/);
+    assert.match(helps[1], /^One row per item: item_id/);
     assert.deepEqual(consoleErrors, []);
   } finally {
     await context.close();

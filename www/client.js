@@ -28,7 +28,7 @@
  * What an operation reports while it runs: fits after each EM iteration,
  * evaluations after each fold; the others report nothing.
  * @template {WorkerOp} Op
- * @typedef {Op extends 'fit' ? FitProgress : Op extends 'evaluate' ? {done: number, total: number} : never} ProgressOf
+ * @typedef {Op extends 'fit' ? FitProgress : Op extends 'evaluate' ? {fraction: number, done: number, total: number} : never} ProgressOf
  */
 
 /**

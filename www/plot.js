@@ -3,10 +3,13 @@
 // any plotting dependency (ARCHITECTURE.md, decision 22).
 
 const NS = 'http://www.w3.org/2000/svg';
-const PALETTE = ['#6b7280', '#2f6fdf', '#d9480f', '#2b8a3e', '#9c36b5', '#e8590c', '#0c8599', '#c2255c'];
+/** Twelve colours a reader tells apart (grey first, for the random baseline); past twelve, lines are dashed. */
+export const PALETTE = ['#6b7280', '#2f6fdf', '#d9480f', '#2b8a3e', '#9c36b5', '#b08800', '#0c8599', '#c2255c', '#5c940d', '#1b2a6b', '#e8590c', '#862e9c'];
 
 /**
- * @typedef {{label: string, points: {x: number, y: number, low: number, high: number}[]}} Series
+ * A line with its 95% band; `colour` (default: by position) keeps a series' colour when others are hidden, `dashed`
+ * tells it apart past the palette, and an `emphasis` series (the random baseline) has its band drawn above the others'.
+ * @typedef {{label: string, points: {x: number, y: number, low: number, high: number}[], colour?: string, dashed?: boolean, emphasis?: boolean}} Series
  */
 
 /**
@@ -53,9 +56,9 @@ export function niceTicks(lo, hi, count = 5) {
  * @returns {SVGSVGElement}
  */
 export function lineChart(series, labels) {
-  const width = 640;
+  const width = 720;
   const height = 360;
-  const margin = { left: 64, right: 190, top: 28, bottom: 48 };
+  const margin = { left: 64, right: 260, top: 28, bottom: 48 };
   const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart' }));
   const title = el('title', {});
   title.textContent = labels.title;
@@ -87,18 +90,22 @@ export function lineChart(series, labels) {
   const yl = el('text', { x: 14, y: (margin.top + height - margin.bottom) / 2, transform: `rotate(-90 14 ${(margin.top + height - margin.bottom) / 2})`, 'text-anchor': 'middle', class: 'label' });
   yl.textContent = labels.yLabel;
   svg.append(xl, yl);
-  series.forEach((s, i) => {
-    const colour = PALETTE[i % PALETTE.length];
-    const pts = s.points.filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
-    if (pts.length === 0) return;
-    const band = [...pts.map((p) => `${sx(p.x)},${sy(p.high)}`), ...pts.reverse().map((p) => `${sx(p.x)},${sy(p.low)}`)].join(' ');
-    pts.reverse();
-    svg.append(el('polygon', { points: band, fill: colour, 'fill-opacity': 0.15, stroke: 'none' }));
-    svg.append(el('polyline', { points: pts.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' '), fill: 'none', stroke: colour, 'stroke-width': 2 }));
+  // Bands first (the emphasised one last, so it is never hidden), then the
+  // lines over them, then the legend.
+  const drawn = series.map((s, i) => ({ s, i, colour: s.colour ?? PALETTE[i % PALETTE.length], pts: s.points.filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x) }));
+  for (const { s, colour, pts } of [...drawn.filter((d) => !d.s.emphasis), ...drawn.filter((d) => d.s.emphasis)]) {
+    if (pts.length === 0) continue;
+    const band = [...pts.map((p) => `${sx(p.x)},${sy(p.high)}`), ...[...pts].reverse().map((p) => `${sx(p.x)},${sy(p.low)}`)].join(' ');
+    svg.append(el('polygon', { points: band, fill: colour, 'fill-opacity': s.emphasis ? 0.25 : 0.12, stroke: s.emphasis ? colour : 'none', 'stroke-opacity': 0.5, class: s.emphasis ? 'band emphasis' : 'band' }));
+  }
+  for (const { s, i, colour, pts } of drawn) {
+    if (pts.length === 0) continue;
+    const line = { points: pts.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' '), fill: 'none', stroke: colour, 'stroke-width': 2 };
+    svg.append(el('polyline', s.dashed ? { ...line, 'stroke-dasharray': '6 3' } : line));
     const legend = el('text', { x: width - margin.right + 12, y: margin.top + 16 * i + 4, class: 'legend', fill: colour });
     legend.textContent = s.label;
     svg.append(legend);
-  });
+  }
   return svg;
 }
 

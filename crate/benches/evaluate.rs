@@ -33,8 +33,10 @@ fn main() {
         side: Default::default(),
     };
     let started = Instant::now();
-    let result = evaluate::evaluate(&m, &options, &mut |done, total| {
-        eprintln!("fold {done}/{total} after {:.1} s", started.elapsed().as_secs_f64());
+    let result = evaluate::evaluate(&m, &options, &mut |p| {
+        if p.steps == 0 {
+            eprintln!("fold {}/{} after {:.1} s", p.splits_done, p.splits, started.elapsed().as_secs_f64());
+        }
     })
     .expect("evaluate runs");
     let seconds = started.elapsed().as_secs_f64();

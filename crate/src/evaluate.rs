@@ -309,8 +309,51 @@ impl SplitRun<'_> {
     }
 }
 
-/// Runs the whole evaluation. `progress(done, total)` after each fold.
-pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dyn FnMut(usize, usize)) -> Result<Evaluation> {
+/// How far an evaluation has got: `splits_done` of `splits` splits, and of
+/// the one under way `steps_done` of its `steps` (its random-guard decisions
+/// and its (method, budget, seed) selections, in batches of a few).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub splits_done: usize,
+    pub splits: usize,
+    pub steps_done: usize,
+    pub steps: usize,
+}
+
+impl Progress {
+    /// The share of the whole evaluation done, in [0, 1].
+    pub fn fraction(&self) -> f64 {
+        let within = if self.steps == 0 { 0.0 } else { self.steps_done as f64 / self.steps as f64 };
+        ((self.splits_done as f64 + within) / self.splits.max(1) as f64).min(1.0)
+    }
+}
+
+/// Steps run between two progress reports: as many as there are threads,
+/// so that on one thread (wasm) every selection reports, and natively the
+/// cores stay busy (the steps of a batch are one method and budget's seeds,
+/// which take about as long).
+fn batch_len() -> usize {
+    2 * parallel::threads()
+}
+
+/// `f(i)` for i in 0..n in parallel, in batches of [`batch_len`], calling
+/// `after(done)` after each; results in order.
+fn map_reporting<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync, after: &mut dyn FnMut(usize)) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    let batch = batch_len();
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch).min(n);
+        out.extend(parallel::map(end - start, |k| f(start + k)));
+        after(end);
+        start = end;
+    }
+    out
+}
+
+/// Runs the whole evaluation, calling `progress` as each batch of steps
+/// and each split ends.
+pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dyn FnMut(Progress)) -> Result<Evaluation> {
     if options.budgets.is_empty() || options.methods.is_empty() {
         return Err(Error::invalid("give at least one method and one budget"));
     }
@@ -422,20 +465,28 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             .ok()
             .flatten()
         };
+        // Steps of this split: its guard decisions, then at most every
+        // (method, budget, seed) (fewer when seeds are copied, see below).
+        let steps = guarded.len() + methods.iter().map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>();
+        let mut report_step = |steps_done: usize| progress(Progress { splits_done: done, splits: total, steps_done, steps });
         let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
             None => vec![None; guarded.len()],
-            Some(g) => parallel::map(guarded.len(), |t| {
-                let (method, budget) = guarded[t];
-                let guard_options = SelectOptions {
-                    method,
-                    budget: Budget::Items(budget),
-                    seed: 0,
-                    stratify: options.stratify,
-                    difficulty_strata: options.difficulty_strata,
-                    guard: true,
-                };
-                g.check(m, side, &guard_options).ok()
-            }),
+            Some(g) => map_reporting(
+                guarded.len(),
+                |t| {
+                    let (method, budget) = guarded[t];
+                    let guard_options = SelectOptions {
+                        method,
+                        budget: Budget::Items(budget),
+                        seed: 0,
+                        stratify: options.stratify,
+                        difficulty_strata: options.difficulty_strata,
+                        guard: true,
+                    };
+                    g.check(m, side, &guard_options).ok()
+                },
+                &mut report_step,
+            ),
         };
         let report = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p].as_ref());
         let fell_back = |method: Method, budget: usize| report(method, budget).map(|r| r.fell_back);
@@ -468,10 +519,15 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             stratify: options.stratify,
             difficulty_strata: options.difficulty_strata,
         };
-        let results: Vec<Result<Vec<Vec<Outcome>>>> = parallel::map(tasks.len(), |t| {
-            let (method, budget, seed) = tasks[t];
-            run.run(method, budget, seed, report(method, budget))
-        });
+        let decided = guarded.len();
+        let results: Vec<Result<Vec<Vec<Outcome>>>> = map_reporting(
+            tasks.len(),
+            |t| {
+                let (method, budget, seed) = tasks[t];
+                run.run(method, budget, seed, report(method, budget))
+            },
+            &mut |n| report_step(decided + n),
+        );
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;
             for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
@@ -484,7 +540,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
                 outcomes[key][seed as usize].extend(outs);
             }
         }
-        progress(done + 1, total);
+        progress(Progress { splits_done: done + 1, splits: total, steps_done: 0, steps: 0 });
     }
     let filled: Vec<usize> = (0..keys.len()).filter(|&k| outcomes[k].iter().any(|o| !o.is_empty())).collect();
     // Rows are independent: summarised in parallel, collected in key order.

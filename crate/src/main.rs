@@ -282,9 +282,9 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     files.add_data(&args.data)?;
     files.add_side(&args.side)?;
     let started = std::time::Instant::now();
-    let mut report = |done: usize, total: usize| {
-        if started.elapsed().as_millis() >= 500 {
-            eprintln!("evaluate: split {done}/{total} done after {:.1} s", started.elapsed().as_secs_f64());
+    let mut report = |p: benchsift::evaluate::Progress| {
+        if p.steps == 0 && started.elapsed().as_millis() >= 500 {
+            eprintln!("evaluate: split {}/{} done after {:.1} s", p.splits_done, p.splits, started.elapsed().as_secs_f64());
         }
     };
     let (evaluation, warnings) = commands::evaluate::run(&files.files(), &args.data.load, &args.request, &mut report)?;

@@ -149,7 +149,8 @@ pub fn estimate(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &
     to_json(&commands::estimate::run(&files, &load, &request)?.0)
 }
 
-/// `benchsift evaluate`; `progress(done, total)` after each split.
+/// `benchsift evaluate`; `progress(fraction, splits done, splits)` after
+/// each batch of selections and each split.
 #[wasm_bindgen]
 pub fn evaluate(
     names: Vec<String>,
@@ -161,9 +162,9 @@ pub fn evaluate(
 ) -> Result<String, JsError> {
     let files = Files::unpack(&names, &roles, lengths, data)?;
     let (load, request) = commands::parse(options_json)?;
-    let mut report = |done: usize, total: usize| {
+    let mut report = |p: crate::evaluate::Progress| {
         if let Some(f) = &progress {
-            let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));
+            let _ = f.call3(&JsValue::NULL, &JsValue::from(p.fraction()), &JsValue::from(p.splits_done as f64), &JsValue::from(p.splits as f64));
         }
     };
     to_json(&commands::evaluate::run(&files, &load, &request, &mut report)?.0)

@@ -270,7 +270,9 @@ export async function estimate(wasm, responses, options) {
 export async function evaluate(wasm, responses, options = {}) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'evaluate', responses, { ...options });
   const { onProgress } = options;
-  const progress = onProgress ? (/** @type {number} */ done, /** @type {number} */ total) => onProgress({ done, total }) : undefined;
+  const progress = onProgress
+    ? (/** @type {number} */ fraction, /** @type {number} */ done, /** @type {number} */ total) => onProgress({ fraction, done, total })
+    : undefined;
   return JSON.parse(await rethrow(() => wasm.evaluate(names, roles, lengths, data, json, progress)));
 }
 

@@ -297,7 +297,11 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
    * with a warning. Adds theta-reg to every method.
    */
   truth?: FileInput;
-  onProgress?: (progress: { done: number; total: number }) => void;
+  /**
+   * Called as the evaluation goes: after every few selections (every one in the browser) and each split. `fraction`
+   * is the share of the whole done; `done` of `total` splits are finished.
+   */
+  onProgress?: (progress: { fraction: number; done: number; total: number }) => void;
 }
 
 export interface MeanInterval {

@@ -3,7 +3,7 @@
 // and a table of MAE, Kendall τ and coverage, all computed by the core. Its
 // settings travel in the URL.
 
-import { lineChart } from '../plot.js';
+import { PALETTE, lineChart } from '../plot.js';
 import { $, field, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
 import { savePng, saveSvg } from '../ui/download.js';
 import { runJob, wireCancel } from '../ui/job.js';
@@ -16,17 +16,85 @@ import { DIFFICULTY_BINS } from './select.js';
 /** @type {import('../ui/job.js').JobControls} */
 const CONTROLS = { progress: 'progress', cancel: 'cancel', measured: true, line: 'compare-job' };
 
+/**
+ * The chart's series: one per method and estimator, each with its colour for good; a method whose subsets the random
+ * guard replaced says so in its label. Shown at first: random's best estimator and every other method's best (lowest
+ * mean error over the budgets); the rest are a click away.
+ * @param {Evaluation} evaluation
+ */
+function chartSeries(evaluation) {
+  /** @typedef {import('../plot.js').Series & {method: string, fallbacks: number[]}} MethodSeries */
+  /** @type {Map<string, MethodSeries>} */
+  const byKey = new Map();
+  for (const r of evaluation.results) {
+    const key = `${r.method} (${r.estimator})`;
+    if (!byKey.has(key)) byKey.set(key, { label: key, method: r.method, points: [], fallbacks: [] });
+    const s = /** @type {MethodSeries} */ (byKey.get(key));
+    s.points.push({ x: r.budget, y: r.mae.mean, low: r.mae.low, high: r.mae.high });
+    if (r.guard_fallbacks != null) s.fallbacks.push(r.guard_fallbacks);
+  }
+  const all = [...byKey.values()];
+  const meanError = (/** @type {import('../plot.js').Series} */ s) => s.points.reduce((a, p) => a + p.y, 0) / Math.max(1, s.points.length);
+  /** @type {Map<string, MethodSeries>} */
+  const best = new Map();
+  for (const s of all) {
+    const b = best.get(s.method);
+    if (!b || meanError(s) < meanError(b)) best.set(s.method, s);
+  }
+  // Random's best line first, so that it takes the palette's grey.
+  const randomBest = best.get('random');
+  const ordered = randomBest ? [randomBest, ...all.filter((s) => s !== randomBest)] : all;
+  return ordered.map((s, i) => {
+    const fell = s.fallbacks.length ? s.fallbacks.reduce((a, b) => a + b, 0) / s.fallbacks.length : 0;
+    const label = fell > 0 ? `${s.label}, random on ${Math.round(100 * fell)}%` : s.label;
+    return {
+      label,
+      points: s.points,
+      colour: PALETTE[i % PALETTE.length],
+      dashed: i >= PALETTE.length,
+      emphasis: s.method === 'random',
+      shown: best.get(s.method) === s,
+    };
+  });
+}
+
+/** @type {ReturnType<typeof chartSeries>} */
+let lastSeries = [];
+
+/** Draws the chart with the series whose boxes are ticked. */
+function drawChart() {
+  showChart(
+    'chart',
+    lineChart(lastSeries.filter((s) => s.shown), { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' }),
+  );
+}
+
 /** @param {Evaluation} evaluation */
 function showComparison(evaluation) {
   $('compare-result').hidden = false;
-  /** @type {Map<string, import('../plot.js').Series>} */
-  const series = new Map();
-  for (const r of evaluation.results) {
-    const key = `${r.method} (${r.estimator})`;
-    if (!series.has(key)) series.set(key, { label: key, points: [] });
-    series.get(key)?.points.push({ x: r.budget, y: r.mae.mean, low: r.mae.low, high: r.mae.high });
-  }
-  showChart('chart', lineChart([...series.values()], { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' }));
+  lastSeries = chartSeries(evaluation);
+  const boxes = $('chart-series');
+  boxes.replaceChildren(
+    /** @type {Element} */ (boxes.querySelector('legend')),
+    ...lastSeries.map((s, k) => {
+      const label = document.createElement('label');
+      label.className = 'check';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = s.shown;
+      box.dataset.series = String(k);
+      box.addEventListener('change', () => {
+        lastSeries[k].shown = box.checked;
+        drawChart();
+      });
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = s.colour;
+      label.append(box, swatch, document.createTextNode(s.label));
+      return label;
+    }),
+  );
+  drawChart();
   const fmt = (/** @type {import('../lib/types.js').MeanInterval} */ ci, /** @type {number} */ digits) =>
     Number.isFinite(ci.mean) ? `${ci.mean.toFixed(digits)} [${ci.low.toFixed(digits)}, ${ci.high.toFixed(digits)}]` : '–';
   replaceRows(
@@ -88,8 +156,8 @@ export function setUpCompare({ state, client }) {
       controls: CONTROLS,
       async work(progress) {
         const { result, ms } = await client.run('evaluate', state.files, options, (p) => {
-          progress.fraction(p.done / p.total);
-          progress.status(`Fold ${p.done} of ${p.total} done…`);
+          progress.fraction(p.fraction);
+          progress.status(`${Math.round(100 * p.fraction)}% done (fold ${Math.min(p.done + 1, p.total)} of ${p.total})…`);
         });
         showComparison(result);
         return `Compared ${result.results.length} method × estimator × budget cells in ${(ms / 1000).toFixed(1)} s.`;

@@ -23,6 +23,17 @@ const DATASETS = /** @type {const} */ ({
 /** @type {FileRole[]} */
 const ROLES = ['responses', 'items', 'models', 'embeddings', 'metric', 'outputs', 'answer-only'];
 
+/** What a file of each role holds and what it is for, shown beside the file. */
+export const ROLE_HELP = /** @type {Record<FileRole, string>} */ ({
+  responses: 'Rows are models, columns items, cells 0/1 or scores (wide CSV/TSV, long model,item,score, JSON, or lm-evaluation-harness samples_*.jsonl logs).',
+  items: 'One row per item: item_id, and optionally text, task and subject (groups), cost.',
+  models: 'One row per model: model, release_date (to hold out the newest models).',
+  embeddings: 'Item vectors for k-center, DPP and near-duplicates: .npy in the items file’s order, or JSON/CSV vectors named by item id.',
+  metric: 'An automatic metric’s scores, laid out like the responses, for the metric-* selectors.',
+  outputs: 'Model outputs as text (model,<item ids…>), for the diversity selector.',
+  'answer-only': 'The same models prompted with the answer options only (no question), for the filter’s contamination test.',
+});
+
 /**
  * A file's role, guessed from its name (the user can change it).
  * @param {string} name
@@ -88,7 +99,10 @@ export function setUpData({ state, client }, onRead) {
         const size = document.createElement('span');
         size.className = 'file-size';
         size.textContent = formatBytes(file.data.byteLength);
-        li.append(name, select, size);
+        const help = document.createElement('span');
+        help.className = 'file-help help';
+        help.textContent = ROLE_HELP[file.role];
+        li.append(name, select, size, help);
         return li;
       }),
     );

@@ -37,7 +37,7 @@ function showFilter(report) {
       ? `; removing as many items at random gives ${random.kendall_tau.mean.toFixed(3)} (95% of draws ${random.kendall_tau.low.toFixed(3)}–${random.kendall_tau.high.toFixed(3)}).`
       : '.') +
     (report.flagged.length > 0 ? ` ${numberFormat.format(report.flagged.length)} more items were flagged and kept (see the report).` : '') +
-    (report.warnings.length > 0 ? ` ${report.warnings.join(' ')}` : '');
+    (report.warnings.length > 0 ? ` ${report.warnings.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ')}` : '');
   replaceRows(
     'filter-stages',
     report.stages.map((stage) =>

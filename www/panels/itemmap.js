@@ -45,8 +45,10 @@ export function showItemMap(page, fit) {
   );
   $('map-summary').textContent =
     `${fit.irt} fit of ${numberFormat.format(fit.items.length)} items and ${numberFormat.format(fit.models.length)} models; ` +
-    `log-likelihood ${fit.log_likelihood.toFixed(1)}; computed on the ${fit.backend.device.toUpperCase()} (${fit.backend.reason}).` +
+    `computed on this device's ${fit.backend.device === 'gpu' ? 'GPU (WebGPU)' : 'CPU'}.` +
     (picked.size > 0 ? ` ${picked.size} selected items highlighted.` : '');
+  // The numbers behind it, for whoever wants them, out of the sentence.
+  $('map-summary').title = `log-likelihood ${fit.log_likelihood.toFixed(1)}; ${fit.backend.reason}`;
   const map = scatterChart(fit.items.map((item) => ({ x: item.b, y: discrimination(item) })), picked, {
     xLabel: 'difficulty b',
     yLabel: 'discrimination a',

@@ -104,9 +104,14 @@ impl EvaluateRequest {
     }
 }
 
-/// The evaluation, and the warnings of reading the files. `progress(done,
-/// total)` after each split.
-pub fn run(files: &Files, load: &LoadOptions, request: &EvaluateRequest, progress: &mut dyn FnMut(usize, usize)) -> Result<(Evaluation, Vec<String>)> {
+/// The evaluation, and the warnings of reading the files, with `progress`
+/// as it goes (see [`crate::evaluate::Progress`]).
+pub fn run(
+    files: &Files,
+    load: &LoadOptions,
+    request: &EvaluateRequest,
+    progress: &mut dyn FnMut(crate::evaluate::Progress),
+) -> Result<(Evaluation, Vec<String>)> {
     files.check("evaluate", FILES)?;
     let dataset = files.load(load)?;
     let mut warnings = dataset.warnings;
