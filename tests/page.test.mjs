@@ -148,6 +148,8 @@ test('dropped files: a malformed file shows where it is wrong, and the page stil
     await page.setInputFiles('#files', { name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('model,q1,q2\nA,1,0\nB,oops,1\n') });
     await waitForState(page, 'error');
     assert.equal((await page.textContent('#error'))?.trim(), "broken.csv, line 3, column 2 (q1): 'oops' is not a number");
+    // The dataset menu says what is loaded: the user's file, not the bundled MMLU-Pro.
+    assert.equal(await page.inputValue('#dataset'), 'own');
     assert.equal(await page.isHidden('#summary'), true);
     await page.screenshot({ path: join(OUT, 'page-error.png') });
     // Item text with markup is shown as text, never parsed as HTML.

@@ -166,12 +166,16 @@ export function setUpData({ state, client }, onRead) {
       }),
     );
     saveUrlSettings({ data: null });
+    // The menu says what is loaded: the user's files now, not a bundled set.
+    dataset.value = 'own';
     await analyse();
     if (ignored > 0) setStatus(`${statusText()} Ignored ${ignored} file(s) that are not sample logs.`);
   }
 
   const dataset = /** @type {HTMLSelectElement} */ ($('dataset'));
-  dataset.addEventListener('change', () => loadBundled(/** @type {DatasetKey} */ (dataset.value)).catch(showFatal));
+  dataset.addEventListener('change', () => {
+    if (dataset.value in DATASETS) loadBundled(/** @type {DatasetKey} */ (dataset.value)).catch(showFatal);
+  });
   for (const id of ['files', 'folder']) {
     const input = /** @type {HTMLInputElement} */ ($(id));
     input.addEventListener('change', () => useFiles(input.files ?? []).catch(showFatal));

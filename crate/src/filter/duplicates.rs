@@ -125,9 +125,13 @@ pub(super) fn run(s: &Shared, d: &DuplicateOptions, v: &Vectors, sift: &mut Sift
         considered,
         removed: removed_total,
         rule: format!(
-            "cosine ≥ {threshold} of {} ({}){}; one item kept per connected group, the most informative under the {} fit",
+            "cosine ≥ {threshold:.3} of {} ({}){}; one item kept per connected group, the most informative under the {} fit",
             v.features,
-            if given { "given" } else { "Q3 + 3·IQR of the nearest-neighbour cosines, clamped into [0.8, 0.95]" },
+            if given {
+                "given"
+            } else {
+                "far above how alike an item and its nearest neighbour usually are: Q3 + 3·IQR of those cosines, kept within [0.8, 0.95]"
+            },
             if s.tasks.len() > 1 { ", within each task" } else { "" },
             s.irt.as_str()
         ),
