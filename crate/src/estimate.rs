@@ -593,7 +593,12 @@ impl TaskRidges {
     /// `responses`. A fit read from a file is checked first.
     pub fn predict(&self, setup: &Setup, responses: &[(usize, f64)]) -> Result<(Estimate, Vec<Estimate>)> {
         let total: f64 = self.tasks.iter().map(|t| t.weight).sum();
-        if self.tasks.is_empty() || !(total > 0.0) || self.tasks.iter().any(|t| !(t.weight >= 0.0)) || !(self.half_width >= 0.0) {
+        let usable = !self.tasks.is_empty()
+            && self.tasks.iter().all(|t| t.weight.is_finite() && t.weight >= 0.0)
+            && total > 0.0
+            && self.half_width.is_finite()
+            && self.half_width >= 0.0;
+        if !usable {
             return Err(Error::invalid(
                 "the per-task ridge fits are not usable: they need at least one task, weights that are not negative and sum above 0, and a finite interval",
             ));

@@ -99,7 +99,9 @@ impl Interval {
     /// interval did.
     fn of_bounded(values: &[f64], lo: f64, hi: f64) -> Interval {
         let i = Interval::from(metrics::mean_ci(values, 0.95));
-        Interval { low: i.low.max(lo), high: i.high.min(hi), ..i }
+        // An undefined interval (no finite value) stays undefined.
+        let cut = |v: f64, f: fn(f64, f64) -> f64, bound: f64| if v.is_nan() { v } else { f(v, bound) };
+        Interval { low: cut(i.low, f64::max, lo), high: cut(i.high, f64::min, hi), ..i }
     }
 }
 
@@ -654,5 +656,8 @@ mod tests {
         assert!(tau.low == -1.0 && tau.high < 0.0, "{tau:?}");
         let error = Interval::of_bounded(&[0.001, 0.02, 0.0], 0.0, f64::INFINITY);
         assert!(error.low == 0.0 && error.high > error.mean, "{error:?}");
+        // No finite value: no interval, not the whole range.
+        let none = Interval::of_bounded(&[f64::NAN, f64::NAN], -1.0, 1.0);
+        assert!(none.mean.is_nan() && none.low.is_nan() && none.high.is_nan(), "{none:?}");
     }
 }

@@ -76,8 +76,9 @@ struct SideArgs {
     #[arg(long)]
     embeddings: Option<PathBuf>,
     /// True full-benchmark scores when the matrix is only part of the
-    /// benchmark: model,score, or a column per task (model,arc,mmlu,...; the
-    /// composite is their mean and ridge is fitted per task). Models without
+    /// benchmark: model,score, or a column per task named as in the items
+    /// file's task column (model,arc,mmlu,...; the composite is their mean
+    /// and ridge is fitted per task). Models without
     /// a score in every column are left out, with a warning. Adds theta-reg;
     /// calibrated and ridge are fitted on them too.
     #[arg(long)]

@@ -998,8 +998,9 @@ fn filter_removes_what_the_strongest_models_answer_without_the_question() {
 
 /// A simulated two-benchmark leaderboard: 240 models, each benchmark 300
 /// items of which the matrix holds 40 (a tenth of its cells missing), and
-/// the truth per benchmark on the full 300, in points; models m200…m209
-/// have no score for `hard`.
+/// the truth per benchmark on the full 300, in points (tasks.csv beside it,
+/// with items.csv naming each item's task); models m200…m209 have no score
+/// for `hard`.
 fn two_task_leaderboard() -> (PathBuf, PathBuf) {
     let mut rng = benchsift::rng::Rng::new(31);
     let tasks: Vec<Vec<benchsift::irt::ItemParams>> =
@@ -1029,7 +1030,17 @@ fn two_task_leaderboard() -> (PathBuf, PathBuf) {
         let hard = if (200..210).contains(&j) { String::new() } else { scores[0].to_string() };
         truth.push_str(&format!("m{j},{hard},{}\n", scores[1]));
     }
-    (temp_file("board.csv", part.as_bytes()), temp_file("tasks.csv", truth.as_bytes()))
+    let mut items = String::from("item_id,task\n");
+    for t in ["hard", "easy"] {
+        for i in 0..40 {
+            items.push_str(&format!("{t}{i},{t}\n"));
+        }
+    }
+    let part = temp_file("board.csv", part.as_bytes());
+    std::fs::write(part.parent().unwrap().join("items.csv"), items).unwrap();
+    std::fs::write(part.parent().unwrap().join("tasks.csv"), truth).unwrap();
+    let truth = part.parent().unwrap().join("tasks.csv");
+    (part, truth)
 }
 
 #[test]
@@ -1037,6 +1048,8 @@ fn truth_per_task_gives_per_task_estimates_and_their_composite() {
     let (part, truth) = two_task_leaderboard();
     let (part, truth_path) = (part.to_str().unwrap(), truth.to_str().unwrap());
     let dir = truth.parent().unwrap();
+    let items = dir.join("items.csv");
+    let items = items.to_str().unwrap();
     // Train on m0…m179; m180…m239 are new models.
     let train = dir.join("train.txt");
     std::fs::write(&train, (0..180).map(|j| format!("m{j}\n")).collect::<String>()).unwrap();
@@ -1044,6 +1057,8 @@ fn truth_per_task_gives_per_task_estimates_and_their_composite() {
     let out = benchsift(&[
         "select",
         part,
+        "--items",
+        items,
         "--truth",
         truth_path,
         "--method",
@@ -1123,7 +1138,7 @@ fn truth_per_task_gives_per_task_estimates_and_their_composite() {
     assert!(covered >= 43, "{covered} of {n} covered");
 
     // evaluate reports each task's error in the ridge rows.
-    let ev = info_json(&["evaluate", part, "--truth", truth_path, "--methods", "random", "--budgets", "30", "--folds", "3", "--seeds", "2"]);
+    let ev = info_json(&["evaluate", part, "--items", items, "--truth", truth_path, "--methods", "random", "--budgets", "30", "--folds", "3", "--seeds", "2"]);
     let ridge = ev["results"].as_array().unwrap().iter().find(|r| r["estimator"] == "ridge").unwrap().clone();
     assert_eq!(ev["models"], 230);
     let per_task = ridge["tasks"].as_array().unwrap();
@@ -1136,12 +1151,19 @@ fn truth_per_task_gives_per_task_estimates_and_their_composite() {
 
     // A score that is not a number is refused with its cell.
     let bad = temp_file("tasks.csv", b"model,hard,easy\nm0,50,abc\n");
-    let out = benchsift(&["select", part, "--truth", bad.to_str().unwrap(), "--method", "random", "--budget", "5"]);
+    let out = benchsift(&["select", part, "--items", items, "--truth", bad.to_str().unwrap(), "--method", "random", "--budget", "5"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("tasks.csv") && stderr.contains("line 2") && stderr.contains("'abc' is not a number"), "{stderr}");
     // And a file that scores fewer than two of the models is refused.
     let few = temp_file("tasks.csv", b"model,hard,easy\nm0,50,40\n");
-    let out = benchsift(&["select", part, "--truth", few.to_str().unwrap(), "--method", "random", "--budget", "5"]);
+    let out = benchsift(&["select", part, "--items", items, "--truth", few.to_str().unwrap(), "--method", "random", "--budget", "5"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("1 of the 240 models of the responses have a score for every task (hard, easy)"), "{stderr}");
+    // Without the items file nothing says `hard` and `easy` are tasks: the
+    // first score column is the composite, as for `model,acc,stderr`.
+    let plain = dir.join("plain.json");
+    let out = benchsift(&["select", part, "--truth", truth_path, "--method", "random", "--budget", "5", "-o", plain.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plain: Value = serde_json::from_str(&std::fs::read_to_string(&plain).unwrap()).unwrap();
+    assert!(plain.get("task_ridges").is_none() && plain["train_models"] == 230, "{plain}");
 }

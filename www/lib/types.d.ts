@@ -150,8 +150,8 @@ export interface SideInputs {
 export interface SelectOptions extends LoadOptions, SideInputs {
   /**
    * True full-benchmark scores for the trained estimators (default: row means): `model,score`, or a column per task
-   * (`model,arc,mmlu,…`: the composite is their mean, and ridge is fitted per task, see `Subset.task_ridges`). Models
-   * without a score in every column are left out, with a warning.
+   * named as the items file's tasks (`model,arc,mmlu,…`: the composite is their mean, and ridge is fitted per task, see
+   * `Subset.task_ridges`). Models without a score in every column are left out, with a warning.
    */
   truth?: FileInput;
   method?: Method;
@@ -292,8 +292,8 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   /** The random guard for every method but random and stratified (default true; see `SelectOptions.guard`). */
   guard?: boolean;
   /**
-   * True scores when the matrix is only part of the benchmark: `model,score`, or a column per task (`model,arc,mmlu,…`,
-   * whose mean is the composite; ridge is then fitted per task). Models without a score in every column are left out,
+   * True scores when the matrix is only part of the benchmark: `model,score`, or a column per task named as the items
+   * file's tasks (`model,arc,mmlu,…`, whose mean is the composite; ridge is then fitted per task). Models without a score in every column are left out,
    * with a warning. Adds theta-reg to every method.
    */
   truth?: FileInput;

@@ -34,7 +34,21 @@ function chartSeries(evaluation) {
     if (r.guard_fallbacks != null) s.fallbacks.push(r.guard_fallbacks);
   }
   const all = [...byKey.values()];
-  const meanError = (/** @type {import('../plot.js').Series} */ s) => s.points.reduce((a, p) => a + p.y, 0) / Math.max(1, s.points.length);
+  // A method's best estimator: the lowest mean error over the budgets every
+  // one of its estimators has a number at (an estimator with none is never best).
+  const budgetsOf = (/** @type {MethodSeries} */ s) => new Set(s.points.filter((p) => Number.isFinite(p.y)).map((p) => p.x));
+  /** @type {Map<string, Set<number>>} */
+  const common = new Map();
+  for (const s of all) {
+    const mine = budgetsOf(s);
+    const shared = common.get(s.method);
+    common.set(s.method, shared ? new Set([...shared].filter((b) => mine.has(b))) : mine);
+  }
+  const meanError = (/** @type {MethodSeries} */ s) => {
+    const at = common.get(s.method) ?? new Set();
+    const ys = s.points.filter((p) => at.has(p.x) && Number.isFinite(p.y)).map((p) => p.y);
+    return ys.length ? ys.reduce((a, y) => a + y, 0) / ys.length : Infinity;
+  };
   /** @type {Map<string, MethodSeries>} */
   const best = new Map();
   for (const s of all) {
@@ -52,7 +66,7 @@ function chartSeries(evaluation) {
       points: s.points,
       colour: PALETTE[i % PALETTE.length],
       dashed: i >= PALETTE.length,
-      emphasis: s.method === 'random',
+      emphasis: s === randomBest,
       shown: best.get(s.method) === s,
     };
   });

@@ -123,11 +123,14 @@ export function setUpData({ state, client }, onRead) {
       showSummary(result);
       onRead();
       setStatus(`Read ${state.files.map((f) => f.name).join(', ')} in ${ms.toFixed(0)} ms.`);
+      delete document.body.dataset.files;
       document.body.dataset.state = 'ready';
     } catch (e) {
       hideSummary();
       setStatus('');
       setError(errorMessage(e));
+      // No job runs on files that could not be read (see runJob).
+      document.body.dataset.files = 'unreadable';
       document.body.dataset.state = 'error';
     }
   }

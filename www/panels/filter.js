@@ -25,6 +25,12 @@ function evidence(r) {
   return `${((r.top_fraction_correct ?? 1) * 100).toFixed(0)}% of the strongest models correct`;
 }
 
+/** A warning as a sentence: its first letter capitalised, unless it starts with a file name or an id (a dot or slash in the first word). @param {string} w */
+function sentence(w) {
+  const first = w.split(' ', 1)[0];
+  return /[./]/.test(first) ? w : w.charAt(0).toUpperCase() + w.slice(1);
+}
+
 /** @param {FilterReport} report */
 function showFilter(report) {
   $('filter-result').hidden = false;
@@ -37,7 +43,7 @@ function showFilter(report) {
       ? `; removing as many items at random gives ${random.kendall_tau.mean.toFixed(3)} (95% of draws ${random.kendall_tau.low.toFixed(3)}–${random.kendall_tau.high.toFixed(3)}).`
       : '.') +
     (report.flagged.length > 0 ? ` ${numberFormat.format(report.flagged.length)} more items were flagged and kept (see the report).` : '') +
-    (report.warnings.length > 0 ? ` ${report.warnings.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ')}` : '');
+    (report.warnings.length > 0 ? ` ${report.warnings.map(sentence).join(' ')}` : '');
   replaceRows(
     'filter-stages',
     report.stages.map((stage) =>

@@ -44,7 +44,7 @@ export async function runJob({ status, controls, work }) {
     }
   };
   // The files were not read (a malformed file, no responses): nothing to run on.
-  if (document.body.dataset.state === 'error') {
+  if (document.body.dataset.files === 'unreadable') {
     say('Nothing to run on: the files could not be read (the Data card says why). Fix or replace them first.', true);
     document.body.dataset.job = 'error';
     return;

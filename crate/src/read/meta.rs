@@ -251,18 +251,23 @@ pub struct TruthFile {
 /// Reads true full scores for the models of `matrix`, for matrices that
 /// hold only part of a benchmark (or of a leaderboard's benchmarks). A
 /// column named `score`, `truth`, `true_score`, `accuracy`, `mean` or
-/// `value` is the composite; otherwise every column but the id is a task
-/// (one column: the composite). Text that is not a number is refused with
-/// its cell.
+/// `value` is the composite; else, where two columns or more are named as
+/// tasks of the matrix's items (their top-level groups: an items file's
+/// `task` column), those columns are the tasks; else the column after the
+/// id is the composite (so `model,acc,stderr` reads `acc`, not the mean of
+/// the two). Text that is not a number is refused with its cell.
 pub fn read_truth(input: &Input, matrix: &ResponseMatrix, max_bytes: u64) -> Result<TruthFile> {
     let table = read_table(input, max_bytes)?;
     let (id_col, index) = table.ids(&["model", "model_id", "id", "name", "system"])?;
+    let groups: std::collections::HashSet<&str> = matrix.items().group.iter().flatten().map(String::as_str).collect();
+    let tasks: Vec<usize> = (0..table.header.len()).filter(|&c| c != id_col && groups.contains(table.header[c].trim())).collect();
     let columns: Vec<usize> = match table.column(&["score", "truth", "true_score", "accuracy", "mean", "value"]) {
         Some(c) => vec![c],
-        None => (0..table.header.len()).filter(|&c| c != id_col).collect(),
+        None if tasks.len() >= 2 => tasks,
+        None => (0..table.header.len()).filter(|&c| c != id_col).take(1).collect(),
     };
     if columns.is_empty() {
-        return Err(Error::input(Location::line(&table.name, 1), "expected a header 'model,score' (or 'model,<task>,<task>,…')"));
+        return Err(Error::input(Location::line(&table.name, 1), "expected a header 'model,score' (or 'model,<task>,<task>,…' naming the items file's tasks)"));
     }
     let rows = matrix
         .model_ids()
@@ -325,9 +330,15 @@ mod tests {
         // A column named score is the composite, whatever else is there.
         let t = read_truth(&Input::new("t.csv", b"model,score,notes\nB,0.4,x\nA,0.5,y\n"), &m, u64::MAX).unwrap();
         assert_eq!((t.columns, t.rows), (vec!["score".to_string()], vec![Some(vec![0.5]), Some(vec![0.4])]));
-        // Otherwise every column is a task; an empty, NA or absent score
+        // Columns not named as tasks: the first is the composite.
+        let t = read_truth(&Input::new("t.csv", b"model,acc,stderr\nA,0.5,0.01\nB,0.4,0.02\n"), &m, u64::MAX).unwrap();
+        assert_eq!((t.columns, t.rows), (vec!["acc".to_string()], vec![Some(vec![0.5]), Some(vec![0.4])]));
+        // Columns named as the items' tasks are the tasks (others, like a
+        // trailing empty one, are not read); an empty, NA or absent score
         // leaves the model without one.
-        let t = read_truth(&Input::new("t.csv", b"model,arc,mmlu\nA,61.5,NA\n"), &m, u64::MAX).unwrap();
+        let mut m = matrix();
+        read_items(&Input::new("items.csv", b"item_id,task\nq1,arc\nq2,mmlu\nq3,arc\n"), &mut m, u64::MAX).unwrap();
+        let t = read_truth(&Input::new("t.csv", b"model,arc,mmlu,\nA,61.5,NA,\n"), &m, u64::MAX).unwrap();
         assert_eq!((t.columns, t.rows), (vec!["arc".to_string(), "mmlu".to_string()], vec![None, None]));
         let t = read_truth(&Input::new("t.csv", b"model,arc,mmlu\nA,61.5,40\nB,,30\n"), &m, u64::MAX).unwrap();
         assert_eq!(t.rows, vec![Some(vec![61.5, 40.0]), None]);
