@@ -748,3 +748,44 @@ test('a first-time user is shown the path (load, select, check, export) and what
     await context.close();
   }
 });
+
+test('a dropped truth file with a score per benchmark gives each benchmark its own estimate', { skip }, async () => {
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    // 40 models × 2 tasks of 10 items; the truth file scores each task, and model m39 has no score for `b`.
+    let seed = 7;
+    const uniform = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const ids = [...Array(10).keys()].flatMap((i) => [`a${i}`, `b${i}`]);
+    let responses = `model,${ids.join(',')}\n`;
+    let truth = 'model,a,b\n';
+    for (let j = 0; j < 40; j++) {
+      const ability = (j - 20) / 10;
+      const row = ids.map((id, k) => (uniform() < 1 / (1 + Math.exp(-(ability + (id[0] === 'a' ? 0.5 : -0.5) - (k % 5) / 5))) ? 1 : 0));
+      responses += `m${j},${row.join(',')}\n`;
+      const score = (/** @type {string} */ t) => (100 * row.filter((_, k) => ids[k][0] === t).reduce((/** @type {number} */ a, b) => a + b, 0)) / 10 + uniform();
+      truth += `m${j},${score('a').toFixed(2)},${j === 39 ? '' : score('b').toFixed(2)}\n`;
+    }
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.setInputFiles('#files', [
+      { name: 'responses.csv', mimeType: 'text/csv', buffer: Buffer.from(responses) },
+      { name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(`item_id,task\n${ids.map((id) => `${id},${id[0]}`).join('\n')}\n`) },
+      { name: 'truth.csv', mimeType: 'text/csv', buffer: Buffer.from(truth) },
+    ]);
+    await waitForState(page, 'ready');
+    assert.deepEqual(await page.$$eval('#file-list select', (s) => s.map((e) => /** @type {HTMLSelectElement} */ (e).value)), ['responses', 'items', 'truth']);
+    await page.selectOption('#select-form select[name=method]', 'random');
+    await page.fill('#select-form input[name=budget]', '8');
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.click('#select-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#select-job')) ?? '');
+    assert.match((await page.textContent('#select-quality')) ?? '', /each task's score with its own interval \(a, b\)/);
+    // The model without a score for b was left out of training.
+    assert.match((await page.textContent('#select-detail-text')) ?? '', /^Trained on 39 models/);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -3,7 +3,7 @@
 // the worker client; panels read what other panels produced from it (the
 // item map highlights the last subset, estimates use the last fit).
 
-/** @typedef {'responses' | 'items' | 'models' | 'embeddings' | 'metric' | 'outputs' | 'answer-only'} FileRole */
+/** @typedef {'responses' | 'items' | 'models' | 'truth' | 'embeddings' | 'metric' | 'outputs' | 'answer-only'} FileRole */
 
 /** A loaded file and the role the user gave it. @typedef {{name: string, role: FileRole, data: ArrayBuffer}} PageFile */
 

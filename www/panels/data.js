@@ -21,13 +21,14 @@ const DATASETS = /** @type {const} */ ({
 /** @typedef {keyof typeof DATASETS} DatasetKey */
 
 /** @type {FileRole[]} */
-const ROLES = ['responses', 'items', 'models', 'embeddings', 'metric', 'outputs', 'answer-only'];
+const ROLES = ['responses', 'items', 'models', 'truth', 'embeddings', 'metric', 'outputs', 'answer-only'];
 
 /** What a file of each role holds and what it is for, shown beside the file. */
 export const ROLE_HELP = /** @type {Record<FileRole, string>} */ ({
   responses: 'Rows are models, columns items, cells 0/1 or scores (wide CSV/TSV, long model,item,score, JSON, or lm-evaluation-harness samples_*.jsonl logs).',
   items: 'One row per item: item_id, and optionally text, task and subject (groups), cost.',
   models: 'One row per model: model, release_date (to hold out the newest models).',
+  truth: 'Each model’s score on the whole benchmark (model,score), or on each of a leaderboard’s benchmarks (a column per task of the items file): what the estimators learn to predict. Models without one are left out.',
   embeddings: 'Item vectors for k-center, DPP and near-duplicates: .npy in the items file’s order, or JSON/CSV vectors named by item id.',
   metric: 'An automatic metric’s scores, laid out like the responses, for the metric-* selectors.',
   outputs: 'Model outputs as text (model,<item ids…>), for the diversity selector.',
@@ -53,6 +54,8 @@ function guessRole(name) {
   if (base.endsWith('.jsonl') || base.endsWith('.jsonl.gz')) return 'responses';
   if (/^items?[._-]|[._-]items?\.|^questions?[._-]/.test(base)) return 'items';
   if (/^models?[._-]|[._-]models?\.|^systems?[._-]/.test(base)) return 'models';
+  // Full-benchmark scores: truth.csv, full_scores.csv, full_benchmark_scores.csv.
+  if (/^truth|^true[._-]?scores?|full[._-](benchmark[._-])?scores?/.test(base)) return 'truth';
   return 'responses';
 }
 
