@@ -784,6 +784,23 @@ test('a dropped truth file with a score per benchmark gives each benchmark its o
     assert.match((await page.textContent('#select-quality')) ?? '', /each task's score with its own interval \(a, b\)/);
     // The model without a score for b was left out of training.
     assert.match((await page.textContent('#select-detail-text')) ?? '', /^Trained on 39 models/);
+    // Ridge estimates every loaded model per task too: a column each row, the estimate their mean.
+    await page.evaluate(() => document.body.removeAttribute('data-job'));
+    await page.selectOption('#estimate-form select[name=estimator]', 'ridge');
+    await page.click('#estimate-form button[type=submit]');
+    await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#estimate-job')) ?? '');
+    assert.equal(await page.isHidden('#estimate-tasks-head'), false);
+    const rows = await page.$$eval('#estimate-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent ?? '')));
+    assert.equal(rows.length, 40);
+    for (const row of rows) {
+      const [a, b] = row[6].split('; ').map((t) => Number(t.split(' ')[1]));
+      assert.ok(Math.abs((a + b) / 2 - Number(row[1])) < 0.01, row.join(' | '));
+    }
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#download-estimates')]);
+    const saved = join(OUT, 'estimates-tasks.csv');
+    await csv.saveAs(saved);
+    assert.equal(readFileSync(saved, 'utf8').split('\n')[0], 'model,estimate,low,high,full_mean,a,a_low,a_high,b,b_low,b_high');
     assert.deepEqual(consoleErrors, []);
   } finally {
     await context.close();

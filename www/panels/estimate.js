@@ -89,14 +89,21 @@ async function showEstimates({ state, client }, estimates, subset) {
       summary += ' (These models helped choose the subset, so this is optimistic: hold some out when selecting, or use “Compare methods”.)';
     }
   }
-  $('estimate-summary').textContent = summary;
   $('estimate-result').hidden = false;
   const order = models.map((_, i) => i).sort((a, b) => rankEstimate[a] - rankEstimate[b]);
+  // Ridge fitted per task: each task's estimate too (the estimate is their mean).
+  const perTask = models.some((m) => m.tasks);
+  if (perTask) summary += ' The estimate is the mean of the tasks’ estimates, each in the last column with its 95% interval.';
+  $('estimate-summary').textContent = summary;
+  $('estimate-tasks-head').hidden = !perTask;
+  const tasksText = (/** @type {Estimates['models'][number]} */ m) =>
+    (m.tasks ?? []).map((t) => `${t.task} ${t.estimate.toFixed(2)} [${t.low.toFixed(2)}, ${t.high.toFixed(2)}]`).join('; ');
   replaceRows(
     'estimate-table',
     order.map((i) => {
       const m = models[i];
-      return tableRow([heldOut(m.id) ? `${m.id} (held out)` : m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])]);
+      const cells = [heldOut(m.id) ? `${m.id} (held out)` : m.id, m.estimate.toFixed(4), `${m.low.toFixed(4)} – ${m.high.toFixed(4)}`, m.full_mean?.toFixed(4) ?? '–', haveFull ? String(rankFull[i]) : '–', String(rankEstimate[i])];
+      return tableRow(perTask ? [...cells, tasksText(m)] : cells);
     }),
   );
 }
@@ -148,8 +155,19 @@ export function setUpEstimate(page) {
   wireCancel(CONTROLS, client);
   $('download-estimates').addEventListener('click', () => {
     if (!state.estimates) return;
-    const rows = state.estimates.models.map((m) => [m.id, String(m.estimate), String(m.low), String(m.high), m.full_mean != null ? String(m.full_mean) : '']);
-    downloadCsv('estimates.csv', 'model,estimate,low,high,full_mean', rows);
+    const models = state.estimates.models;
+    // One estimate, low and high column per task when ridge was fitted per task.
+    const tasks = models.find((m) => m.tasks)?.tasks?.map((t) => t.task) ?? [];
+    const rows = models.map((m) => [
+      m.id,
+      String(m.estimate),
+      String(m.low),
+      String(m.high),
+      m.full_mean != null ? String(m.full_mean) : '',
+      ...(m.tasks ?? []).flatMap((t) => [String(t.estimate), String(t.low), String(t.high)]),
+    ]);
+    const header = ['model,estimate,low,high,full_mean', ...tasks.map((t) => `${t},${t}_low,${t}_high`)].join(',');
+    downloadCsv('estimates.csv', header, rows);
   });
 
   return {
