@@ -806,3 +806,67 @@ test('a dropped truth file with a score per benchmark gives each benchmark its o
     await context.close();
   }
 });
+
+test('an adaptive test replays a held-out model and takes answers by hand, as the CLI does', { skip }, async () => {
+  const { context, page, foreign, consoleErrors } = await open({ webgpu: false });
+  try {
+    await page.goto(server.url);
+    await waitForState(page, 'ready');
+    const done = async () => {
+      await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#adapt-job')) ?? '');
+      await page.evaluate(() => document.body.removeAttribute('data-job'));
+    };
+    const data = join(ROOT, 'www', 'data', 'mmlu_pro');
+    const model = 'DeepSeek-Coder-V2';
+    // Replay: fitted on the other 28 models, then the model's recorded answers item by item.
+    await page.fill('#adapt-form input[name=model]', model);
+    await page.fill('#adapt-form input[name=targetSe]', '0.3');
+    await page.click('#adapt-form button[type=submit]');
+    await done();
+    const fitPath = join(OUT, 'adapt-fit.json');
+    execFileSync(CLI, ['fit', join(data, 'responses.csv.gz'), '--holdout-models', model, '-o', fitPath], { cwd: ROOT, stdio: 'ignore' });
+    const cli = JSON.parse(
+      execFileSync(CLI, ['adapt', '--fit', fitPath, '--answers', join(data, 'responses.csv.gz'), '--items', join(data, 'items.csv.gz'), '--model', model, '--replay', '--target-se', '0.3', '--max-items', '100'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      }),
+    );
+    const rows = await page.$$eval('#adapt-table tbody tr', (trs) => trs.map((r) => [...r.children].map((c) => c.textContent ?? '')));
+    assert.deepEqual(
+      rows.map((r) => r[1]),
+      cli.answers.map((/** @type {{id: string}} */ a) => a.id),
+    );
+    assert.equal(rows.at(-1)?.[5], cli.state.score.estimate.toFixed(3));
+    const summary = (await page.textContent('#adapt-summary')) ?? '';
+    assert.match(summary, new RegExp(`^After ${cli.state.itemsUsed} of 12,?032 items: ability θ = ${cli.state.theta.toFixed(3)}`));
+    assert.match(summary, new RegExp(`Its true full score is ${cli.recordedMean.toFixed(3)}`));
+    assert.match(summary, /Stopped: its ability is known to the standard error asked for\./);
+    assert.equal(await page.isHidden('#adapt-ask'), true);
+    assert.ok(await page.$('#adapt-chart svg polyline'));
+    await page.locator('#adapt-card').screenshot({ path: join(OUT, 'page-adaptive.png') });
+    // By hand: no model named; answer two items (a stricter SE, so the test goes on: MMLU-Pro's
+    // 29 models make a few items look very informative).
+    await page.fill('#adapt-form input[name=model]', '');
+    await page.fill('#adapt-form input[name=targetSe]', '0.05');
+    await page.click('#adapt-form button[type=submit]');
+    await done();
+    assert.equal(await page.isHidden('#adapt-ask'), false);
+    const first = ((await page.textContent('#adapt-item')) ?? '').split(' ')[0];
+    await page.click('#adapt-correct');
+    await done();
+    const second = ((await page.textContent('#adapt-item')) ?? '').split(' ')[0];
+    await page.click('#adapt-wrong');
+    await done();
+    const answers = join(OUT, 'adapt-answers.csv');
+    writeFileSync(answers, `model,item,score\nme,${first},1\nme,${second},0\n`);
+    execFileSync(CLI, ['fit', join(data, 'responses.csv.gz'), '-o', fitPath], { cwd: ROOT, stdio: 'ignore' });
+    const byHand = JSON.parse(execFileSync(CLI, ['adapt', '--fit', fitPath, '--answers', answers, '--target-se', '0.05', '--max-items', '100'], { cwd: ROOT, encoding: 'utf8' }));
+    assert.match((await page.textContent('#adapt-summary')) ?? '', new RegExp(`^After 2 of 12,?032 items: ability θ = ${byHand.state.theta.toFixed(3)}`));
+    assert.equal(((await page.textContent('#adapt-item')) ?? '').split(' ')[0], byHand.next[0].id);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -22,6 +22,7 @@ const INTERFACES = {
   fit: 'FitOptions',
   select: 'SelectOptions',
   estimate: 'EstimateOptions',
+  adapt: 'AdaptOptions',
   evaluate: 'EvaluateOptions',
   similar: 'SimilarOptions',
   filter: 'FilterOptions',

@@ -5,6 +5,7 @@
 // textContent.
 
 import { WorkerClient } from './client.js';
+import { setUpAdapt } from './panels/adapt.js';
 import { setUpCompare } from './panels/compare.js';
 import { probeWebGPU } from './panels/compute.js';
 import { setUpData } from './panels/data.js';
@@ -20,7 +21,7 @@ import { showFatal } from './ui/status.js';
 /** @type {import('./state.js').Page} */
 const page = { state: createState(), client: new WorkerClient() };
 
-const panels = [setUpSelect(page), setUpFilter(page), setUpItemMap(page), setUpEstimate(page), setUpCompare(page), setUpSimilar(page)];
+const panels = [setUpSelect(page), setUpFilter(page), setUpItemMap(page), setUpEstimate(page), setUpAdapt(page), setUpCompare(page), setUpSimilar(page)];
 const data = setUpData(page, () => {
   for (const panel of panels) panel.reset();
 });

@@ -13,6 +13,7 @@
  * @property {import('./lib/types.js').FitResult} fit
  * @property {import('./lib/types.js').Subset} select
  * @property {import('./lib/types.js').Estimates} estimate
+ * @property {import('./lib/types.js').Adaptation} adapt
  * @property {import('./lib/types.js').Evaluation} evaluate
  * @property {import('./lib/types.js').SimilarReport} similar
  * @property {import('./lib/types.js').FilterReport} filter

@@ -13,6 +13,7 @@ const SHELL = [
   'state.js',
   'worker.js',
   'plot.js',
+  'panels/adapt.js',
   'panels/compare.js',
   'panels/compute.js',
   'panels/data.js',

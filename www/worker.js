@@ -18,7 +18,7 @@ const scope = /** @type {{postMessage(message: unknown): void, onmessage: ((even
 );
 
 /** The commands a message may name, each with how it is called. */
-const COMMANDS = /** @type {const} */ (['info', 'fit', 'select', 'estimate', 'evaluate', 'similar', 'filter', 'selectTasks']);
+const COMMANDS = /** @type {const} */ (['info', 'fit', 'select', 'estimate', 'adapt', 'evaluate', 'similar', 'filter', 'selectTasks']);
 
 /**
  * @param {number} id
@@ -50,6 +50,9 @@ async function run(id, op, files, options) {
       return api.fit(responses, { ...all, onProgress });
     case 'evaluate':
       return api.evaluate(responses, { ...all, onProgress });
+    case 'adapt':
+      // No answers yet at the start of a test.
+      return api.adapt(responses.length > 0 ? responses : undefined, /** @type {any} */ (all));
     default:
       return api[command](responses, /** @type {any} */ (all));
   }

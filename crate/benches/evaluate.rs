@@ -31,6 +31,7 @@ fn main() {
         truth: None,
         task_truth: None,
         side: Default::default(),
+        adaptive_target_se: None,
     };
     let started = Instant::now();
     let result = evaluate::evaluate(&m, &options, &mut |p| {

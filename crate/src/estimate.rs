@@ -329,6 +329,35 @@ pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)])
     Ok(Estimate { estimate: value, low, high })
 }
 
+/// The full score at a given θ, `irt` or `pirt` (plugging in the observed
+/// `answered` scores: (item index of the fit, raw score)), with the 95%
+/// interval those estimators give, on the scores' own scale: the estimate of
+/// a caller that scores θ its own way (adaptive testing, by EAP).
+///
+/// `population` (one flag per item; `None`: every item) restricts the
+/// score to the items a model is scored on, when that is known (`evaluate`
+/// replaying a model with missing cells, whose true score is its mean over
+/// the items it has); answered items must lie in it.
+pub fn estimate_at_theta(
+    fit: &IrtFit,
+    theta: crate::irt::scoring::ThetaEstimate,
+    answered: &[(usize, f64)],
+    plug_observed: bool,
+    population: Option<&[bool]>,
+) -> Estimate {
+    let scale = fit.scale;
+    let unit: Vec<(usize, f64)> = answered.iter().map(|&(i, x)| (i, to_unit(scale, x))).collect();
+    let (value, var) = moments_at_theta(fit, theta, &unit, plug_observed, population);
+    let (value, sd) = (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs());
+    let half = Z95 * sd;
+    let (mut low, mut high) = (value - half, value + half);
+    if scale.is_none_or(|s| s == Scale::Identity) {
+        low = low.max(0.0);
+        high = high.min(1.0);
+    }
+    Estimate { estimate: value, low, high }
+}
+
 /// The split-conformal floor of an estimator's interval half-width from
 /// training models' rows (estimate, true score): the ⌈0.95·(n + 1)⌉-th
 /// smallest |estimate − truth| (the largest when n < 19). `None` without
@@ -446,11 +475,34 @@ fn irt_moments(setup: &Setup, fit: &IrtFit, responses: &[(usize, f64)], plug_obs
         return multi_moments(multi, &full, plug_observed);
     }
     let theta = estimate_theta(&fit.items, family, &full, ThetaMethod::Map);
-    let n = fit.items.len() as f64;
+    moments_at_theta(fit, theta, &full, plug_observed, None)
+}
+
+/// The mean expected score over all of `fit`'s items at a given θ, on the
+/// unit scale (`plug_observed`: `answered` — (item index, unit score) —
+/// count at their observed scores, as p-IRT does): [`irt_moments`] past its
+/// θ, for callers that estimate θ their own way (adaptive testing).
+/// `population` (one flag per item) restricts the mean to the items a model
+/// is scored on, when that is known and not every item.
+pub(crate) fn moments_at_theta(
+    fit: &IrtFit,
+    theta: crate::irt::scoring::ThetaEstimate,
+    answered_items: &[(usize, f64)],
+    plug_observed: bool,
+    population: Option<&[bool]>,
+) -> Moments {
+    let family = fit.model.family();
+    let n = population.map_or(fit.items.len(), |p| p.iter().filter(|&&x| x).count()).max(1) as f64;
     let mut answered = vec![false; fit.items.len()];
+    if let Some(p) = population {
+        for (a, &inside) in answered.iter_mut().zip(p) {
+            // Items outside the population count as done: they add nothing.
+            *a = !inside;
+        }
+    }
     let mut sum = 0.0;
     if plug_observed {
-        for &(i, x) in &full {
+        for &(i, x) in answered_items {
             answered[i] = true;
             sum += x;
         }

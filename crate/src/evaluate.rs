@@ -14,9 +14,11 @@
 
 use serde::Serialize;
 
+use crate::adaptive::{self, AdaptiveOptions, AdaptiveState, AdaptiveTest};
 use crate::calibrate::{Calibration, Caps, SubsetView, TaskTruth, Training, Truth};
 use crate::error::{Error, Result};
-use crate::estimate::{self, Estimator};
+use crate::estimate::{self, Estimate, Estimator};
+use crate::irt::scoring::ThetaEstimate;
 use crate::irt::{self, FitOptions, IrtFit, IrtModel};
 use crate::matrix::ResponseMatrix;
 use crate::metrics::{self, MeanCi};
@@ -58,6 +60,10 @@ pub struct EvaluateOptions {
     pub task_truth: Option<TaskTruth>,
     /// Metric scores, outputs and embeddings for the methods that use them.
     pub side: select::SideData,
+    /// The `adaptive` method's stop rule besides the budgets: each replay
+    /// also runs until θ's standard error is at most this, and
+    /// [`Evaluation::adaptive_stops`] reports the items it took.
+    pub adaptive_target_se: Option<f64>,
 }
 
 /// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
@@ -147,6 +153,26 @@ pub struct Evaluation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficulty_strata: Option<usize>,
     pub results: Vec<Row>,
+    /// The `adaptive` method stopped at a target SE of θ, per estimator.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adaptive_stops: Vec<StopRow>,
+}
+
+/// Held-out models' adaptive tests stopped at a target standard error of
+/// θ: how many items they took and how good the estimate was then.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopRow {
+    pub estimator: &'static str,
+    pub target_se: f64,
+    pub models: usize,
+    /// Mean items used, with its 95% interval over models.
+    pub items_used: Interval,
+    /// The share of models that reached the target (the rest ran out of items).
+    pub reached: f64,
+    pub mae: f64,
+    pub rmse: f64,
+    pub kendall_tau: f64,
+    pub coverage: f64,
 }
 
 /// The estimators reported for each method (plus `theta-reg` for every
@@ -169,6 +195,8 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
         // Chosen for a linear prediction: `ridge` (added to every method) is
         // its estimator; the mean is the baseline.
         Method::ForwardSelection => &[Estimator::Mean],
+        // The full score at the test's θ (see `adaptive`).
+        Method::Adaptive => &[Estimator::Pirt, Estimator::Irt],
     }
 }
 
@@ -177,7 +205,11 @@ pub fn estimators_for(method: Method) -> &'static [Estimator] {
 /// not a sample; see `estimate`), and `theta-reg` when true scores are given.
 fn estimators_with(method: Method, has_truth: bool) -> Vec<Estimator> {
     let mut out = estimators_for(method).to_vec();
-    out.extend([Estimator::Calibrated, Estimator::Ridge]);
+    // The subset estimators need one subset for every model; an adaptive
+    // test's differ per model.
+    if method != Method::Adaptive {
+        out.extend([Estimator::Calibrated, Estimator::Ridge]);
+    }
     if has_truth {
         out.push(Estimator::ThetaReg);
     }
@@ -311,6 +343,159 @@ impl SplitRun<'_> {
     }
 }
 
+/// The models an evaluation replays through adaptive tests on one split:
+/// its test models, then at most [`EVALUATE_CAPS`]`.lines` training models
+/// (evenly spaced), whose errors give theta-reg's line and the intervals'
+/// conformal floor.
+fn adaptive_replays(train: &[usize], test: &[usize]) -> Vec<(usize, bool)> {
+    let training = estimate::ridge_rows(train, EVALUATE_CAPS.lines);
+    test.iter().map(|&j| (j, false)).chain(training.into_iter().map(|&j| (j, true))).collect()
+}
+
+/// The `adaptive` method on one split: every test model replayed through an
+/// adaptive test on the split's fit (EAP, most informative item, up to the
+/// largest budget and, with `target_se`, until θ's SE reaches it; a cell the
+/// model lacks is skipped), and its estimates after each budget's number of
+/// items: `pirt` and `irt` at θ, with the split-conformal floor of the
+/// training models' replayed errors under their intervals (as the static
+/// methods' estimators get from their training models), and with true
+/// scores `theta-reg`, the line of the truth on the training replays' `irt`
+/// estimates. The training models were in the fit, so their errors are a
+/// little optimistic, as the static methods' are. Also, per estimator, each
+/// test model's outcome where its test reached `target_se`, with the items
+/// it used and whether it reached it.
+fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se: Option<f64>, after: &mut dyn FnMut(usize)) -> Result<AdaptiveOutcomes> {
+    let m = run.m;
+    let max_items = budgets.iter().copied().max().unwrap_or(1);
+    let models = adaptive_replays(run.train, run.test);
+    // Where a test stops at the target SE: the first state that reaches it.
+    let stop_at = |history: &[AdaptiveState]| target_se.map(|t| history.iter().position(|s| s.items_used > 0 && s.se <= t).unwrap_or(history.len() - 1));
+    // Per model: per budget then at the stop, (pirt, irt) estimates; and the stop's items.
+    type Replayed = (Vec<(Estimate, Estimate)>, Option<(usize, bool)>);
+    let replayed: Vec<Result<Replayed>> = map_reporting(
+        models.len(),
+        |r| {
+            let j = models[r].0;
+            let test = AdaptiveTest::new(fit, AdaptiveOptions::default(), None, &[])?;
+            let done = |s: &AdaptiveState| s.items_used >= max_items && target_se.is_none_or(|t| s.se <= t);
+            let test = adaptive::replay_until(test, |i| m.get(j, i).map(f64::from), done)?;
+            let history = test.history();
+            // The true score is the mean over the items the model has, so
+            // the estimates are too (the same when it has every item).
+            let has: Vec<bool> = (0..m.n_items()).map(|i| m.is_observed(j, i)).collect();
+            let population = has.contains(&false).then_some(has.as_slice());
+            let at = |k: usize| {
+                let state = history[k.min(history.len() - 1)];
+                let theta = ThetaEstimate { theta: state.theta, se: state.se };
+                let answered = &test.answers()[..state.items_used];
+                let pirt = if population.is_none() { state.score } else { estimate::estimate_at_theta(fit, theta, answered, true, population) };
+                (pirt, estimate::estimate_at_theta(fit, theta, answered, false, population))
+            };
+            let stop = stop_at(history);
+            let mut rows: Vec<(Estimate, Estimate)> = budgets.iter().map(|&b| at(b)).collect();
+            rows.extend(stop.map(at));
+            Ok((rows, stop.map(|k| (history[k].items_used, target_se.is_some_and(|t| history[k].se <= t)))))
+        },
+        after,
+    );
+    let replayed: Vec<Replayed> = replayed.into_iter().collect::<Result<_>>()?;
+    let mut out = AdaptiveOutcomes::default();
+    // Columns: the budgets, then the stop.
+    let columns = budgets.len() + usize::from(target_se.is_some());
+    for b in 0..columns {
+        let training: Vec<(&(Estimate, Estimate), f64)> =
+            models.iter().zip(&replayed).filter(|(mm, _)| mm.1).map(|(mm, r)| (&r.0[b], run.truth[mm.0])).collect();
+        let tested: Vec<(usize, &(Estimate, Estimate))> = models.iter().zip(&replayed).filter(|(mm, _)| !mm.1).map(|(mm, r)| (mm.0, &r.0[b])).collect();
+        let widened = |e: Estimate, floor: Option<f64>, j: usize| {
+            let half = ((e.high - e.low) / 2.0).max(floor.unwrap_or(0.0));
+            // As `estimate` keeps a [0, 1] score's interval there.
+            let unit = fit.scale.is_none_or(|s| s == crate::irt::Scale::Identity);
+            let (low, high) = (e.estimate - half, e.estimate + half);
+            Outcome {
+                model: j,
+                estimate: e.estimate,
+                low: if unit { low.max(0.0) } else { low },
+                high: if unit { high.min(1.0) } else { high },
+                tasks: Vec::new(),
+            }
+        };
+        for (e, pick) in [(Estimator::Pirt, 0usize), (Estimator::Irt, 1)] {
+            let value = |r: &(Estimate, Estimate)| if pick == 0 { r.0 } else { r.1 };
+            let floor = estimate::calibrate_interval_floor(&training.iter().map(|(r, t)| (value(r).estimate, *t)).collect::<Vec<_>>());
+            let outs: Vec<Outcome> = tested.iter().map(|&(j, r)| widened(value(r), floor, j)).collect();
+            if b < budgets.len() {
+                out.budgets.push((e, budgets[b], outs));
+            } else {
+                let stops = models.iter().zip(&replayed).filter(|(mm, _)| !mm.1).map(|(_, r)| r.1.expect("a stop column"));
+                out.stops.push((e, outs.into_iter().zip(stops).map(|(outcome, (items_used, reached))| Stopped { outcome, items_used, reached }).collect()));
+            }
+        }
+        if run.has_truth && b < budgets.len() {
+            let rows: Vec<(f64, f64)> = training.iter().map(|(r, t)| (r.1.estimate, *t)).collect();
+            if let Some(line) = estimate::calibrate_regression(&rows) {
+                let outs = tested
+                    .iter()
+                    .filter_map(|&(j, r)| {
+                        let e = line.predict(r.1.estimate).ok()?;
+                        Some(Outcome { model: j, estimate: e.estimate, low: e.low, high: e.high, tasks: Vec::new() })
+                    })
+                    .collect();
+                out.budgets.push((Estimator::ThetaReg, budgets[b], outs));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What [`adaptive_outcomes`] gives for one split.
+#[derive(Default)]
+struct AdaptiveOutcomes {
+    /// Per (estimator, budget), the test models' outcomes.
+    budgets: Vec<(Estimator, usize, Vec<Outcome>)>,
+    /// Per estimator, each test model's outcome at the target SE.
+    stops: Vec<(Estimator, Vec<Stopped>)>,
+}
+
+/// A held-out model's adaptive test where it reached the target SE (or ran
+/// out of items).
+struct Stopped {
+    outcome: Outcome,
+    items_used: usize,
+    reached: bool,
+}
+
+/// The rows of [`Evaluation::adaptive_stops`] from every split's stops.
+fn summarise_stops(target_se: f64, stops: &[(Estimator, Vec<Stopped>)], truth: &[f64]) -> Vec<StopRow> {
+    let mut estimators: Vec<Estimator> = Vec::new();
+    for &(e, _) in stops {
+        if !estimators.contains(&e) {
+            estimators.push(e);
+        }
+    }
+    estimators
+        .into_iter()
+        .map(|e| {
+            let all: Vec<&Stopped> = stops.iter().filter(|s| s.0 == e).flat_map(|s| &s.1).collect();
+            let est: Vec<f64> = all.iter().map(|o| o.outcome.estimate).collect();
+            let tru: Vec<f64> = all.iter().map(|o| truth[o.outcome.model]).collect();
+            let low: Vec<f64> = all.iter().map(|o| o.outcome.low).collect();
+            let high: Vec<f64> = all.iter().map(|o| o.outcome.high).collect();
+            let items: Vec<f64> = all.iter().map(|o| o.items_used as f64).collect();
+            StopRow {
+                estimator: e.as_str(),
+                target_se,
+                models: all.len(),
+                items_used: Interval::of_bounded(&items, 0.0, f64::INFINITY),
+                reached: all.iter().filter(|o| o.reached).count() as f64 / all.len().max(1) as f64,
+                mae: metrics::mae(&est, &tru),
+                rmse: metrics::rmse(&est, &tru),
+                kendall_tau: metrics::kendall_tau_b(&est, &tru),
+                coverage: metrics::coverage(&tru, &low, &high),
+            }
+        })
+        .collect()
+}
+
 /// How far an evaluation has got: `splits_done` of `splits` splits, and of
 /// the one under way `steps_done` of its `steps` (its random-guard decisions
 /// and its (method, budget, seed) selections, in batches of a few).
@@ -403,6 +588,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         }
     }
     let total = folds.len();
+    let mut stops = Vec::new();
     // (method, budget) → (splits where the guard fell back, splits it ran on).
     let mut guard_counts: std::collections::HashMap<(Method, usize), (usize, usize)> = std::collections::HashMap::new();
     for (done, (split_seed, train, test)) in folds.iter().enumerate() {
@@ -469,7 +655,10 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         };
         // Steps of this split: its guard decisions, then at most every
         // (method, budget, seed) (fewer when seeds are copied, see below).
-        let steps = guarded.len() + methods.iter().map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>();
+        let replays = if methods.contains(&Method::Adaptive) && fit.is_some() { adaptive_replays(train, test).len() } else { 0 };
+        let steps = guarded.len()
+            + methods.iter().filter(|&&mm| mm != Method::Adaptive).map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>()
+            + replays;
         let mut report_step = |steps_done: usize| progress(Progress { splits_done: done, splits: total, steps_done, steps });
         let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
             None => vec![None; guarded.len()],
@@ -506,7 +695,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let tasks: Vec<(Method, usize, u64)> = methods
             .iter()
             .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
-            .filter(|&(mm, b, s)| s == 0 || !copied(mm, b))
+            .filter(|&(mm, b, s)| mm != Method::Adaptive && (s == 0 || !copied(mm, b)))
             .collect();
         let run = SplitRun {
             m,
@@ -530,6 +719,16 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
             },
             &mut |n| report_step(decided + n),
         );
+        let ran = decided + tasks.len();
+        if replays > 0 {
+            let fit = fit.as_ref().expect("replays need the fit");
+            let adaptive = adaptive_outcomes(&run, fit, &options.budgets, options.adaptive_target_se, &mut |n| report_step(ran + n))?;
+            for (e, budget, outs) in adaptive.budgets {
+                let key = keys.iter().position(|k| *k == (Method::Adaptive, e, budget)).expect("key exists");
+                outcomes[key][0].extend(outs);
+            }
+            stops.extend(adaptive.stops);
+        }
         for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
             let per_estimator = result?;
             for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
@@ -565,6 +764,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         irt: options.irt.as_str(),
         difficulty_strata: (options.difficulty_strata > 1).then_some(options.difficulty_strata),
         results,
+        adaptive_stops: options.adaptive_target_se.map_or_else(Vec::new, |t| summarise_stops(t, &stops, &truth)),
     })
 }
 

@@ -6,6 +6,7 @@
 //! (feature `gpu`, on by default) lives in `gpu/` and calls into the core. The wasm exports
 //! live in `wasm.rs` (thin conversions only); the CLI lives in `main.rs`.
 
+pub mod adaptive;
 pub mod backend;
 pub mod calibrate;
 pub mod commands;

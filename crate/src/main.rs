@@ -27,6 +27,9 @@ enum Command {
     Select(SelectArgs),
     /// Estimate new models' full-benchmark scores from their subset answers.
     Estimate(EstimateArgs),
+    /// Adaptive testing: from a fit and a model's answers so far, its ability
+    /// and full score with intervals, and the most informative items to ask next.
+    Adapt(AdaptArgs),
     /// Measure how well subsets recover held-out models' scores, against random subsets.
     Evaluate(EvaluateArgs),
     /// Find similar and duplicate items by cosine similarity of embeddings
@@ -126,6 +129,31 @@ struct EstimateArgs {
 }
 
 #[derive(clap::Args)]
+struct AdaptArgs {
+    /// The item bank: a fit written by `benchsift fit` (one dimension).
+    #[arg(long)]
+    fit: PathBuf,
+    /// The answers so far: a response file of one model (or name it with
+    /// --model), or lm-evaluation-harness logs or folders of earlier rounds;
+    /// none at the start.
+    #[arg(long)]
+    answers: Vec<PathBuf>,
+    /// Items CSV: texts shown with the next items, groups for --balance.
+    #[arg(long)]
+    items: Option<PathBuf>,
+    /// Also write the next items as an lm-evaluation-harness `--samples`
+    /// file (item ids must be `<task>/<doc_id>`, as benchsift reads its logs).
+    #[arg(long)]
+    samples_out: Option<PathBuf>,
+    #[command(flatten)]
+    load: LoadOptions,
+    #[command(flatten)]
+    request: commands::adapt::AdaptRequest,
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct EvaluateArgs {
     #[command(flatten)]
     data: DataArgs,
@@ -219,6 +247,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info(args),
         Command::Select(args) => select(args),
         Command::Estimate(args) => estimate(args),
+        Command::Adapt(args) => adapt(args),
         Command::Evaluate(args) => evaluate(args),
         Command::Similar(args) => similar(args),
         Command::Filter(args) => filter(args),
@@ -276,6 +305,38 @@ fn estimate(args: EstimateArgs) -> Result<()> {
     let (estimates, warnings) = commands::estimate::run(&files.files(), &LoadOptions::default(), &args.request)?;
     warn_all(&warnings);
     write_json(&estimates, args.output.as_deref())
+}
+
+fn adapt(args: AdaptArgs) -> Result<()> {
+    let mut files = FileSet::default();
+    files.add(Role::Fit, &args.fit)?;
+    for path in &args.answers {
+        let mut paths = Vec::new();
+        expand_logs(path, &mut paths)?;
+        for p in paths {
+            files.add(Role::Responses, &p)?;
+        }
+    }
+    if let Some(items) = &args.items {
+        files.add(Role::Items, items)?;
+    }
+    let (adaptation, warnings) = commands::adapt::run(&files.files(), &args.load, &args.request)?;
+    warn_all(&warnings);
+    if let Some(path) = &args.samples_out {
+        let ids: Vec<&str> = adaptation.next.iter().map(|n| n.id.as_str()).collect();
+        let samples = benchsift::read::lm_eval_samples(&ids)?;
+        let text = serde_json::to_string_pretty(&samples).map_err(|e| benchsift::Error::invalid(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| io_error(path, e))?;
+        let tasks: Vec<&str> = samples.keys().map(String::as_str).collect();
+        eprintln!(
+            "adapt: wrote {} item(s) to {}; run: lm_eval --model <model> --tasks {} --samples {} --log_samples --output_path <round folder>",
+            ids.len(),
+            path.display(),
+            tasks.join(","),
+            path.display()
+        );
+    }
+    write_json(&adaptation, args.output.as_deref())
 }
 
 fn evaluate(args: EvaluateArgs) -> Result<()> {

@@ -149,6 +149,16 @@ pub fn estimate(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &
     to_json(&commands::estimate::run(&files, &load, &request)?.0)
 }
 
+/// `benchsift adapt`: the fit (role `fit`), the answers so far (role
+/// `responses`, none at the start) and an items file; returns the state and
+/// the next items as JSON text.
+#[wasm_bindgen]
+pub fn adapt(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (load, request) = commands::parse(options_json)?;
+    to_json(&commands::adapt::run(&files, &load, &request)?.0)
+}
+
 /// `benchsift evaluate`; `progress(fraction, splits done, splits)` after
 /// each batch of selections and each split.
 #[wasm_bindgen]

@@ -25,6 +25,10 @@
 /** @typedef {import('./types.js').FilterReport} FilterReport */
 /** @typedef {import('./types.js').SelectTasksOptions} SelectTasksOptions */
 /** @typedef {import('./types.js').TaskSelection} TaskSelection */
+/** @typedef {import('./types.js').AdaptOptions} AdaptOptions */
+/** @typedef {import('./types.js').AdaptiveTestOptions} AdaptiveTestOptions */
+/** @typedef {import('./types.js').Adaptation} Adaptation */
+/** @typedef {import('./types.js').AdaptiveTest} AdaptiveTest */
 /** @typedef {import('./types.js').Schema} Schema */
 /** @typedef {import('./types.js').Command} Command */
 
@@ -39,6 +43,7 @@
  *   present when the wasm was built with the `gpu` feature
  * @property {WasmCommand} select
  * @property {WasmCommand} estimate
+ * @property {WasmCommand} adapt
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => string} evaluate
  * @property {WasmCommand} similar
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => Promise<string>} [similarGpu]
@@ -262,6 +267,64 @@ export async function estimate(wasm, responses, options) {
 }
 
 /**
+ * One round of an adaptive test, as `benchsift adapt` runs it.
+ * @param {WasmModule} wasm
+ * @param {FileInput | FileInput[] | undefined} answers the answers so far (any response format); none at the start
+ * @param {AdaptOptions} options
+ * @returns {Promise<Adaptation>}
+ */
+export async function adapt(wasm, answers, options) {
+  return call(wasm, 'adapt', answers, { ...options });
+}
+
+/** One CSV field, quoted when it must be. @param {string} field */
+function csvField(field) {
+  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+}
+
+/**
+ * An adaptive test held in JS: the answers are kept here and every call
+ * replays them through the core (a test's items depend only on the fit, the
+ * options and the answers in order, so this is the test one process would
+ * run, and `benchsift adapt` given the same answers agrees).
+ * @param {WasmModule} wasm
+ * @param {import('./types.js').FitResult | FileInput} fitJson what `fit` returned (or its JSON text or file)
+ * @param {AdaptiveTestOptions} [options]
+ * @returns {Promise<AdaptiveTest>}
+ */
+export async function adaptiveTest(wasm, fitJson, options = {}) {
+  const { batch: _batch, ...rest } = options;
+  /** @type {{id: string, score: number}[]} */
+  const answers = [];
+  /** @param {{id: string, score: number}[]} list @param {number} batch */
+  const run = (list, batch) => {
+    const csv = list.length === 0 ? undefined : `model,item,score\nnew model,${list.map((a) => `${csvField(a.id)},${a.score}`).join('\nnew model,')}\n`;
+    return adapt(wasm, csv === undefined ? undefined : { name: 'answers.csv', data: csv }, { ...rest, fit: fitJson, batch });
+  };
+  let current = await run(answers, 1);
+  return {
+    async next(k = options.batch ?? 1) {
+      current = await run(answers, k);
+      return current.next;
+    },
+    async record(itemId, score) {
+      if (!Number.isFinite(score)) throw new Error(`the score of item '${itemId}' is not a number`);
+      if (answers.some((a) => a.id === String(itemId))) throw new Error(`item '${itemId}' was answered already`);
+      const attempt = [...answers, { id: String(itemId), score }];
+      const result = await run(attempt, 1);
+      // The core leaves out an item it does not know, with a warning; here that is a mistake.
+      if (result.answers.length !== attempt.length) throw new Error(`item '${itemId}' is not in the fit`);
+      answers.push(attempt[attempt.length - 1]);
+      current = result;
+      return current.state;
+    },
+    state: () => current.state,
+    history: () => current.history,
+    answers: () => current.answers,
+  };
+}
+
+/**
  * @param {WasmModule} wasm
  * @param {FileInput | FileInput[]} responses
  * @param {EvaluateOptions} [options]
@@ -372,7 +435,7 @@ export function kendallTau(wasm, a, b) {
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
  * @param {() => Promise<WasmModule>} init
- * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'fileOptions' | 'kendallTau' | 'schema' | 'version'>}
+ * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'adapt' | 'adaptiveTest' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'fileOptions' | 'kendallTau' | 'schema' | 'version'>}
  */
 export function bind(init) {
   return {
@@ -380,6 +443,8 @@ export function bind(init) {
     fit: async (responses, options) => fit(await init(), responses, options),
     select: async (responses, options) => select(await init(), responses, options),
     estimate: async (responses, options) => estimate(await init(), responses, options),
+    adapt: async (answers, options) => adapt(await init(), answers, options),
+    adaptiveTest: async (fitJson, options) => adaptiveTest(await init(), fitJson, options),
     evaluate: async (responses, options) => evaluate(await init(), responses, options),
     similar: async (options) => similar(await init(), options),
     itemTexts: async (items) => itemTexts(await init(), items),

@@ -15,5 +15,5 @@ function init() {
   return ready;
 }
 
-export const { info, fit, select, estimate, evaluate, similar, itemTexts, filter, selectTasks, fileOptions, kendallTau, schema, version } = bind(init);
+export const { info, fit, select, estimate, adapt, adaptiveTest, evaluate, similar, itemTexts, filter, selectTasks, fileOptions, kendallTau, schema, version } = bind(init);
 export { lmEvalSamples } from './lm_eval.js';

@@ -92,6 +92,8 @@ export interface FitOptions extends LoadOptions {
    * cannot run); `cpu` never probes an adapter. The result's `backend` says
    * which ran and why. In Node (no WebGPU) `auto` runs on the CPU. */
   backend?: 'auto' | 'cpu' | 'gpu';
+  /** Model ids to leave out of the fit (e.g. a model to replay through an adaptive test on the others' items). */
+  holdoutModels?: string[];
 }
 
 /** A fitted IRT model: what `benchsift fit` writes. */
@@ -131,7 +133,9 @@ export type Method =
   | 'kcenter'
   | 'dpp'
   | 'metabench'
-  | 'forward-selection';
+  | 'forward-selection'
+  /** evaluate only: each held-out model's items chosen as it answers (see `adaptiveTest`); `select` refuses it. */
+  | 'adaptive';
 export type EstimatorName = 'mean' | 'weighted' | 'irt' | 'pirt' | 'gpirt' | 'theta-reg' | 'calibrated' | 'ridge';
 
 /** Inputs beyond the responses that some methods use. */
@@ -278,6 +282,113 @@ export interface Estimates {
   }[];
 }
 
+/** The load options but `models` (the answers need no models file). */
+export interface AdaptOptions {
+  /** Name of the answers in messages when they are bare text or bytes. */
+  name?: string;
+  /** Layout of the answers; detected from names and content when absent. */
+  format?: LoadOptions['format'];
+  /** lm-evaluation-harness per-sample metric, for answers given as harness logs. */
+  metric?: string;
+  /** lm-evaluation-harness filter to keep when a task logs several. */
+  filter?: string;
+  /** Refuse scores outside [0, 1]. */
+  requireUnitInterval?: boolean;
+  /** Refuse answer files with more cells than this. */
+  maxCells?: number;
+  /** The item bank: what `fit` returned (one dimension). */
+  fit: FitResult | FileInput;
+  /** Items CSV: texts shown with the next items, groups (task, else subject) for `balance`. */
+  items?: FileInput;
+  /** How many items to ask next (default 1). */
+  batch?: number;
+  /** Stop once θ's standard error is at most this. */
+  targetSe?: number;
+  /** Stop once the full score's 95% interval is at most ± this (on the scores' scale). */
+  targetHalfWidth?: number;
+  /** Stop after this many items. */
+  maxItems?: number;
+  /** Stop once θ moved by less than this over the last batch. */
+  minChange?: number;
+  /** Draw each item at random among this many of the most informative (exposure control; default 1). */
+  randomesque?: number;
+  /** Seed of the randomesque draw (default 0). */
+  seed?: number;
+  /** Item ids never to ask. */
+  exclude?: string[];
+  /** Keep each item group at its share of the bank (needs `items` with a task or subject column). */
+  balance?: boolean;
+  /** θ by `eap` (posterior mean, default) or `map` (posterior mode), under N(0, 1). */
+  theta?: 'eap' | 'map';
+  /** The first items: `information` (at θ = 0, default) or `median` (difficulty). */
+  start?: 'information' | 'median';
+  /** The full score at θ: `pirt` (observed scores where answered, default) or `irt`. */
+  estimator?: 'pirt' | 'irt';
+  /** Whose answers, when the answers file holds several models. */
+  model?: string;
+  /** Simulate: the answers are the model's recorded responses to the whole bank, and the test runs on them until a stop rule holds (leave the model out of the fit). */
+  replay?: boolean;
+}
+
+/** An adaptive test's state after some answers. */
+export interface AdaptiveState {
+  itemsUsed: number;
+  theta: number;
+  /** θ's standard error (the posterior SD for EAP). */
+  se: number;
+  /** The full-benchmark score with its 95% interval, on the scores' scale. */
+  score: { estimate: number; low: number; high: number };
+  /** Why the test stopped; null while it goes on. */
+  stopped: 'target-se' | 'target-half-width' | 'no-change' | 'max-items' | 'bank-exhausted' | null;
+}
+
+export interface NextItem {
+  id: string;
+  text?: string;
+  group?: string;
+  /** Fisher information at the current θ. */
+  information: number;
+}
+
+/** One round of an adaptive test: where it stands, and what to ask next. */
+export interface Adaptation {
+  model?: string;
+  thetaMethod: 'eap' | 'map';
+  estimator: 'pirt' | 'irt';
+  itemsInBank: number;
+  state: AdaptiveState;
+  /** The state before any answer, then after each. */
+  history: AdaptiveState[];
+  answers: { id: string; score: number }[];
+  /** Up to `batch` items (none once stopped). */
+  next: NextItem[];
+  /** In a replay: the model's mean over every recorded answer (its full score). */
+  recordedMean?: number;
+}
+
+/** One round, as `benchsift adapt` runs it: the answers so far (any response format; none at the start) in, the state and the next items out. */
+export function adapt(answers: FileInput | FileInput[] | undefined, options: AdaptOptions): Promise<Adaptation>;
+
+export type AdaptiveTestOptions = Omit<AdaptOptions, 'fit' | 'model' | 'replay'>;
+
+/** An adaptive test held in JS (see `adaptiveTest`). */
+export interface AdaptiveTest {
+  /** The next `k` items to ask (default: the `batch` option, else 1); none once stopped. */
+  next(k?: number): Promise<NextItem[]>;
+  /** Records an answer (a raw score, as in the matrix the fit was made on) and returns the new state; throws for an unknown, excluded or repeated item or a score out of range. */
+  record(itemId: string, score: number): Promise<AdaptiveState>;
+  state(): AdaptiveState;
+  history(): AdaptiveState[];
+  answers(): { id: string; score: number }[];
+}
+
+/**
+ * An adaptive test over a fit: each next item the most informative at the model's current ability; stop rules by
+ * target SE, interval half-width, item count or no change. Deterministic for a seed, and the same as `benchsift adapt`
+ * given the same answers.
+ */
+export function adaptiveTest(fit: FitResult | FileInput, options?: AdaptiveTestOptions): Promise<AdaptiveTest>;
+
 export interface EvaluateOptions extends LoadOptions, SideInputs {
   methods?: Method[];
   budgets?: number[];
@@ -291,6 +402,8 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   difficultyStrata?: number;
   /** The random guard for every method but random and stratified (default true; see `SelectOptions.guard`). */
   guard?: boolean;
+  /** The adaptive method also stops each held-out model's test at this standard error of θ (default 0.2): `adaptive_stops`. */
+  targetSe?: number;
   /**
    * True scores when the matrix is only part of the benchmark: `model,score`, or a column per task named as the items
    * file's tasks (`model,arc,mmlu,…`, whose mean is the composite; ridge is then fitted per task). Models without a score in every column are left out,
@@ -331,6 +444,19 @@ export interface Evaluation {
     guard_fallbacks?: number;
     /** ridge rows with true scores per task: each task's error and coverage (the row's are the composite's). */
     tasks?: { task: string; mae: MeanInterval; coverage: MeanInterval }[];
+  }[];
+  /** With the adaptive method: its held-out tests stopped at `targetSe`, per estimator. */
+  adaptive_stops?: {
+    estimator: EstimatorName;
+    target_se: number;
+    models: number;
+    items_used: MeanInterval;
+    /** The share of models that reached the target (the rest ran out of items). */
+    reached: number;
+    mae: number;
+    rmse: number;
+    kendall_tau: number;
+    coverage: number;
   }[];
 }
 
@@ -544,7 +670,7 @@ export function selectTasks(matrix: FileInput | FileInput[], options: SelectTask
 export function version(): Promise<string>;
 
 /** A command of the API, by its function name. */
-export type Command = 'info' | 'fit' | 'select' | 'estimate' | 'evaluate' | 'similar' | 'filter' | 'selectTasks';
+export type Command = 'info' | 'fit' | 'select' | 'estimate' | 'adapt' | 'evaluate' | 'similar' | 'filter' | 'selectTasks';
 
 /** Every command's option keys and file roles, and how each file role travels: read off the Rust request types. */
 export interface Schema {

@@ -7,7 +7,6 @@ use super::{Files, Role};
 use crate::dataset::LoadOptions;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimates, Estimator};
-use crate::irt::{FitJson, IrtFit};
 use crate::select::subset::{SubsetJson, estimate_matrix};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, clap::Args)]
@@ -36,12 +35,8 @@ pub fn run(files: &Files, load: &LoadOptions, request: &EstimateRequest) -> Resu
     let input = files.one(Role::Subset).ok_or_else(|| Error::invalid("give the subset file that select wrote"))?;
     let subset: SubsetJson =
         serde_json::from_slice(input.bytes).map_err(|e| Error::invalid(format!("{}: not a subset file: {e}", crate::error::truncate(input.name, 80))))?;
-    let fit = match files.one(Role::Fit) {
-        Some(input) => {
-            let json: FitJson =
-                serde_json::from_slice(input.bytes).map_err(|e| Error::invalid(format!("{}: not a fit file: {e}", crate::error::truncate(input.name, 80))))?;
-            Some(IrtFit::from_json(json).map_err(|e| Error::invalid(format!("{}: {e}", crate::error::truncate(input.name, 80))))?)
-        }
+    let fit = match files.fit()? {
+        Some(fit) => Some(fit),
         None if estimator.needs_irt() => {
             return Err(Error::invalid(format!(
                 "the {} estimator needs --fit model.json (in JS, the `fit` option): an IRT fit of the whole benchmark",

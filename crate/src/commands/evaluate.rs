@@ -48,6 +48,10 @@ pub struct EvaluateRequest {
     /// random ones, in cross-validation, falls back to random).
     #[arg(long = "no-guard", action = clap::ArgAction::SetFalse)]
     pub guard: bool,
+    /// The adaptive method's stop rule besides the budgets: how many items
+    /// held-out models need until θ's standard error is at most this.
+    #[arg(long, default_value_t = EvaluateRequest::default().target_se)]
+    pub target_se: f64,
 }
 
 impl Default for EvaluateRequest {
@@ -63,6 +67,7 @@ impl Default for EvaluateRequest {
             stratify: false,
             difficulty_strata: 0,
             guard: true,
+            target_se: 0.2,
         }
     }
 }
@@ -77,6 +82,10 @@ impl EvaluateRequest {
             Some(list) => list.iter().filter(|s| !s.trim().is_empty()).map(|s| Method::parse(s)).collect::<Result<Vec<_>>>()?,
             None => Method::DEFAULT_EVALUATE.to_vec(),
         };
+        if !(self.target_se > 0.0 && self.target_se.is_finite()) {
+            return Err(Error::invalid(format!("the target SE {} must be a positive number", self.target_se)));
+        }
+        let methods_include_adaptive = methods.contains(&Method::Adaptive);
         let split = match (self.holdout, self.newest) {
             (Some(_), Some(_)) => return Err(Error::invalid("give a holdout fraction or a newest count, not both")),
             (Some(f), None) => {
@@ -100,6 +109,7 @@ impl EvaluateRequest {
             truth,
             task_truth: None,
             side: crate::select::SideData::default(),
+            adaptive_target_se: methods_include_adaptive.then_some(self.target_se),
         })
     }
 }

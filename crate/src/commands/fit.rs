@@ -45,6 +45,10 @@ pub struct FitRequest {
     /// why); cpu or gpu force one.
     #[arg(long, default_value_t = FitRequest::default().backend, value_parser = BackendChoice::parse)]
     pub backend: BackendChoice,
+    /// Comma-separated model ids to leave out of the fit (e.g. a model to
+    /// replay through an adaptive test on the others' items).
+    #[arg(long, value_delimiter = ',')]
+    pub holdout_models: Option<Vec<String>>,
 }
 
 impl Default for FitRequest {
@@ -60,6 +64,7 @@ impl Default for FitRequest {
             tolerance: d.tolerance,
             quadrature_points: d.quadrature_points,
             backend: BackendChoice::default(),
+            holdout_models: None,
         }
     }
 }
@@ -112,7 +117,21 @@ impl FitRequest {
 /// the EM its own way (blocking, synchronous or awaiting the GPU).
 pub fn prepare(files: &Files, load: &LoadOptions, request: &FitRequest) -> Result<(Dataset, FitOptions)> {
     files.check("fit", FILES)?;
-    let dataset = files.load(load)?;
+    let mut dataset = files.load(load)?;
+    if let Some(ids) = request.holdout_models.as_ref().filter(|ids| !ids.is_empty()) {
+        let m = &dataset.matrix;
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids.iter().map(|s| s.trim()) {
+            let j = m.model_ids().iter().position(|x| x == id);
+            out.insert(j.ok_or_else(|| Error::invalid(format!("held-out model '{}' is not in the responses", crate::error::truncate(id, 40))))?);
+        }
+        let keep: Vec<usize> = (0..m.n_models()).filter(|j| !out.contains(j)).collect();
+        if keep.is_empty() {
+            return Err(Error::invalid("every model is held out: nothing is left to fit"));
+        }
+        let all: Vec<usize> = (0..m.n_items()).collect();
+        dataset.matrix = m.select(&keep, &all);
+    }
     let options = request.to_options(&dataset.matrix)?;
     Ok((dataset, options))
 }

@@ -16,6 +16,7 @@
 //! - **One `run` per command**: files + request → the command's result, the
 //!   value the CLI prints as JSON and the JS API returns.
 
+pub mod adapt;
 pub mod estimate;
 pub mod evaluate;
 pub mod filter;
@@ -223,6 +224,14 @@ impl<'a> Files<'a> {
         KnownTruth::new(crate::read::read_truth(&input, m, u64::MAX)?, m).map(Some)
     }
 
+    /// The fit file, read and checked, when one was given.
+    pub fn fit(&self) -> Result<Option<crate::irt::IrtFit>> {
+        let Some(input) = self.one(Role::Fit) else { return Ok(None) };
+        let name = crate::error::truncate(input.name, 80);
+        let json: crate::irt::FitJson = serde_json::from_slice(input.bytes).map_err(|e| Error::invalid(format!("{name}: not a fit file: {e}")))?;
+        crate::irt::IrtFit::from_json(json).map(Some).map_err(|e| Error::invalid(format!("{name}: {e}")))
+    }
+
     /// The selectors' side inputs for `m`: metric scores, outputs and
     /// embeddings (whose rows follow the items file when they carry no ids).
     pub fn side_data(&self, m: &crate::ResponseMatrix) -> Result<crate::select::SideData> {
@@ -341,6 +350,7 @@ pub fn schema() -> Schema {
         ("fit", command::<fit::FitRequest>(true, fit::FILES)),
         ("select", command::<select::SelectRequest>(true, select::FILES)),
         ("estimate", command::<estimate::EstimateRequest>(true, estimate::FILES)),
+        ("adapt", command::<adapt::AdaptRequest>(true, adapt::FILES)),
         ("evaluate", command::<evaluate::EvaluateRequest>(true, evaluate::FILES)),
         ("similar", command::<similar::SimilarRequest>(false, similar::FILES)),
         ("filter", command::<filter::FilterRequest>(true, filter::FILES)),

@@ -236,6 +236,37 @@ fn records_first_line(input: &Input) -> u64 {
     text.lines().position(|l| !l.trim().is_empty()).map_or(1, |p| p as u64 + 1)
 }
 
+/// Item ids as lm-evaluation-harness `--samples` takes them: each
+/// `<task>/<doc_id>` (how benchsift names the items of its logs) under its
+/// task, indices ascending (the harness maps the k-th evaluated document
+/// back through the list, so its logs keep the original indices and read
+/// back with the same ids). Ids of another form are refused, the first
+/// three named.
+pub fn lm_eval_samples(ids: &[&str]) -> Result<BTreeMap<String, Vec<u64>>> {
+    let mut samples: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut bad = Vec::new();
+    for id in ids {
+        match id.rsplit_once('/').and_then(|(task, doc)| Some((task, doc.parse::<u64>().ok()?))).filter(|(task, _)| !task.is_empty()) {
+            Some((task, doc)) => samples.entry(task.to_string()).or_default().push(doc),
+            None => bad.push(format!("'{}'", truncate(id, 40))),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} of {} item ids are not lm-evaluation-harness document indices ({}{}): expected <task>/<doc_id>, as benchsift reads samples_*.jsonl logs",
+            bad.len(),
+            ids.len(),
+            bad[..bad.len().min(3)].join(", "),
+            if bad.len() > 3 { ", …" } else { "" }
+        )));
+    }
+    for docs in samples.values_mut() {
+        docs.sort_unstable();
+        docs.dedup();
+    }
+    Ok(samples)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use crate::matrix::ResponseMatrix;
 
 pub(crate) use csv_matrix::sniff_delimiter;
 pub use embeddings::{Embeddings, read_embeddings};
-pub use lm_eval::{LmEvalFile, split_samples_file_name};
+pub use lm_eval::{LmEvalFile, lm_eval_samples, split_samples_file_name};
 pub use meta::{TruthFile, read_item_column, read_item_texts, read_items, read_models, read_reference_ranking, read_truth};
 pub use npy::read_npy;
 

@@ -91,7 +91,7 @@ pub fn fallback_options(options: &SelectOptions) -> SelectOptions {
 /// Does the guard apply to `method`? Random and stratified subsets are the
 /// samples it compares against.
 pub fn applies_to(method: Method) -> bool {
-    !matches!(method, Method::Random | Method::Stratified)
+    !matches!(method, Method::Random | Method::Stratified | Method::Adaptive)
 }
 
 /// What the guard measured, and what it decided.

@@ -22,10 +22,14 @@ pub enum Method {
     Dpp,
     Metabench,
     ForwardSelection,
+    /// Not a subset: each model's items chosen as it answers (see
+    /// `adaptive`); `evaluate` replays held-out models through it, and
+    /// `select` refuses it.
+    Adaptive,
 }
 
 impl Method {
-    pub const ALL: [Method; 14] = [
+    pub const ALL: [Method; 15] = [
         Method::Random,
         Method::Stratified,
         Method::IrtInfo,
@@ -40,6 +44,7 @@ impl Method {
         Method::Dpp,
         Method::Metabench,
         Method::ForwardSelection,
+        Method::Adaptive,
     ];
 
     /// What `evaluate` runs when no methods are named: the methods that need
@@ -68,12 +73,13 @@ impl Method {
             Method::Dpp => "dpp",
             Method::Metabench => "metabench",
             Method::ForwardSelection => "forward-selection",
+            Method::Adaptive => "adaptive",
         }
     }
 
     /// Whether the method needs an IRT fit of the training models.
     pub fn needs_irt(self) -> bool {
-        matches!(self, Method::IrtInfo | Method::IrtCluster | Method::Metabench)
+        matches!(self, Method::IrtInfo | Method::IrtCluster | Method::Metabench | Method::Adaptive)
     }
 
     /// Whether the seed changes the subset.
@@ -88,6 +94,7 @@ impl Method {
                 | Method::Diversity
                 | Method::Dpp
                 | Method::Metabench
+                | Method::Adaptive
         )
     }
 }

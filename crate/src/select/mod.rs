@@ -121,6 +121,9 @@ pub fn anchor_space(m: &ResponseMatrix, train: &[usize]) -> CorrelationSpace {
 pub fn select(ctx: &Context, options: &SelectOptions) -> Result<Subset> {
     let m = ctx.matrix;
     let n_items = m.n_items();
+    if options.method == Method::Adaptive {
+        return Err(not_a_subset());
+    }
     if ctx.train.is_empty() {
         return Err(Error::invalid("no training models to select with"));
     }
@@ -311,6 +314,7 @@ fn select_within(
             let w = vec![1.0 / chosen.len().max(1) as f64; chosen.len()];
             (chosen, w)
         }
+        Method::Adaptive => return Err(not_a_subset()),
         Method::Metabench => {
             let fit = ctx.fit.expect("checked by select");
             let candidates = metabench::filter(ctx.matrix, ctx.train, stratum, scope, k);
@@ -321,6 +325,12 @@ fn select_within(
         }
     };
     Ok((items, weights))
+}
+
+fn not_a_subset() -> Error {
+    Error::invalid(
+        "adaptive chooses each model's items as it answers, so it has no fixed subset: run `benchsift adapt` with a fit (in JS, adaptiveTest), or compare it with `evaluate --methods adaptive`",
+    )
 }
 
 /// `metric-balance`'s features of the stratum items (see [`balance`]):
@@ -428,7 +438,7 @@ mod tests {
         let m = matrix();
         let train: Vec<usize> = (0..25).collect();
         // diversity needs model outputs: tests/subset2evaluate_golden.rs.
-        for method in Method::ALL.into_iter().filter(|&m| m != Method::Diversity) {
+        for method in Method::ALL.into_iter().filter(|&m| m != Method::Diversity && m != Method::Adaptive) {
             let options = SelectOptions { method, budget: Budget::Items(8), seed: 3, stratify: false, difficulty_strata: 0, guard: false };
             let a = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
             let b = select_subset(&m, &train, &options, crate::irt::IrtModel::TwoPl).unwrap();
