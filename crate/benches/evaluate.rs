@@ -32,6 +32,7 @@ fn main() {
         task_truth: None,
         side: Default::default(),
         adaptive_target_se: None,
+        adaptive_explore: evaluate::Explore::Auto,
     };
     let started = Instant::now();
     let result = evaluate::evaluate(&m, &options, &mut |p| {

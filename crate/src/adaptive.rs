@@ -88,6 +88,11 @@ pub struct AdaptiveOptions {
     pub batch: usize,
     /// Draw each item among this many of the most informative (1: the most informative).
     pub randomesque: usize,
+    /// The share of items drawn at random from the bank instead (evenly
+    /// spaced through the test): their residuals correct pirt's
+    /// predictions, so a model the IRT fit describes badly is still
+    /// estimated without bias (see `estimate::estimate_at_theta`).
+    pub explore: f64,
     pub seed: u64,
     pub start: StartRule,
     pub stop: StopRules,
@@ -100,6 +105,7 @@ impl Default for AdaptiveOptions {
             estimator: Estimator::Pirt,
             batch: 1,
             randomesque: 1,
+            explore: 0.0,
             seed: 0,
             start: StartRule::Information,
             stop: StopRules::default(),
@@ -160,6 +166,8 @@ pub struct AdaptiveTest<'a> {
     groups: Option<Groups>,
     /// Answers in order: (item, raw score), and the same on the fit's unit scale.
     answers: Vec<(usize, f64)>,
+    /// Per answer, whether its item was drawn at random (see [`AdaptiveOptions::explore`]).
+    explored: Vec<bool>,
     unit_answers: Vec<(usize, f64)>,
     /// Items taken per group (answered or skipped), for content balancing.
     taken_per_group: Vec<usize>,
@@ -189,6 +197,9 @@ impl<'a> AdaptiveTest<'a> {
                 "adaptive testing estimates the full score by irt or pirt, not {}: its items differ per model, so the subset estimators do not apply",
                 options.estimator.as_str()
             )));
+        }
+        if !(0.0..1.0).contains(&options.explore) {
+            return Err(Error::invalid(format!("the share of random items must be at least 0 and below 1, not {}", options.explore)));
         }
         if options.batch == 0 || options.randomesque == 0 {
             return Err(Error::invalid("the batch size and the randomesque pool must be at least 1"));
@@ -228,6 +239,7 @@ impl<'a> AdaptiveTest<'a> {
             available,
             groups,
             answers: Vec::new(),
+            explored: Vec::new(),
             unit_answers: Vec::new(),
             taken_per_group,
             taken: 0,
@@ -252,6 +264,11 @@ impl<'a> AdaptiveTest<'a> {
     /// The answers so far: (item, raw score), in order.
     pub fn answers(&self) -> &[(usize, f64)] {
         &self.answers
+    }
+
+    /// Of the first `n` answers, those to items drawn at random.
+    pub fn explored(&self, n: usize) -> Vec<(usize, f64)> {
+        self.answers[..n].iter().zip(&self.explored).filter(|&(_, &e)| e).map(|(a, _)| *a).collect()
     }
 
     pub fn options(&self) -> &AdaptiveOptions {
@@ -283,6 +300,7 @@ impl<'a> AdaptiveTest<'a> {
                 if self.fit.scale.is_some() { " after its scaling" } else { "" }
             )));
         }
+        self.explored.push(self.is_exploration(self.taken));
         self.take(item);
         self.answers.push((item, score));
         self.unit_answers.push((item, unit));
@@ -306,6 +324,18 @@ impl<'a> AdaptiveTest<'a> {
             let state = self.assess(ThetaEstimate { theta: now.theta, se: now.se });
             *self.history.last_mut().expect("a test has its starting state") = state;
         }
+    }
+
+    /// Whether the item taken `k`-th (from 0: answered or skipped) is drawn
+    /// at random: `explore` of them, evenly spaced.
+    fn is_exploration(&self, k: usize) -> bool {
+        let e = self.options.explore;
+        e > 0.0 && ((k + 1) as f64 * e).floor() > (k as f64 * e).floor()
+    }
+
+    /// One of `pool` (best first): the best, or with randomesque a seeded draw.
+    fn draw(&self, pool: &[usize], counter: u64) -> usize {
+        if pool.len() == 1 { pool[0] } else { pool[Rng::new(self.options.seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)).below(pool.len())] }
     }
 
     fn take(&mut self, item: usize) {
@@ -341,15 +371,20 @@ impl<'a> AdaptiveTest<'a> {
         for position in 0..k {
             let group = self.groups.as_ref().and_then(|g| neediest_group(g, &available, &per_group));
             let in_group = |i: usize| group.is_none_or(|gr| self.groups.as_ref().is_some_and(|g| g.of_item[i] == gr));
-            let pool = top_n(&rank, self.options.randomesque, |i| available[i] && in_group(i));
-            if pool.is_empty() {
-                break;
-            }
-            let item = if pool.len() == 1 {
-                pool[0]
+            let counter = (self.taken + position) as u64;
+            let item = if self.is_exploration(self.taken + position) {
+                // Uniform over what is left (in the group, when balancing).
+                let pool: Vec<usize> = (0..available.len()).filter(|&i| available[i] && in_group(i)).collect();
+                if pool.is_empty() {
+                    break;
+                }
+                pool[Rng::new(self.options.seed ^ 0xE4B1_04E5 ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)).below(pool.len())]
             } else {
-                let counter = (self.taken + position) as u64;
-                pool[Rng::new(self.options.seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)).below(pool.len())]
+                let pool = top_n(&rank, self.options.randomesque, |i| available[i] && in_group(i));
+                if pool.is_empty() {
+                    break;
+                }
+                self.draw(&pool, counter)
             };
             available[item] = false;
             if let (Some(g), Some(gr)) = (&self.groups, group) {
@@ -388,7 +423,7 @@ impl<'a> AdaptiveTest<'a> {
     /// The state at `theta`: the score and whether a stop rule holds.
     fn assess(&self, theta: ThetaEstimate) -> AdaptiveState {
         let plug = self.options.estimator == Estimator::Pirt;
-        let score = estimate_at_theta(self.fit, theta, &self.answers, plug, None);
+        let score = estimate_at_theta(self.fit, theta, &self.answers, plug, None, &self.explored(self.answers.len()));
         let used = self.answers.len();
         let rules = self.options.stop;
         let half = (score.high - score.low) / 2.0;

@@ -337,17 +337,39 @@ pub fn estimate(setup: &Setup, estimator: Estimator, responses: &[(usize, f64)])
 /// `population` (one flag per item; `None`: every item) restricts the
 /// score to the items a model is scored on, when that is known (`evaluate`
 /// replaying a model with missing cells, whose true score is its mean over
-/// the items it has); answered items must lie in it.
+/// the items it has); answered items must lie in it. `explored`: the
+/// answered items an adaptive test drew at random (a subset of `answered`),
+/// whose residuals correct pirt's predictions (at least 2; otherwise none).
 pub fn estimate_at_theta(
     fit: &IrtFit,
     theta: crate::irt::scoring::ThetaEstimate,
     answered: &[(usize, f64)],
     plug_observed: bool,
     population: Option<&[bool]>,
+    explored: &[(usize, f64)],
 ) -> Estimate {
     let scale = fit.scale;
     let unit: Vec<(usize, f64)> = answered.iter().map(|&(i, x)| (i, to_unit(scale, x))).collect();
-    let (value, var) = moments_at_theta(fit, theta, &unit, plug_observed, population);
+    let (mut value, mut var) = moments_at_theta(fit, theta, &unit, plug_observed, population);
+    // Items drawn at random from the unanswered part: their mean residual
+    // estimates the fit's error over the items it predicts (a difference
+    // estimator; Särndal, Swensson & Wretman 1992, §6.3), which a model's
+    // misfit leaves biased however precisely θ is known.
+    if plug_observed && explored.len() >= 2 {
+        let residuals: Vec<f64> = explored.iter().map(|&(i, x)| to_unit(scale, x) - fit.items[i].expected(theta.theta)).collect();
+        let k = residuals.len() as f64;
+        let mean = residuals.iter().sum::<f64>() / k;
+        let s2 = residuals.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / (k - 1.0);
+        let total = population.map_or(fit.items.len(), |p| p.iter().filter(|&&x| x).count()).max(1) as f64;
+        let predicted = (total - answered.len() as f64).max(0.0) / total;
+        // Shrunk toward no correction by its own noise (positive-part
+        // James–Stein for one mean): a few residuals move the estimate only
+        // when their mean stands out of their noise.
+        let noise = s2 / k;
+        let shrink = if mean * mean > 0.0 { (1.0 - noise / (mean * mean)).max(0.0) } else { 0.0 };
+        value += predicted * shrink * mean;
+        var += predicted * predicted * noise;
+    }
     let (value, sd) = (from_unit(scale, value), var.max(0.0).sqrt() * unit_span(scale).abs());
     let half = Z95 * sd;
     let (mut low, mut high) = (value - half, value + half);

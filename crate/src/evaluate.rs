@@ -64,6 +64,8 @@ pub struct EvaluateOptions {
     /// also runs until θ's standard error is at most this, and
     /// [`Evaluation::adaptive_stops`] reports the items it took.
     pub adaptive_target_se: Option<f64>,
+    /// The `adaptive` method's share of items drawn at random.
+    pub adaptive_explore: Explore,
 }
 
 /// 10, 25, 50, 100, 200, 400 items; for sets under 400 items, 5–50% of them.
@@ -133,6 +135,10 @@ pub struct Row {
     /// and coverage (the row's own numbers are the composite's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<TaskRow>>,
+    /// `adaptive`: the share of items drawn at random (the mean over splits
+    /// where cross-validation chose it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explore: Option<f64>,
 }
 
 /// One task's errors in a `ridge` row.
@@ -173,6 +179,8 @@ pub struct StopRow {
     pub rmse: f64,
     pub kendall_tau: f64,
     pub coverage: f64,
+    /// The share of items drawn at random (the mean over splits).
+    pub explore: f64,
 }
 
 /// The estimators reported for each method (plus `theta-reg` for every
@@ -352,31 +360,47 @@ fn adaptive_replays(train: &[usize], test: &[usize]) -> Vec<(usize, bool)> {
     test.iter().map(|&j| (j, false)).chain(training.into_iter().map(|&j| (j, true))).collect()
 }
 
-/// The `adaptive` method on one split: every test model replayed through an
-/// adaptive test on the split's fit (EAP, most informative item, up to the
-/// largest budget and, with `target_se`, until θ's SE reaches it; a cell the
-/// model lacks is skipped), and its estimates after each budget's number of
-/// items: `pirt` and `irt` at θ, with the split-conformal floor of the
-/// training models' replayed errors under their intervals (as the static
-/// methods' estimators get from their training models), and with true
-/// scores `theta-reg`, the line of the truth on the training replays' `irt`
-/// estimates. The training models were in the fit, so their errors are a
-/// little optimistic, as the static methods' are. Also, per estimator, each
-/// test model's outcome where its test reached `target_se`, with the items
-/// it used and whether it reached it.
-fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se: Option<f64>, after: &mut dyn FnMut(usize)) -> Result<AdaptiveOutcomes> {
-    let m = run.m;
+/// The `adaptive` method's share of items drawn at random (see
+/// [`AdaptiveOptions::explore`]): fixed, or chosen per split and budget by
+/// cross-validation on the split's training models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Explore {
+    Share(f64),
+    Auto,
+}
+
+/// The shares `auto` chooses between: none (every item by information) and
+/// half (every other item at random). Half measured best of 0.25 and 0.5 on
+/// AlpacaEval, the one matrix where the fit's misfit dominates; the choice
+/// itself is the cross-validation's, per split and budget.
+const AUTO_SHARES: [f64; 2] = [0.0, 0.5];
+
+/// One model replayed: per column (each budget, then the stop at the target
+/// SE) its (pirt, irt) estimates; and at the stop, the items used and
+/// whether the target was reached.
+type Replayed = (Vec<(Estimate, Estimate)>, Option<(usize, bool)>);
+
+/// Replays `models` (rows of `m`) through adaptive tests on `fit` (EAP, the
+/// most informative item or, `explore` of the time, a random one; a cell a
+/// model lacks is skipped) up to the largest budget and, with `target_se`,
+/// until θ's SE reaches it.
+fn replay_models(
+    m: &ResponseMatrix,
+    fit: &IrtFit,
+    models: &[usize],
+    budgets: &[usize],
+    target_se: Option<f64>,
+    explore: f64,
+    after: &mut dyn FnMut(usize),
+) -> Result<Vec<Replayed>> {
     let max_items = budgets.iter().copied().max().unwrap_or(1);
-    let models = adaptive_replays(run.train, run.test);
     // Where a test stops at the target SE: the first state that reaches it.
     let stop_at = |history: &[AdaptiveState]| target_se.map(|t| history.iter().position(|s| s.items_used > 0 && s.se <= t).unwrap_or(history.len() - 1));
-    // Per model: per budget then at the stop, (pirt, irt) estimates; and the stop's items.
-    type Replayed = (Vec<(Estimate, Estimate)>, Option<(usize, bool)>);
     let replayed: Vec<Result<Replayed>> = map_reporting(
         models.len(),
         |r| {
-            let j = models[r].0;
-            let test = AdaptiveTest::new(fit, AdaptiveOptions::default(), None, &[])?;
+            let j = models[r];
+            let test = AdaptiveTest::new(fit, AdaptiveOptions { explore, ..AdaptiveOptions::default() }, None, &[])?;
             let done = |s: &AdaptiveState| s.items_used >= max_items && target_se.is_none_or(|t| s.se <= t);
             let test = adaptive::replay_until(test, |i| m.get(j, i).map(f64::from), done)?;
             let history = test.history();
@@ -388,8 +412,9 @@ fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se:
                 let state = history[k.min(history.len() - 1)];
                 let theta = ThetaEstimate { theta: state.theta, se: state.se };
                 let answered = &test.answers()[..state.items_used];
-                let pirt = if population.is_none() { state.score } else { estimate::estimate_at_theta(fit, theta, answered, true, population) };
-                (pirt, estimate::estimate_at_theta(fit, theta, answered, false, population))
+                let explored = test.explored(state.items_used);
+                let pirt = if population.is_none() { state.score } else { estimate::estimate_at_theta(fit, theta, answered, true, population, &explored) };
+                (pirt, estimate::estimate_at_theta(fit, theta, answered, false, population, &[]))
             };
             let stop = stop_at(history);
             let mut rows: Vec<(Estimate, Estimate)> = budgets.iter().map(|&b| at(b)).collect();
@@ -398,14 +423,77 @@ fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se:
         },
         after,
     );
-    let replayed: Vec<Replayed> = replayed.into_iter().collect::<Result<_>>()?;
-    let mut out = AdaptiveOutcomes::default();
-    // Columns: the budgets, then the stop.
+    replayed.into_iter().collect()
+}
+
+/// For `auto`: per column (each budget, then the stop), the index into
+/// [`AUTO_SHARES`] whose pirt estimates erred least on a fifth of the
+/// training models (at most 200, evenly spaced) replayed on a fit of the
+/// other four fifths, so the choice sees models the fit did not (ties and
+/// too few models: no random items).
+fn choose_shares(run: &SplitRun, fit_options: &FitOptions, budgets: &[usize], target_se: Option<f64>, after: &mut dyn FnMut(usize)) -> Result<Vec<usize>> {
     let columns = budgets.len() + usize::from(target_se.is_some());
+    let fifth: Vec<usize> = run.train.iter().copied().step_by(5).collect();
+    let held: Vec<usize> = estimate::ridge_rows(&fifth, 200).into_iter().copied().collect();
+    let rest: Vec<usize> = run.train.iter().copied().filter(|j| !fifth.contains(j)).collect();
+    if held.len() < 5 || rest.len() < 10 {
+        return Ok(vec![0; columns]);
+    }
+    let all: Vec<usize> = (0..run.m.n_items()).collect();
+    let Ok(fit) = irt::fit(&run.m.select(&rest, &all), fit_options, &mut |_| true) else { return Ok(vec![0; columns]) };
+    let mut errors = vec![vec![0.0; AUTO_SHARES.len()]; columns];
+    for (k, &share) in AUTO_SHARES.iter().enumerate() {
+        let replayed = replay_models(run.m, &fit, &held, budgets, target_se, share, &mut |n| after(k * held.len() + n))?;
+        for (r, &j) in replayed.iter().zip(&held) {
+            for (c, e) in errors.iter_mut().enumerate() {
+                e[k] += (r.0[c].0.estimate - run.truth[j]).abs();
+            }
+        }
+    }
+    Ok(errors.iter().map(|e| (1..e.len()).fold(0, |best, k| if e[k] < e[best] { k } else { best })).collect())
+}
+
+/// The `adaptive` method on one split: every test model replayed through an
+/// adaptive test on the split's fit (see [`replay_models`]), and its
+/// estimates after each budget's number of items: `pirt` and `irt` at θ,
+/// with the split-conformal floor of the training models' replayed errors
+/// under their intervals (as the static methods' estimators get from their
+/// training models), and with true scores `theta-reg`, the line of the truth
+/// on the training replays' `irt` estimates. The training models were in the
+/// fit, so their errors are a little optimistic, as the static methods' are.
+/// Also, per estimator, each test model's outcome where its test reached
+/// `target_se`, with the items it used and whether it reached it; and per
+/// column the share of random items used.
+fn adaptive_outcomes(
+    run: &SplitRun,
+    fit: &IrtFit,
+    fit_options: &FitOptions,
+    budgets: &[usize],
+    target_se: Option<f64>,
+    explore: Explore,
+    after: &mut dyn FnMut(usize),
+) -> Result<AdaptiveOutcomes> {
+    let models = adaptive_replays(run.train, run.test);
+    let rows: Vec<usize> = models.iter().map(|mm| mm.0).collect();
+    let columns = budgets.len() + usize::from(target_se.is_some());
+    let (shares, chosen): (Vec<f64>, Vec<usize>) = match explore {
+        Explore::Share(e) => (vec![e], vec![0; columns]),
+        Explore::Auto => (AUTO_SHARES.to_vec(), choose_shares(run, fit_options, budgets, target_se, after)?),
+    };
+    let offset = if shares.len() > 1 { AUTO_SHARES.len() * adaptive_inner_replays(run.train) } else { 0 };
+    let mut replays: Vec<Option<Vec<Replayed>>> = vec![None; shares.len()];
+    for (k, &share) in shares.iter().enumerate() {
+        if chosen.contains(&k) {
+            replays[k] = Some(replay_models(run.m, fit, &rows, budgets, target_se, share, &mut |n| after(offset + k * rows.len() + n))?);
+        }
+    }
+    let mut out = AdaptiveOutcomes::default();
     for b in 0..columns {
+        let replayed = replays[chosen[b]].as_ref().expect("replayed for the share chosen");
+        out.shares.push(shares[chosen[b]]);
         let training: Vec<(&(Estimate, Estimate), f64)> =
-            models.iter().zip(&replayed).filter(|(mm, _)| mm.1).map(|(mm, r)| (&r.0[b], run.truth[mm.0])).collect();
-        let tested: Vec<(usize, &(Estimate, Estimate))> = models.iter().zip(&replayed).filter(|(mm, _)| !mm.1).map(|(mm, r)| (mm.0, &r.0[b])).collect();
+            models.iter().zip(replayed).filter(|(mm, _)| mm.1).map(|(mm, r)| (&r.0[b], run.truth[mm.0])).collect();
+        let tested: Vec<(usize, &(Estimate, Estimate))> = models.iter().zip(replayed).filter(|(mm, _)| !mm.1).map(|(mm, r)| (mm.0, &r.0[b])).collect();
         let widened = |e: Estimate, floor: Option<f64>, j: usize| {
             let half = ((e.high - e.low) / 2.0).max(floor.unwrap_or(0.0));
             // As `estimate` keeps a [0, 1] score's interval there.
@@ -426,7 +514,7 @@ fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se:
             if b < budgets.len() {
                 out.budgets.push((e, budgets[b], outs));
             } else {
-                let stops = models.iter().zip(&replayed).filter(|(mm, _)| !mm.1).map(|(_, r)| r.1.expect("a stop column"));
+                let stops = models.iter().zip(replayed).filter(|(mm, _)| !mm.1).map(|(_, r)| r.1.expect("a stop column"));
                 out.stops.push((e, outs.into_iter().zip(stops).map(|(outcome, (items_used, reached))| Stopped { outcome, items_used, reached }).collect()));
             }
         }
@@ -447,9 +535,16 @@ fn adaptive_outcomes(run: &SplitRun, fit: &IrtFit, budgets: &[usize], target_se:
     Ok(out)
 }
 
+/// How many training models [`choose_shares`] replays per share.
+fn adaptive_inner_replays(train: &[usize]) -> usize {
+    train.len().div_ceil(5).min(200)
+}
+
 /// What [`adaptive_outcomes`] gives for one split.
 #[derive(Default)]
 struct AdaptiveOutcomes {
+    /// Per column (each budget, then the stop), the share of random items.
+    shares: Vec<f64>,
     /// Per (estimator, budget), the test models' outcomes.
     budgets: Vec<(Estimator, usize, Vec<Outcome>)>,
     /// Per estimator, each test model's outcome at the target SE.
@@ -491,6 +586,7 @@ fn summarise_stops(target_se: f64, stops: &[(Estimator, Vec<Stopped>)], truth: &
                 rmse: metrics::rmse(&est, &tru),
                 kendall_tau: metrics::kendall_tau_b(&est, &tru),
                 coverage: metrics::coverage(&tru, &low, &high),
+                explore: 0.0,
             }
         })
         .collect()
@@ -589,6 +685,9 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
     }
     let total = folds.len();
     let mut stops = Vec::new();
+    // The adaptive method's share of random items per budget and split, and at the stop.
+    let mut explore_shares: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
+    let mut stop_shares: Vec<f64> = Vec::new();
     // (method, budget) → (splits where the guard fell back, splits it ran on).
     let mut guard_counts: std::collections::HashMap<(Method, usize), (usize, usize)> = std::collections::HashMap::new();
     for (done, (split_seed, train, test)) in folds.iter().enumerate() {
@@ -655,7 +754,14 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         };
         // Steps of this split: its guard decisions, then at most every
         // (method, budget, seed) (fewer when seeds are copied, see below).
-        let replays = if methods.contains(&Method::Adaptive) && fit.is_some() { adaptive_replays(train, test).len() } else { 0 };
+        let replays = if methods.contains(&Method::Adaptive) && fit.is_some() {
+            match options.adaptive_explore {
+                Explore::Share(_) => adaptive_replays(train, test).len(),
+                Explore::Auto => AUTO_SHARES.len() * (adaptive_replays(train, test).len() + adaptive_inner_replays(train)),
+            }
+        } else {
+            0
+        };
         let steps = guarded.len()
             + methods.iter().filter(|&&mm| mm != Method::Adaptive).map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>()
             + replays;
@@ -722,10 +828,19 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let ran = decided + tasks.len();
         if replays > 0 {
             let fit = fit.as_ref().expect("replays need the fit");
-            let adaptive = adaptive_outcomes(&run, fit, &options.budgets, options.adaptive_target_se, &mut |n| report_step(ran + n))?;
+            let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
+            let adaptive = adaptive_outcomes(&run, fit, &fit_options, &options.budgets, options.adaptive_target_se, options.adaptive_explore, &mut |n| {
+                report_step(ran + n)
+            })?;
             for (e, budget, outs) in adaptive.budgets {
                 let key = keys.iter().position(|k| *k == (Method::Adaptive, e, budget)).expect("key exists");
                 outcomes[key][0].extend(outs);
+            }
+            for (share, &budget) in adaptive.shares.iter().zip(&options.budgets) {
+                explore_shares.entry(budget).or_default().push(*share);
+            }
+            if let Some(&share) = adaptive.shares.get(options.budgets.len()) {
+                stop_shares.push(share);
             }
             stops.extend(adaptive.stops);
         }
@@ -751,6 +866,9 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         let mut row = summarise(method, estimator, budget, &outcomes[k], &truth);
         row.tasks = task_truth.filter(|_| estimator == Estimator::Ridge).and_then(|t| summarise_tasks(t, &outcomes[k]));
         row.guard_fallbacks = guard_counts.get(&(method, budget)).map(|&(fell, ran)| fell as f64 / ran as f64);
+        if method == Method::Adaptive {
+            row.explore = explore_shares.get(&budget).map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64);
+        }
         row
     });
     Ok(Evaluation {
@@ -764,7 +882,10 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         irt: options.irt.as_str(),
         difficulty_strata: (options.difficulty_strata > 1).then_some(options.difficulty_strata),
         results,
-        adaptive_stops: options.adaptive_target_se.map_or_else(Vec::new, |t| summarise_stops(t, &stops, &truth)),
+        adaptive_stops: options.adaptive_target_se.map_or_else(Vec::new, |t| {
+            let share = stop_shares.iter().sum::<f64>() / stop_shares.len().max(1) as f64;
+            summarise_stops(t, &stops, &truth).into_iter().map(|r| StopRow { explore: share, ..r }).collect()
+        }),
     })
 }
 
@@ -809,6 +930,7 @@ fn summarise(method: Method, estimator: Estimator, budget: usize, per_seed: &[Ve
         min_detectable_difference: metrics::min_detectable_difference(&pairs, 0.95),
         guard_fallbacks: None,
         tasks: None,
+        explore: None,
     }
 }
 

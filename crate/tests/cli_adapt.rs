@@ -198,6 +198,15 @@ fn evaluate_replays_held_out_models_through_adaptive_tests() {
         assert!(mae("adaptive", "pirt", budget) < mae("random", "pirt", budget), "budget {budget}");
         assert!(rows.iter().any(|r| r["method"] == "adaptive" && r["estimator"] == "irt" && r["budget"] == budget));
     }
+    // With half the items at random, or the share chosen by cross-validation.
+    let half = json(&["evaluate", &responses, "--methods", "adaptive", "--budgets", "20", "--seeds", "1", "--explore", "0.5"]);
+    let row = half["results"].as_array().unwrap().iter().find(|r| r["method"] == "adaptive" && r["estimator"] == "pirt").unwrap().clone();
+    assert_eq!(row["explore"], 0.5);
+    let auto = json(&["evaluate", &responses, "--methods", "adaptive", "--budgets", "20", "--seeds", "1", "--explore", "auto"]);
+    let share = auto["results"].as_array().unwrap().iter().find(|r| r["method"] == "adaptive").unwrap()["explore"].as_f64().unwrap();
+    assert!((0.0..=0.5).contains(&share), "{share}");
+    let e = refused(&["evaluate", &responses, "--methods", "adaptive", "--explore", "1.5"]);
+    assert!(e.contains("explore '1.5' must be auto or a share"), "{e}");
     let stops = out["adaptive_stops"].as_array().unwrap();
     assert_eq!(stops.len(), 2);
     assert_eq!(stops[0]["models"], 200);

@@ -5,7 +5,9 @@
 # `evaluate --methods ...,adaptive` fits on the training models of each fold, replays the
 # held-out models item by item, and also stops each at --target-se 0.2. Writes
 # bench-results/adaptive_<name>.json and the times to bench-results/adaptive.log;
-# summarise with scripts/bench/summarise_adaptive.py.
+# summarise with scripts/bench/summarise_adaptive.py. EXPLORE=0.5 (or auto) runs only the
+# adaptive method with that share of random items (`evaluate --explore`), into
+# bench-results/adaptive_<name>_explore<share>.json.
 # Usage: scripts/bench/adaptive.sh [path/to/benchsift]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,10 +18,12 @@ mkdir -p bench-results
 log=bench-results/adaptive.log
 : > "$log"
 METHODS=random,irt-info,irt-cluster,anchor-points,adaptive
+SUFFIX=
+if [ -n "${EXPLORE:-}" ]; then METHODS=adaptive; SUFFIX=_explore$EXPLORE; log=bench-results/adaptive$SUFFIX.log; : > "$log"; fi
 run() {
-  local name=$1; shift
+  local name=$1$SUFFIX; shift
   local start=$SECONDS
-  "$B" evaluate "$@" --methods "$METHODS" --target-se 0.2 -o "bench-results/adaptive_$name.json" 2>> "$log"
+  "$B" evaluate "$@" --methods "$METHODS" --target-se 0.2 ${EXPLORE:+--explore "$EXPLORE"} -o "bench-results/adaptive_$name.json" 2>> "$log"
   echo "$name: $((SECONDS - start)) s" | tee -a "$log"
 }
 mkdir -p bench-results/work

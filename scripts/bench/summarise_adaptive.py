@@ -8,7 +8,15 @@ import json
 import math
 import sys
 
-paths = sys.argv[1:] or sorted(glob.glob("bench-results/adaptive_*.json"))
+paths = sys.argv[1:] or sorted(p for p in glob.glob("bench-results/adaptive_*.json") if "_explore" not in p)
+
+
+def variant(path, share):
+    """The adaptive-only run with --explore SHARE beside PATH, if there is one."""
+    try:
+        return json.load(open(path.replace(".json", f"_explore{share}.json")))["results"]
+    except FileNotFoundError:
+        return None
 
 
 def best(rows, method, budget):
@@ -36,14 +44,16 @@ for path in paths:
     budgets = sorted({r["budget"] for r in rows})
     statics = sorted({r["method"] for r in rows} - {"adaptive"})
     print(f"\n## {name}: {d['models']} models x {d['items']} items, {d['split']}")
-    print("| items | adaptive (best) | tau | random (best) [95% CI] | best static | adaptive below random's CI | at or below best static |")
-    print("|---|---|---|---|---|---|---|")
+    half, auto = variant(path, "0.5"), variant(path, "auto")
+    extra = lambda v, b: (f"{best(v, 'adaptive', b)['mae']['mean']:.4f}" if v else "–")
+    print("| items | adaptive (best) | tau | half random | auto | random (best) [95% CI] | best static | adaptive below random's CI | at or below best static |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for b in budgets:
         a = best(rows, "adaptive", b)
         r = best(rows, "random", b)
         s = min((best(rows, m, b) for m in statics), key=lambda x: x["mae"]["mean"])
         print(
-            f"| {b} | {a['mae']['mean']:.4f} ({a['estimator']}) | {a['kendall_tau']['mean']:.3f} "
+            f"| {b} | {a['mae']['mean']:.4f} ({a['estimator']}) | {a['kendall_tau']['mean']:.3f} | {extra(half, b)} | {extra(auto, b)} "
             f"| {r['mae']['mean']:.4f} [{r['mae']['low']:.4f}, {r['mae']['high']:.4f}] ({r['estimator']}) "
             f"| {s['mae']['mean']:.4f} ({s['method']} {s['estimator']}) "
             f"| {'yes' if a['mae']['mean'] < r['mae']['low'] else 'no'} | {'yes' if a['mae']['mean'] <= s['mae']['mean'] else 'no'} |"

@@ -312,7 +312,9 @@ export interface AdaptOptions {
   minChange?: number;
   /** Draw each item at random among this many of the most informative (exposure control; default 1). */
   randomesque?: number;
-  /** Seed of the randomesque draw (default 0). */
+  /** The share of items drawn at random from the bank instead (evenly spaced, default 0): their residuals correct the pirt score for the fit's misfit. */
+  explore?: number;
+  /** Seed of the randomesque and random draws (default 0). */
   seed?: number;
   /** Item ids never to ask. */
   exclude?: string[];
@@ -404,6 +406,11 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
   guard?: boolean;
   /** The adaptive method also stops each held-out model's test at this standard error of θ (default 0.2): `adaptive_stops`. */
   targetSe?: number;
+  /**
+   * The adaptive method's share of items drawn at random (default `'0'`; see `AdaptOptions.explore`), as text, or
+   * `'auto'`: none or half, whichever cross-validates better on a fifth of each split's training models, per budget.
+   */
+  explore?: string;
   /**
    * True scores when the matrix is only part of the benchmark: `model,score`, or a column per task named as the items
    * file's tasks (`model,arc,mmlu,…`, whose mean is the composite; ridge is then fitted per task). Models without a score in every column are left out,
@@ -605,6 +612,8 @@ export interface FilterReport {
     considered: number;
     removed: number;
     rule: string;
+    /** The rule in a few words, for a table (`rule` has it in full). */
+    brief: string;
     threshold?: number;
     flagged?: number;
     pairs?: number;

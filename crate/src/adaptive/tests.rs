@@ -84,7 +84,7 @@ fn the_score_is_the_pirt_estimate_at_theta_and_irt_when_asked() {
         let test = replay(AdaptiveTest::new(&fit, opts, None, &[]).unwrap(), |i| Some(truth[i])).unwrap();
         let state = test.state();
         let theta = ThetaEstimate { theta: state.theta, se: state.se };
-        let want = estimate_at_theta(&fit, theta, test.answers(), estimator == Estimator::Pirt, None);
+        let want = estimate_at_theta(&fit, theta, test.answers(), estimator == Estimator::Pirt, None, &[]);
         assert_eq!(state.score, want);
         assert!(state.score.low < state.score.estimate && state.score.estimate < state.score.high);
     }
@@ -247,4 +247,48 @@ fn bad_settings_and_answers_are_refused_clearly() {
     assert!(AdaptiveTest::new(&fit, AdaptiveOptions::default(), None, &all).unwrap_err().to_string().contains("every one"));
     let se = options(StopRules { target_se: Some(-1.0), ..StopRules::default() });
     assert!(AdaptiveTest::new(&fit, se, None, &[]).unwrap_err().to_string().contains("target SE"));
+}
+
+#[test]
+fn random_items_correct_the_score_of_a_model_the_fit_misdescribes() {
+    // A model the 2PL misdescribes: on the easier half of the bank it does as
+    // a θ + 2.5 model would, on the harder half as θ − 0.5. pirt over adaptive items
+    // alone inherits the fit's error; with half the items drawn at random,
+    // their residuals remove most of it.
+    let fit = bank(800, 23);
+    let (mut plain, mut explored) = (0.0, 0.0);
+    for model in 0..30u64 {
+        let theta = Rng::new(500 + model).normal() * 0.7;
+        let mut rng = Rng::new(600 + model);
+        let truth: Vec<f64> = fit.items.iter().map(|p| (rng.uniform() < p.expected(if p.b < 0.0 { theta + 2.5 } else { theta - 0.5 })) as u8 as f64).collect();
+        let full = truth.iter().sum::<f64>() / truth.len() as f64;
+        let rules = StopRules { max_items: Some(200), ..StopRules::default() };
+        let a = replay(AdaptiveTest::new(&fit, options(rules), None, &[]).unwrap(), |i| Some(truth[i])).unwrap();
+        assert!(a.explored(200).is_empty());
+        let b =
+            replay(AdaptiveTest::new(&fit, AdaptiveOptions { explore: 0.5, seed: model, ..options(rules) }, None, &[]).unwrap(), |i| Some(truth[i])).unwrap();
+        assert_eq!(b.explored(200).len(), 100);
+        plain += (a.state().score.estimate - full).abs();
+        explored += (b.state().score.estimate - full).abs();
+    }
+    assert!(explored < 0.8 * plain, "mean error with random items {} without {}", explored / 30.0, plain / 30.0);
+}
+
+#[test]
+fn explored_items_are_evenly_spaced_uniform_draws_and_resume_alike() {
+    let fit = bank(300, 25);
+    let truth = answers_of(&fit, 0.4, 26);
+    let opts = AdaptiveOptions { explore: 0.25, seed: 3, batch: 4, ..options(StopRules { max_items: Some(40), ..StopRules::default() }) };
+    let test = replay(AdaptiveTest::new(&fit, opts.clone(), None, &[]).unwrap(), |i| Some(truth[i])).unwrap();
+    // Every fourth item (the 4th, 8th, …) is drawn at random.
+    let explored: Vec<usize> = test.explored(40).iter().map(|a| a.0).collect();
+    let positions: Vec<usize> = test.answers().iter().enumerate().filter(|(_, a)| explored.contains(&a.0)).map(|(k, _)| k).collect();
+    assert_eq!(positions, (0..10).map(|k| 4 * k + 3).collect::<Vec<_>>());
+    let mut resumed = AdaptiveTest::new(&fit, opts, None, &[]).unwrap();
+    for &(i, x) in &test.answers()[..20] {
+        resumed.record(i, x).unwrap();
+    }
+    assert_eq!(resumed.next(4).iter().map(|p| p.item).collect::<Vec<_>>(), test.answers()[20..24].iter().map(|a| a.0).collect::<Vec<_>>());
+    let bad = AdaptiveOptions { explore: 1.0, ..AdaptiveOptions::default() };
+    assert!(AdaptiveTest::new(&fit, bad, None, &[]).unwrap_err().to_string().contains("share of random items"));
 }

@@ -33,6 +33,11 @@ pub struct AdaptRequest {
     /// (exposure control; 1 takes the most informative).
     #[arg(long, default_value_t = AdaptRequest::default().randomesque)]
     pub randomesque: usize,
+    /// The share of items drawn at random from the bank instead (evenly
+    /// spaced through the test): their residuals correct the pirt score
+    /// for how far the fit misdescribes the model.
+    #[arg(long, default_value_t = AdaptRequest::default().explore)]
+    pub explore: f64,
     /// Seed of the randomesque draw.
     #[arg(long, default_value_t = AdaptRequest::default().seed)]
     pub seed: u64,
@@ -72,6 +77,7 @@ impl Default for AdaptRequest {
             max_items: None,
             min_change: None,
             randomesque: 1,
+            explore: 0.0,
             seed: 0,
             exclude: Vec::new(),
             balance: false,
@@ -143,6 +149,7 @@ impl AdaptRequest {
             estimator: Estimator::parse(&self.estimator)?,
             batch: self.batch,
             randomesque: self.randomesque,
+            explore: self.explore,
             seed: self.seed,
             start: StartRule::parse(&self.start)?,
             stop: StopRules { target_se: self.target_se, target_half_width: self.target_half_width, max_items: self.max_items, min_change: self.min_change },

@@ -52,6 +52,12 @@ pub struct EvaluateRequest {
     /// held-out models need until θ's standard error is at most this.
     #[arg(long, default_value_t = EvaluateRequest::default().target_se)]
     pub target_se: f64,
+    /// The adaptive method's share of items drawn at random instead of by
+    /// information (see `adapt --explore`), or auto: none or half, whichever
+    /// cross-validates better on a fifth of each split's training models,
+    /// per budget (noisy with a few dozen models; see BENCHMARKS.md).
+    #[arg(long, default_value_t = EvaluateRequest::default().explore)]
+    pub explore: String,
 }
 
 impl Default for EvaluateRequest {
@@ -68,6 +74,7 @@ impl Default for EvaluateRequest {
             difficulty_strata: 0,
             guard: true,
             target_se: 0.2,
+            explore: "0".into(),
         }
     }
 }
@@ -86,6 +93,13 @@ impl EvaluateRequest {
             return Err(Error::invalid(format!("the target SE {} must be a positive number", self.target_se)));
         }
         let methods_include_adaptive = methods.contains(&Method::Adaptive);
+        let explore = match self.explore.trim() {
+            "auto" => crate::evaluate::Explore::Auto,
+            other => match other.parse::<f64>() {
+                Ok(e) if (0.0..1.0).contains(&e) => crate::evaluate::Explore::Share(e),
+                _ => return Err(Error::invalid(format!("explore '{}' must be auto or a share at least 0 and below 1", crate::error::truncate(other, 20)))),
+            },
+        };
         let split = match (self.holdout, self.newest) {
             (Some(_), Some(_)) => return Err(Error::invalid("give a holdout fraction or a newest count, not both")),
             (Some(f), None) => {
@@ -110,6 +124,7 @@ impl EvaluateRequest {
             task_truth: None,
             side: crate::select::SideData::default(),
             adaptive_target_se: methods_include_adaptive.then_some(self.target_se),
+            adaptive_explore: explore,
         })
     }
 }
