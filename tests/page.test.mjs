@@ -593,6 +593,15 @@ test('SMART filter in the page removes planted easy and duplicate items, as the 
     assert.equal(reasons.e2, 'easy');
     assert.ok(reasons.d1 === 'duplicate' || reasons.d2 === 'duplicate', JSON.stringify(removed));
     assert.match((await page.textContent('#filter-summary')) ?? '', new RegExp(`^Kept ${cli.kept.length} of 14 items`));
+    // The table says each rule in a few words; the disclosure below has it in full.
+    const rules = await page.$$eval('#filter-stages tbody tr', (trs) => trs.map((r) => r.children[3].textContent ?? ''));
+    assert.deepEqual(
+      rules,
+      cli.stages.map((/** @type {any} */ st) => st.brief.charAt(0).toUpperCase() + st.brief.slice(1)),
+    );
+    assert.ok(rules.every((r) => r.length <= 60 && !r.includes('IQR')), rules.join(' | '));
+    const full = await page.$$eval('#filter-rules li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.ok(full.some((r) => r.includes('Q3 + 3·IQR')), full.join(' | '));
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-kept')]);
     await download.saveAs(join(dir, 'kept.csv'));
     assert.deepEqual(readFileSync(join(dir, 'kept.csv'), 'utf8').trim().split('\n').slice(1), cli.kept);

@@ -47,8 +47,19 @@ function showFilter(report) {
   replaceRows(
     'filter-stages',
     report.stages.map((stage) =>
-      tableRow([STAGE_NAMES[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.ran ? numberFormat.format(stage.flagged ?? stage.removed) : '', stage.rule]),
+      tableRow([STAGE_NAMES[stage.stage] ?? stage.stage, stage.ran ? numberFormat.format(stage.removed) : 'off', stage.ran ? numberFormat.format(stage.flagged ?? stage.removed) : '', sentence(stage.brief)]),
     ),
+  );
+  // Each rule in full, with the numbers it used, behind a disclosure.
+  const full = $('filter-rules');
+  full.replaceChildren(
+    ...report.stages
+      .filter((stage) => stage.ran)
+      .map((stage) => {
+        const li = document.createElement('li');
+        li.textContent = `${STAGE_NAMES[stage.stage] ?? stage.stage}: ${stage.rule}`;
+        return li;
+      }),
   );
   // The first 500: enough to judge the rules by; the download has them all.
   replaceRows('filter-removed', report.removed.slice(0, 500).map((r) => tableRow([r.id, r.reason, evidence(r)])));

@@ -305,7 +305,19 @@ pub(super) fn run(s: &Shared, c: &ContaminationOptions, inputs: &FilterInputs, s
             }
         ));
     }
+    let mut brief: Vec<String> = Vec::new();
+    if inputs.answer_only.is_some() {
+        brief.push("right without the question".into());
+    }
+    if let Some(t) = c.score_threshold {
+        brief.push(format!("contamination score ≥ {t}"));
+    }
+    if binary {
+        brief.push(format!("residuals tied to similar items' ({})", if c.remove_flagged { "removed" } else { "reported only" }));
+    }
+    let brief = if brief.is_empty() { "no evidence given".to_string() } else { brief.join("; or ") };
     Ok(Stage {
+        brief,
         stage: "contamination",
         ran: true,
         considered: considered_total,

@@ -119,7 +119,9 @@ pub(super) fn run(s: &Shared, d: &DuplicateOptions, v: &Vectors, sift: &mut Sift
         tasks.push(StageTask { task: task.label(), items: task.items.len(), considered: rows.len(), flagged, removed, capped });
     }
     duplicate_pairs.sort_by(|x, y| y.cosine.total_cmp(&x.cosine));
+    let brief = format!("cosine ≥ {threshold:.2} to another item{}", if given { "" } else { " (an automatic threshold)" });
     let stage = Stage {
+        brief,
         stage: "duplicates",
         ran: true,
         considered,

@@ -93,12 +93,18 @@ pub(super) fn run(s: &Shared, e: &EasyOptions, sift: &mut Sift) -> Stage {
             fraction_words(e.keep_fraction)
         ),
     };
+    let who = if rule.min_fraction == 1.0 { "all".to_string() } else { format!("at least {}", fraction_words(rule.min_fraction)) };
+    let brief = match e.probability {
+        None => format!("right for {who} of the {k_used} strongest models"),
+        Some(t) => format!("P(correct) ≥ {t} for the {k_used} strongest models"),
+    };
     Stage {
         stage: "easy",
         ran: true,
         considered,
         removed: removed_total,
         rule: rule_text,
+        brief,
         threshold: Some(e.probability.unwrap_or(rule.min_fraction)),
         flagged: Some(flagged_total),
         pairs: None,

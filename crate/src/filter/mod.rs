@@ -343,6 +343,8 @@ pub struct Stage {
     pub removed: usize,
     /// The rule in words, with the numbers used.
     pub rule: String,
+    /// The rule in a few words, for a table (`rule` has it in full).
+    pub brief: String,
     /// The threshold actually applied, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
@@ -770,6 +772,7 @@ fn off(stage: &'static str) -> Stage {
         considered: 0,
         removed: 0,
         rule: "turned off".into(),
+        brief: "turned off".into(),
         threshold: None,
         flagged: None,
         pairs: None,

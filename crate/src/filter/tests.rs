@@ -197,6 +197,8 @@ fn answer_only_responses_flag_what_the_strongest_models_solve_without_the_questi
     assert_eq!(contaminated.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), ids, "{contaminated:?}");
     assert!(contaminated.iter().all(|x| x.answer_only_fraction == Some(1.0)));
     assert!(r.stages[1].rule.contains("without its question"), "{}", r.stages[1].rule);
+    assert!(r.stages[1].brief.starts_with("right without the question"), "{}", r.stages[1].brief);
+    assert_eq!(r.stages[0].brief, "turned off");
     drop(p.leaked);
 }
 
