@@ -206,6 +206,13 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
     const expected = cli.guard.fell_back ? cli.guard.random_error : cli.guard.method_error;
     assert.ok(((await page.textContent('#select-quality')) ?? '').includes(`Expected error of a new model's estimated score: ${expected.toFixed(4)}`));
     assert.ok(((await page.textContent('#select-quality')) ?? '').includes(`within ±${cli.ridge.half_width.toFixed(4)}`));
+    // Beside it, a small chart of the method's cross-validated error against random's, with the CLI's numbers.
+    assert.equal(await page.isHidden('#select-chart'), false);
+    const bars = await page.$$eval('#select-chart svg rect', (rects) => rects.length);
+    assert.equal(bars, 2);
+    const printed = await page.$$eval('#select-chart svg text.tick', (ts) => ts.map((t) => t.textContent ?? ''));
+    for (const e of [cli.guard.method_error, cli.guard.random_error]) assert.ok(printed.some((p) => Math.abs(Number(p) - e) < 5e-4), `${e} not in ${printed}`);
+    await page.locator('#select-result').screenshot({ path: join(OUT, 'page-select-chart.png') });
     // The random guard ran as the CLI's did, and the summary says when it took a random subset.
     assert.equal(typeof cli.guard?.fell_back, 'boolean');
     assert.equal(((await page.textContent('#select-summary')) ?? '').includes('so these items are a random subset'), cli.guard.fell_back);

@@ -110,6 +110,51 @@ export function lineChart(series, labels) {
 }
 
 /**
+ * A few horizontal bars on one axis from 0, each with its value printed: a
+ * small chart beside a result (the select card's method against random).
+ * @param {{label: string, value: number, colour?: string}[]} bars
+ * @param {{xLabel: string, title: string}} labels
+ * @returns {SVGSVGElement}
+ */
+export function barChart(bars, labels) {
+  const width = 360;
+  const row = 28;
+  const margin = { left: 96, right: 56, top: 8, bottom: 34 };
+  const height = margin.top + row * bars.length + margin.bottom;
+  const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart small' }));
+  const title = el('title', {});
+  title.textContent = labels.title;
+  svg.append(title);
+  const values = bars.map((b) => b.value).filter(Number.isFinite);
+  if (values.length === 0) return svg;
+  const { ticks, digits } = niceTicks(0, Math.max(...values), 3);
+  const top = ticks[ticks.length - 1] || 1;
+  const sx = (/** @type {number} */ x) => margin.left + (x / top) * (width - margin.left - margin.right);
+  const axisY = margin.top + row * bars.length;
+  for (const t of ticks) {
+    const label = el('text', { x: sx(t), y: axisY + 16, 'text-anchor': 'middle', class: 'tick' });
+    label.textContent = t.toFixed(digits);
+    svg.append(el('line', { x1: sx(t), y1: margin.top, x2: sx(t), y2: axisY, class: 'grid' }), label);
+  }
+  bars.forEach((b, i) => {
+    const y = margin.top + row * i;
+    const name = el('text', { x: margin.left - 8, y: y + row / 2 + 4, 'text-anchor': 'end', class: 'label' });
+    name.textContent = b.label;
+    svg.append(name);
+    if (!Number.isFinite(b.value)) return;
+    svg.append(el('rect', { x: sx(0), y: y + 5, width: Math.max(1, sx(b.value) - sx(0)), height: row - 10, fill: b.colour ?? PALETTE[(i + 1) % PALETTE.length] }));
+    const value = el('text', { x: sx(b.value) + 6, y: y + row / 2 + 4, class: 'tick' });
+    value.textContent = b.value.toFixed(Math.max(digits + 1, 3));
+    svg.append(value);
+  });
+  svg.append(el('line', { x1: sx(0), y1: axisY, x2: width - margin.right, y2: axisY, class: 'axis' }));
+  const xl = el('text', { x: (margin.left + width - margin.right) / 2, y: height - 4, 'text-anchor': 'middle', class: 'label' });
+  xl.textContent = labels.xLabel;
+  svg.append(xl);
+  return svg;
+}
+
+/**
  * Linear axes with ticks; returns scale functions. Shared by the scatter and
  * curve charts.
  * @param {SVGSVGElement} svg

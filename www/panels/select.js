@@ -4,7 +4,8 @@
 // lm-evaluation-harness run. Its settings travel in the URL.
 
 import { lmEvalSamples } from '../lib/lm_eval.js';
-import { $, errorMessage, field, numberFormat, replaceRows, submitted, tableRow } from '../ui/dom.js';
+import { PALETTE, barChart } from '../plot.js';
+import { $, errorMessage, field, numberFormat, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
 import { download, downloadCsv, downloadJson } from '../ui/download.js';
 import { runJob, wireCancel } from '../ui/job.js';
 import { flag, saveUrlSettings, urlCount, urlSetting } from '../ui/url.js';
@@ -86,6 +87,17 @@ function showSubset(page, subset) {
   $('select-summary').textContent = whoChose(subset);
   $('select-quality').textContent = expectedError(subset);
   $('select-detail-text').textContent = details(subset);
+  // The guard's comparison as a picture: who predicts the held-out training models better.
+  const g = subset.guard;
+  const drawn = g != null && g.method_error != null && g.random_error != null;
+  $('select-chart').hidden = !drawn;
+  if (drawn) {
+    const bars = [
+      { label: subset.method, value: /** @type {number} */ (g.method_error), colour: PALETTE[1] },
+      { label: 'random', value: /** @type {number} */ (g.random_error), colour: PALETTE[0] },
+    ];
+    showChart('select-chart', barChart(bars, { xLabel: 'mean absolute error (cross-validated)', title: `${subset.method} against random subsets of ${subset.items.length} items` }));
+  }
   replaceRows(
     'subset-table',
     subset.items.map((id, k) => {
