@@ -361,7 +361,7 @@ impl<'a, 's> Em<'a, 's> {
             sums,
             post: vec![0.0; m.n_models() * q],
             stats: vec![0.0; m.n_items() * obs.stats_per_node() * q],
-            summaries: vec![PosteriorSummary::full(q); m.n_models()],
+            summaries: estep::start_summaries(obs, grid, matches!(options.model, IrtModel::Rasch | IrtModel::OnePl | IrtModel::TwoPl)),
             scale_free_items: Vec::new(),
         }
     }

@@ -39,6 +39,7 @@ mod em;
 pub(crate) mod estep;
 pub mod item;
 pub mod json;
+mod lanes;
 pub mod multi;
 pub mod options;
 mod prior;
