@@ -9,7 +9,7 @@
 //! horizontally. Rows are taken in blocks against column tiles (a block ×
 //! tile slab of scores at a time, 256 KB), and because every score is a
 //! plain in-order sum of products — the same bits whatever the vector width
-//! (SSE natively, simd128 in wasm) and the same for (i, j) as for (j, i) —
+//! (SSE2 or AVX2 natively, simd128 in wasm) and the same for (i, j) as for (j, i) —
 //! each block is scored only against the columns from its own first row on,
 //! and each score is filed under both rows: half the work of the full
 //! product. Workers keep their own top-k tables, merged under a total order
@@ -122,8 +122,26 @@ fn micro<const ROW: usize>(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
 }
 
 /// Fills `slab` (rows of width TILE) with the scores of the rows in panels
-/// `a_panels` against the columns in panels `b_panels`.
+/// `a_panels` against the columns in panels `b_panels`. On x86-64 with AVX2
+/// the same code is compiled for 256-bit registers (one per microkernel
+/// row); the sums, and so the bits, are the same as the SSE build's.
 fn scores_into(slab: &mut [f32], packed: &[f32], dims: usize, a_panels: std::ops::Range<usize>, b_panels: std::ops::Range<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { scores_into_avx2(slab, packed, dims, a_panels, b_panels) };
+    }
+    scores_into_portable(slab, packed, dims, a_panels, b_panels)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scores_into_avx2(slab: &mut [f32], packed: &[f32], dims: usize, a_panels: std::ops::Range<usize>, b_panels: std::ops::Range<usize>) {
+    scores_into_portable(slab, packed, dims, a_panels, b_panels)
+}
+
+#[inline(always)]
+fn scores_into_portable(slab: &mut [f32], packed: &[f32], dims: usize, a_panels: std::ops::Range<usize>, b_panels: std::ops::Range<usize>) {
     let panel = |p: usize| &packed[p * dims * NR..(p + 1) * dims * NR];
     for (cb, pb) in b_panels.enumerate() {
         let b = panel(pb);
