@@ -444,7 +444,7 @@ test('works offline after the first visit (service worker)', { skip }, async () 
   }
 });
 
-test('a phone-width screen has no sideways scrolling, and the keyboard alone can select', { skip }, async () => {
+test('a phone-width screen has no sideways scrolling, the keyboard alone can select, and the compare chart and subset table stay readable', { skip }, async () => {
   const { context, page } = await open({ webgpu: false });
   try {
     await page.setViewportSize({ width: 390, height: 844 });
@@ -462,7 +462,34 @@ test('a phone-width screen has no sideways scrolling, and the keyboard alone can
     await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 60_000 });
     assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'results made the page wider than the screen');
+    // An item's text takes at most three lines of the subset table.
+    const lineHeights = await page.$$eval('#subset-table tbody td .clamp', (cells) =>
+      cells.map((c) => c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight || '20')),
+    );
+    assert.ok(lineHeights.length > 0 && lineHeights.every((h) => h <= 3.05), `text cells of ${lineHeights.map((h) => h.toFixed(1))} lines`);
     await page.screenshot({ path: join(OUT, 'page-phone-select.png'), fullPage: true });
+    // The compare chart at phone width: its legend under the plot, not
+    // beside it, and its text at a readable size on screen.
+    await page.uncheck('#compare-form input[value=irt-cluster]');
+    await page.fill('#compare-form input[name=budgets]', '3,5');
+    await page.fill('#compare-form input[name=folds]', '3');
+    await page.fill('#compare-form input[name=seeds]', '2');
+    await page.click('#compare-form button[type=submit]');
+    await page.waitForSelector('#chart svg polyline', { timeout: 120_000 });
+    const chart = await page.$eval('#chart svg', (svg) => {
+      const axis = [...svg.querySelectorAll('line.axis')].map((l) => Number(l.getAttribute('y1')));
+      const legends = [...svg.querySelectorAll('text.legend')];
+      return {
+        axisBottom: Math.max(...axis),
+        legendY: legends.map((t) => Number(t.getAttribute('y'))),
+        legendPx: legends.map((t) => t.getBoundingClientRect().height),
+        plotWidth: svg.getBoundingClientRect().width,
+      };
+    });
+    assert.ok(chart.legendY.length > 0 && chart.legendY.every((y) => y > chart.axisBottom), `legend at ${chart.legendY} above the axis at ${chart.axisBottom}`);
+    assert.ok(chart.legendPx.every((h) => h >= 12), `legend text ${chart.legendPx.map((h) => h.toFixed(1))} px high`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the chart made the page wider than the screen');
+    await page.locator('#compare-result').screenshot({ path: join(OUT, 'page-phone-compare.png') });
   } finally {
     await context.close();
   }

@@ -49,17 +49,31 @@ export function niceTicks(lo, hi, count = 5) {
   return { ticks, digits };
 }
 
+/** Below this width (CSS pixels) a line chart puts its legend under the plot. */
+export const COMPACT_WIDTH = 560;
+
 /**
  * A line chart with a log-scaled x axis (budgets) and confidence bands.
+ * `width`, the room the chart will have on screen, picks the layout: beside
+ * the plot the legend takes a third of it, which at phone width shrank the
+ * text to half its size; under the plot the chart keeps the whole width and
+ * its text stays readable.
  * @param {Series[]} series
  * @param {{xLabel: string, yLabel: string, title: string}} labels
+ * @param {{width?: number}} [room]
  * @returns {SVGSVGElement}
  */
-export function lineChart(series, labels) {
-  const width = 720;
-  const height = 360;
-  const margin = { left: 64, right: 260, top: 28, bottom: 48 };
-  const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart' }));
+export function lineChart(series, labels, room = {}) {
+  const compact = (room.width ?? Infinity) < COMPACT_WIDTH;
+  const width = compact ? 420 : 720;
+  const plotHeight = compact ? 300 : 360;
+  // Under the plot: a row of 20 per series, below the x axis's label.
+  const legendHeight = compact ? 20 * series.length + 12 : 0;
+  const height = plotHeight + legendHeight;
+  const margin = compact ? { left: 52, right: 16, top: 20, bottom: 48 + legendHeight } : { left: 64, right: 260, top: 28, bottom: 48 };
+  const legendAt = (/** @type {number} */ i) =>
+    compact ? { x: margin.left, y: plotHeight + 20 + 20 * i } : { x: width - margin.right + 12, y: margin.top + 16 * i + 4 };
+  const svg = /** @type {SVGSVGElement} */ (el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: compact ? 'chart compact' : 'chart' }));
   const title = el('title', {});
   title.textContent = labels.title;
   svg.append(title);
@@ -85,7 +99,7 @@ export function lineChart(series, labels) {
     t.textContent = y.toFixed(yTicks.digits);
     svg.append(t, el('line', { x1: margin.left, y1: sy(y), x2: width - margin.right, y2: sy(y), class: 'grid' }));
   }
-  const xl = el('text', { x: (margin.left + width - margin.right) / 2, y: height - 8, 'text-anchor': 'middle', class: 'label' });
+  const xl = el('text', { x: (margin.left + width - margin.right) / 2, y: height - margin.bottom + 40, 'text-anchor': 'middle', class: 'label' });
   xl.textContent = labels.xLabel;
   const yl = el('text', { x: 14, y: (margin.top + height - margin.bottom) / 2, transform: `rotate(-90 14 ${(margin.top + height - margin.bottom) / 2})`, 'text-anchor': 'middle', class: 'label' });
   yl.textContent = labels.yLabel;
@@ -102,7 +116,7 @@ export function lineChart(series, labels) {
     if (pts.length === 0) continue;
     const line = { points: pts.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' '), fill: 'none', stroke: colour, 'stroke-width': 2 };
     svg.append(el('polyline', s.dashed ? { ...line, 'stroke-dasharray': '6 3' } : line));
-    const legend = el('text', { x: width - margin.right + 12, y: margin.top + 16 * i + 4, class: 'legend', fill: colour });
+    const legend = el('text', { ...legendAt(i), class: 'legend', fill: colour });
     legend.textContent = s.label;
     svg.append(legend);
   }
@@ -280,7 +294,7 @@ export function curveChart(curves, rug, labels) {
 /** Colours for a chart saved outside the page (the page's CSS is not there). */
 const EXPORT_STYLE =
   'text{font:12px system-ui,sans-serif;fill:#1d1f23}.axis{stroke:#5d6470}.grid{stroke:#dcdfe4;stroke-dasharray:2 3}' +
-  '.legend{font-size:12px}.dots{stroke:#8a94a6;stroke-width:3;stroke-linecap:round;stroke-opacity:.55}' +
+  '.legend{font-size:12px}.compact text{font-size:15px}.dots{stroke:#8a94a6;stroke-width:3;stroke-linecap:round;stroke-opacity:.55}' +
   '.picked{fill:#d9480f;stroke:#fff;stroke-width:1}.rug{stroke:#2f6fdf;stroke-opacity:.6}';
 
 /**

@@ -4,7 +4,7 @@
 // interval narrowing, the table every item as it was chosen.
 
 import { lineChart } from '../plot.js';
-import { $, numberFormat, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
+import { $, chartRoom, numberFormat, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
 import { runJob, wireCancel } from '../ui/job.js';
 import { automaticIrt, showItemMap } from './itemmap.js';
 
@@ -61,7 +61,7 @@ function showAdaptation(adaptation, truth) {
     /** @type {import('../plot.js').Series[]} */
     const series = [{ label: 'estimate (95% interval)', points, colour: '#2f6fdf' }];
     if (truth !== null) series.push({ label: 'true full score', points: points.map((p) => ({ x: p.x, y: truth, low: truth, high: truth })), colour: '#6b7280', dashed: true });
-    showChart('adapt-chart', lineChart(series, { xLabel: 'items answered', yLabel: 'full score', title: 'Adaptive test: the score estimate after each item' }));
+    showChart('adapt-chart', lineChart(series, { xLabel: 'items answered', yLabel: 'full score', title: 'Adaptive test: the score estimate after each item' }, chartRoom('adapt-chart')));
   }
   replaceRows(
     'adapt-table',

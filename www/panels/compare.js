@@ -4,7 +4,7 @@
 // settings travel in the URL.
 
 import { PALETTE, lineChart } from '../plot.js';
-import { $, field, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
+import { $, chartRoom, field, replaceRows, showChart, submitted, tableRow } from '../ui/dom.js';
 import { savePng, saveSvg } from '../ui/download.js';
 import { runJob, wireCancel } from '../ui/job.js';
 import { showFatal } from '../ui/status.js';
@@ -79,7 +79,11 @@ let lastSeries = [];
 function drawChart() {
   showChart(
     'chart',
-    lineChart(lastSeries.filter((s) => s.shown), { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' }),
+    lineChart(
+      lastSeries.filter((s) => s.shown),
+      { xLabel: 'items in the subset', yLabel: 'MAE of estimated score', title: 'Error versus budget' },
+      chartRoom('chart'),
+    ),
   );
 }
 

@@ -102,7 +102,15 @@ function showSubset(page, subset) {
     'subset-table',
     subset.items.map((id, k) => {
       const text = subset.texts?.[k] ?? '';
-      return tableRow([String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), text.length > 160 ? `${text.slice(0, 160)}…` : text]);
+      const row = tableRow([String(k + 1), id, subset.groups?.[k] ?? '', subset.weights[k].toFixed(4), '']);
+      // At most three lines of the item's text (a phone's narrow column
+      // wrapped 160 characters into ten); the whole text on hover.
+      const clamp = document.createElement('span');
+      clamp.className = 'clamp';
+      clamp.textContent = text.length > 160 ? `${text.slice(0, 160)}…` : text;
+      clamp.title = text;
+      row.lastElementChild?.append(clamp);
+      return row;
     }),
   );
   // The lm-evaluation-harness run is offered only where the item ids are

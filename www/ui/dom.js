@@ -49,6 +49,15 @@ export function submitted(event) {
 }
 
 /**
+ * The width (CSS pixels) a chart in figure `id` will have: the figure's, or
+ * the page's while the figure is still hidden.
+ * @param {string} id
+ */
+export function chartRoom(id) {
+  return { width: $(id).clientWidth || document.documentElement.clientWidth };
+}
+
+/**
  * Puts a chart in a figure in place of the one it held (the caption stays).
  * @param {string} id of the figure
  * @param {SVGSVGElement} chart
