@@ -351,6 +351,20 @@ impl MatrixBuilder {
 
     /// Appends a model row. `values` has one entry per item; scores must be
     /// finite (readers check that, with locations, before calling).
+    /// Appends a row of 0/1/missing cells given as bitsets (`observed`, and
+    /// `correct` ⊆ `observed`, `words_per_row` words each): what a wide binary
+    /// CSV's fast path builds, without a call per cell. `false`, with nothing
+    /// appended, once the matrix holds continuous scores (then use
+    /// [`MatrixBuilder::push_row_unchecked`]).
+    pub fn push_bits_row(&mut self, model_id: String, observed: &[u64], correct: &[u64]) -> bool {
+        debug_assert!(observed.len() == self.words_per_row && correct.len() == self.words_per_row);
+        let Cells::Binary(bits) = &mut self.cells else { return false };
+        self.model_ids.push(model_id);
+        self.observed.extend_from_slice(observed);
+        bits.extend(correct.iter().zip(observed).map(|(c, o)| c & o));
+        true
+    }
+
     pub fn push_row_unchecked(&mut self, model_id: String, values: &[Option<f32>]) {
         debug_assert_eq!(values.len(), self.item_ids.len());
         let m = self.model_ids.len();

@@ -102,6 +102,7 @@ pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
     let mut model_lines: HashMap<String, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut values: Vec<Option<f32>> = vec![None; n_items];
+    let (mut observed, mut correct) = (vec![0u64; n_items.div_ceil(64)], vec![0u64; n_items.div_ceil(64)]);
     while reader.read_byte_record(&mut record).map_err(|e| csv_error(name, e))? {
         let line = line_of(&record);
         if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
@@ -126,6 +127,9 @@ pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
             }
         }
         check_cells(name, builder.n_models() as u64 + 1, n_items as u64, options)?;
+        if binary_row_bits(&record, &mut observed, &mut correct) && builder.push_bits_row(model.to_string(), &observed, &correct) {
+            continue;
+        }
         for (c, (slot, field)) in values.iter_mut().zip(record.iter().skip(1)).enumerate() {
             let at = |message: String| Error::input(Location::cell(name, line, c as u64 + 2, &builder_item(&header, c + 1)), message);
             *slot = parse_score(field).map_err(at)?;
@@ -139,6 +143,25 @@ pub(crate) fn read_wide(name: &str, bytes: &[u8], options: &ReadOptions) -> Resu
         return Err(Error::input(Location::file(name), "no model rows after the header"));
     }
     Ok(builder.into_matrix())
+}
+
+/// A row's cells as bitsets when every one is exactly `0`, `1` or empty
+/// (the cells after the model id); `false` at the first other cell, which
+/// the general path then parses, checks and locates if it is wrong.
+fn binary_row_bits(record: &csv::ByteRecord, observed: &mut [u64], correct: &mut [u64]) -> bool {
+    observed.fill(0);
+    correct.fill(0);
+    for (c, field) in record.iter().skip(1).enumerate() {
+        let (seen, right) = match field {
+            b"1" => (1u64, 1u64),
+            b"0" => (1, 0),
+            b"" => (0, 0),
+            _ => return false,
+        };
+        observed[c / 64] |= seen << (c % 64);
+        correct[c / 64] |= right << (c % 64);
+    }
+    true
 }
 
 fn builder_item(header: &csv::ByteRecord, column: usize) -> String {
@@ -255,6 +278,45 @@ mod tests {
         assert_eq!(m.model_ids(), ["A, the model"]);
         let t = read_wide("r.tsv", b"model\tq1\tq2\nA\t0.5\t1\n", &ReadOptions::default()).unwrap();
         assert_eq!(t.get(0, 0), Some(0.5));
+    }
+
+    #[test]
+    fn rows_of_plain_0_1_and_empty_cells_read_as_the_general_path_would() {
+        // 70 items: two bitset words. Rows 1, 2 and 4 take the bitset fast
+        // path; row 3 (" 1", "NA", "true") the general one; row 5 has a 0.5,
+        // which makes the matrix continuous after fast rows were pushed.
+        let items = 70;
+        let header = format!("model,{}\n", (0..items).map(|i| format!("q{i}")).collect::<Vec<_>>().join(","));
+        let row = |name: &str, cell: &dyn Fn(usize) -> String| format!("{name},{}\n", (0..items).map(cell).collect::<Vec<_>>().join(","));
+        let rows = [
+            row("A", &|i| ["1", "0", ""][i % 3].to_string()),
+            row("B", &|i| if i == 69 { "1".into() } else { "0".into() }),
+            row("C", &|i| [" 1", "NA", "true", "0"][i % 4].to_string()),
+            row("D", &|_| String::new()),
+        ];
+        let expected = |model: usize, i: usize| -> Option<f32> {
+            match model {
+                0 => [Some(1.0), Some(0.0), None][i % 3],
+                1 => Some(if i == 69 { 1.0 } else { 0.0 }),
+                2 => [Some(1.0), None, Some(1.0), Some(0.0)][i % 4],
+                _ => None,
+            }
+        };
+        let binary = wide(&format!("{header}{}", rows.concat())).unwrap();
+        assert_eq!(binary.kind(), crate::matrix::Kind::Binary);
+        let continuous = wide(&format!("{header}{}{}", rows.concat(), row("E", &|i| if i == 5 { "0.5".into() } else { "1".into() }))).unwrap();
+        assert_eq!(continuous.kind(), crate::matrix::Kind::Continuous);
+        for m in [&binary, &continuous] {
+            for model in 0..4 {
+                for i in 0..items {
+                    assert_eq!(m.get(model, i), expected(model, i), "model {model} item {i}");
+                }
+            }
+        }
+        assert_eq!(continuous.get(4, 5), Some(0.5));
+        assert_eq!(continuous.get(4, 6), Some(1.0));
+        // A bad cell after fast rows is still located.
+        assert_eq!(err(wide("model,q1,q2\nA,1,0\nB,1,yes\n")), "r.csv, line 3, column 3 (q2): 'yes' is not a number");
     }
 
     #[test]
