@@ -367,25 +367,17 @@ impl<'a, 's> Em<'a, 's> {
     }
 
     pub(super) async fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
-        let (nodes, family) = (&self.grid.nodes, self.obs.family());
         let outside = || "internal error: a posterior window outside the grid".to_string();
+        // Each model's marginal log-likelihood, summed in model order.
+        let total = |marginals: Vec<f64>| marginals.iter().sum::<f64>();
         if let Some(sums) = self.sums.as_deref_mut() {
             // The external sums evaluate every node.
-            let tables = Tables::new(items, nodes, family);
+            let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
             sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
             let full = Some(&self.ll[..]);
-            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries).ok_or_else(outside);
+            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries).map(total).ok_or_else(outside);
         }
-        // Tables only where last iteration's windows were; if a posterior
-        // has moved out of them (early iterations), the whole grid.
-        let lo = self.summaries.iter().map(|s| s.lo).min().unwrap_or(0);
-        let hi = self.summaries.iter().map(|s| s.hi).max().unwrap_or(nodes.len());
-        let tables = Tables::window(items, nodes, family, lo, hi);
-        if let Some(ll) = estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries) {
-            return Ok(ll);
-        }
-        let tables = Tables::new(items, nodes, family);
-        estep::posteriors(self.obs, &tables, self.grid, None, &mut self.post, &mut self.summaries).ok_or_else(outside)
+        estep::cpu_e_step(self.obs, self.grid, items, &mut self.post, &mut self.summaries).map(total).ok_or_else(outside)
     }
 
     /// One EM iteration from `items`.

@@ -608,9 +608,26 @@ fn posterior_mode(obs: &Observations, t: &Tables, model: usize, start: f64, scra
     (theta, 1.0 / info.sqrt(), f)
 }
 
+/// The CPU E-step: tables over the span of last iteration's windows (all
+/// nodes if a posterior has left it), then [`posteriors`]. Each model's
+/// result depends on its own responses and the items only, so a block of
+/// models fitted on its own (a worker's share) gets the bits it would get
+/// among all of them. `None` only if a window left the whole grid.
+pub(crate) fn cpu_e_step(obs: &Observations, grid: &Grid, items: &[ItemParams], post: &mut [f64], summaries: &mut [PosteriorSummary]) -> Option<Vec<f64>> {
+    let (nodes, family) = (&grid.nodes, obs.family());
+    let lo = summaries.iter().map(|s| s.lo).min().unwrap_or(0);
+    let hi = summaries.iter().map(|s| s.hi).max().unwrap_or(nodes.len());
+    let tables = Tables::window(items, nodes, family, lo, hi);
+    if let Some(marginals) = posteriors(obs, &tables, grid, None, post, summaries) {
+        return Some(marginals);
+    }
+    let tables = Tables::new(items, nodes, family);
+    posteriors(obs, &tables, grid, None, post, summaries)
+}
+
 /// Fills `post` (models × nodes) with each model's posterior over the grid,
-/// updates `summaries`, and returns the marginal log-likelihood
-/// Σ_j ln ∫ p(x_j | θ) φ(θ) dθ. `full` (models × nodes), when given, holds
+/// updates `summaries`, and returns each model's marginal log-likelihood
+/// ln ∫ p(x_j | θ) φ(θ) dθ. `full` (models × nodes), when given, holds
 /// every model's log-likelihood at every node, computed elsewhere.
 ///
 /// `None`, with `post` and `summaries` unchanged, when some model's window
@@ -622,7 +639,7 @@ pub(crate) fn posteriors(
     full: Option<&[f64]>,
     post: &mut [f64],
     summaries: &mut [PosteriorSummary],
-) -> Option<f64> {
+) -> Option<Vec<f64>> {
     let q = t.q;
     let n_models = obs.matrix().n_models();
     let mut marginal = vec![0.0f64; n_models];
@@ -662,46 +679,128 @@ pub(crate) fn posteriors(
     }
     post.copy_from_slice(&rows);
     summaries.copy_from_slice(&next);
-    Some(marginal.iter().sum())
+    Some(marginal)
+}
+
+/// Expected counts are summed in fixed point, 2⁻³⁶ a unit: integer sums do
+/// not depend on their order, so counts summed over any split of the models
+/// (threads here; a pool of workers, each holding a block of models) and
+/// then added up are the same bits. A cell's addend is at most 1 (binary,
+/// fractional) or |ln 10⁻³| (Beta), so sums stay far inside i64 up to
+/// [`MAX_COUNTED_MODELS`] models; each addend is cut to the unit (below
+/// 1.5·10⁻¹¹, far under what the M-step can see).
+pub(crate) const COUNT_SCALE: f64 = (1u64 << 36) as f64;
+
+/// Models the fixed-point counts can sum without overflow: a Beta count
+/// adds at most 6.91 · 2³⁶ per model, 2⁶³ / that ≈ 1.9·10⁷.
+pub(crate) const MAX_COUNTED_MODELS: usize = 10_000_000;
+
+#[inline]
+fn fixed(x: f64) -> i64 {
+    (x * COUNT_SCALE) as i64
+}
+
+#[inline]
+fn add_fixed(acc: &mut [i64], row: &[i64]) {
+    if let (Ok(acc), Ok(row)) = (<&mut [i64; 3]>::try_from(&mut *acc), <&[i64; 3]>::try_from(row)) {
+        acc[0] += row[0];
+        acc[1] += row[1];
+        acc[2] += row[2];
+        return;
+    }
+    for (a, r) in acc.iter_mut().zip(row) {
+        *a += r;
+    }
+}
+
+#[inline]
+fn add_fixed_scaled(acc: &mut [i64], row: &[f64], x: f64) {
+    for (a, r) in acc.iter_mut().zip(row) {
+        *a += fixed(r * x);
+    }
 }
 
 /// Expected sufficient statistics per item and node, laid out item-major:
 /// `stats[(i·K + k)·Q + q]` with k = 0 for n, 1 for s (or Σ r ln x), 2 for
-/// Σ r ln(1 − x).
+/// Σ r ln(1 − x). Summed in fixed point (see [`COUNT_SCALE`]).
 pub(crate) fn accumulate(obs: &Observations, post: &[f64], summaries: &[PosteriorSummary], q: usize, stats: &mut [f64]) {
-    let m = obs.matrix();
-    let k_stats = obs.stats_per_node();
-    let n_items = m.n_items();
-    let per_item = k_stats * q;
-    stats.fill(0.0);
-    // The posterior is zero outside its window (see model_posterior), and a
-    // narrow one inside it too but for three nodes: add only the nodes from
-    // the first nonzero to the last (adding zeros would change no bit).
-    let support: Vec<(usize, usize)> = summaries
-        .iter()
-        .enumerate()
-        .map(|(model, s)| {
-            let row = &post[model * q..(model + 1) * q];
-            let (lo, hi) = (s.lo.min(s.hi), s.hi);
-            let first = (lo..hi).find(|&n| row[n] != 0.0).unwrap_or(hi);
-            let last = (first..hi).rev().find(|&n| row[n] != 0.0).map_or(first, |n| n + 1);
-            (first, last)
-        })
-        .collect();
+    let per_item = obs.stats_per_node() * q;
+    let counted = Counted::new(obs, post, summaries, q);
     // One task per 64 items: one bitset word of every model row.
     parallel::for_each_chunk_mut(stats, 64 * per_item, |word, block| {
+        let mut fixed_block = vec![0i64; block.len()];
+        counted.word(word, &mut fixed_block);
+        for (s, &c) in block.iter_mut().zip(&fixed_block) {
+            *s = c as f64 / COUNT_SCALE;
+        }
+    });
+}
+
+/// [`accumulate`]'s counts in their fixed-point units, for a share of the
+/// models to be added to the others' exactly: the sum of two shares' counts
+/// is the whole's, to the bit. Only the tests call it yet: they hold that
+/// invariant, on which a pool of workers (each fitting a block of models)
+/// will rest.
+#[cfg(test)]
+pub(crate) fn fixed_counts(obs: &Observations, post: &[f64], summaries: &[PosteriorSummary], q: usize, counts: &mut [i64]) {
+    let per_item = obs.stats_per_node() * q;
+    let counted = Counted::new(obs, post, summaries, q);
+    parallel::for_each_chunk_mut(counts, 64 * per_item, |word, block| {
+        block.fill(0);
+        counted.word(word, block);
+    });
+}
+
+/// The E-step's output as the counts read it: each model's posterior in
+/// fixed point over its support.
+struct Counted<'a> {
+    obs: &'a Observations<'a>,
+    post: &'a [f64],
+    q: usize,
+    /// Each model's nodes from the first nonzero posterior mass to the last.
+    support: Vec<(usize, usize)>,
+    /// The posterior rows in fixed point (binary counts add these).
+    fixed_post: Vec<i64>,
+}
+
+impl<'a> Counted<'a> {
+    fn new(obs: &'a Observations<'a>, post: &'a [f64], summaries: &[PosteriorSummary], q: usize) -> Self {
+        // The posterior is zero outside its window (see model_posterior), and
+        // a narrow one inside it too but for three nodes: add only the nodes
+        // from the first nonzero to the last (adding zeros changes nothing).
+        let support = summaries
+            .iter()
+            .enumerate()
+            .map(|(model, s)| {
+                let row = &post[model * q..(model + 1) * q];
+                let (lo, hi) = (s.lo.min(s.hi), s.hi);
+                let first = (lo..hi).find(|&n| row[n] != 0.0).unwrap_or(hi);
+                let last = (first..hi).rev().find(|&n| row[n] != 0.0).map_or(first, |n| n + 1);
+                (first, last)
+            })
+            .collect();
+        let fixed_post = post.iter().map(|&r| fixed(r)).collect();
+        Counted { obs, post, q, support, fixed_post }
+    }
+
+    /// Adds every model's counts for the 64 items of bitset word `word` to
+    /// `block` (those items' rows of the counts).
+    fn word(&self, word: usize, block: &mut [i64]) {
+        let (obs, q) = (self.obs, self.q);
+        let m = obs.matrix();
+        let n_items = m.n_items();
+        let per_item = obs.stats_per_node() * q;
         for model in 0..m.n_models() {
             let observed = m.observed_bits(model)[word];
             if observed == 0 {
                 continue;
             }
-            let (lo, hi) = support[model];
-            let r = &post[model * q + lo..model * q + hi];
-            let base = word * 64;
+            let (lo, hi) = self.support[model];
             if let Observations::Binary(_) = obs {
                 // n at every observed item, then s at every correct one:
                 // two passes over the bits instead of a branch per item on
                 // its score, which mispredicted half the time.
+                let r = &self.fixed_post[model * q + lo..model * q + hi];
                 let correct = m.correct_bits(model).expect("binary matrix")[word] & observed;
                 for (bits, offset) in [(observed, 0), (correct, q)] {
                     let mut bits = bits;
@@ -709,29 +808,30 @@ pub(crate) fn accumulate(obs: &Observations, post: &[f64], summaries: &[Posterio
                         let k = bits.trailing_zeros() as usize;
                         bits &= bits - 1;
                         let at = k * per_item + offset;
-                        add(&mut block[at + lo..at + hi], r);
+                        add_fixed(&mut block[at + lo..at + hi], r);
                     }
                 }
                 continue;
             }
+            let (r, fixed_r) = (&self.post[model * q + lo..model * q + hi], &self.fixed_post[model * q + lo..model * q + hi]);
             let mut bits = observed;
             while bits != 0 {
                 let k = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let item = base + k;
+                let item = word * 64 + k;
                 let slot = &mut block[k * per_item..(k + 1) * per_item];
-                add(&mut slot[lo..hi], r);
+                add_fixed(&mut slot[lo..hi], fixed_r);
                 match obs {
-                    Observations::Binary(_) => unreachable!("summed above"),
-                    Observations::Fractional(_, x) => add_scaled(&mut slot[q + lo..q + hi], r, x[model * n_items + item] as f64),
+                    Observations::Binary(_) => unreachable!("counted above"),
+                    Observations::Fractional(_, x) => add_fixed_scaled(&mut slot[q + lo..q + hi], r, x[model * n_items + item] as f64),
                     Observations::Beta(_, lx, l1x) => {
-                        add_scaled(&mut slot[q + lo..q + hi], r, lx[model * n_items + item] as f64);
-                        add_scaled(&mut slot[2 * q + lo..2 * q + hi], r, l1x[model * n_items + item] as f64);
+                        add_fixed_scaled(&mut slot[q + lo..q + hi], r, lx[model * n_items + item] as f64);
+                        add_fixed_scaled(&mut slot[2 * q + lo..2 * q + hi], r, l1x[model * n_items + item] as f64);
                     }
                 }
             }
         }
-    });
+    }
 }
 
 /// ln x and ln(1 − x) of every cell, for the Beta model (missing cells: 0).
@@ -877,11 +977,11 @@ mod tests {
         let q = grid.len();
         let mut post = vec![0.0; 30 * q];
         let mut through_grid = vec![PosteriorSummary::full(q); 30];
-        let ll_grid = posteriors(&obs, &t, &grid, None, &mut post, &mut through_grid).unwrap();
+        let ll_grid: f64 = posteriors(&obs, &t, &grid, None, &mut post, &mut through_grid).unwrap().iter().sum();
         assert!(through_grid.iter().all(|s| s.sd < grid.h), "every posterior should be narrow");
         let mut direct: Vec<PosteriorSummary> = through_grid.iter().map(|s| PosteriorSummary { mean: s.mean + 0.05, ..*s }).collect();
         let mut post_direct = vec![0.0; 30 * q];
-        let ll_direct = posteriors(&obs, &t, &grid, None, &mut post_direct, &mut direct).unwrap();
+        let ll_direct: f64 = posteriors(&obs, &t, &grid, None, &mut post_direct, &mut direct).unwrap().iter().sum();
         for (a, b) in through_grid.iter().zip(&direct) {
             assert!((a.mean - b.mean).abs() < 1e-10 && (a.sd - b.sd).abs() < 1e-6 * a.sd, "{a:?} vs {b:?}");
         }
@@ -890,5 +990,51 @@ mod tests {
         let start = start_summaries(&obs, &grid, true);
         assert!(start.iter().all(|s| skips_the_grid(*s, &grid) && (s.lo, s.hi) == (0, q)));
         assert!(start_summaries(&obs, &grid, false).iter().all(|s| *s == PosteriorSummary::full(q)));
+    }
+
+    #[test]
+    fn an_e_step_over_blocks_of_models_sums_to_the_whole_to_the_bit() {
+        // 50 models × 700 items, 10% missing: posteriors about the grid
+        // spacing wide, so some models take the grid and some Newton's
+        // method. Each block of models is its own matrix, as a worker would
+        // hold it; the whole E-step is the blocks' concatenated, the counts
+        // their sum.
+        let (m, items) = crate::irt::tests::synthetic_2pl_from(50, 700, 0.1, &mut Rng::new(12));
+        let grid = Grid::uniform(121, 6.0);
+        let q = grid.len();
+        // From the start and from a settled state (one E-step in).
+        let run = |m: &ResponseMatrix, summaries: &mut Vec<PosteriorSummary>| {
+            let obs = Observations::Binary(m);
+            let mut post = vec![0.0; m.n_models() * q];
+            let marginals = cpu_e_step(&obs, &grid, &items, &mut post, summaries).unwrap();
+            let mut counts = vec![0i64; m.n_items() * 2 * q];
+            fixed_counts(&obs, &post, summaries, q, &mut counts);
+            let mut stats = vec![0.0; m.n_items() * 2 * q];
+            accumulate(&obs, &post, summaries, q, &mut stats);
+            (marginals, counts, stats)
+        };
+        let mut whole_summaries = start_summaries(&Observations::Binary(&m), &grid, true);
+        for round in 0..2 {
+            let start = whole_summaries.clone();
+            let (marginals, counts, stats) = run(&m, &mut whole_summaries);
+            assert!(whole_summaries.iter().any(|s| s.sd < grid.h) && whole_summaries.iter().any(|s| s.sd >= grid.h), "round {round}: both kinds");
+            for cuts in [vec![0, 50], vec![0, 25, 50], vec![0, 1, 7, 30, 49, 50]] {
+                let (mut all_summaries, mut all_marginals, mut total) = (Vec::new(), Vec::new(), vec![0i64; counts.len()]);
+                for w in cuts.windows(2) {
+                    let rows: Vec<usize> = (w[0]..w[1]).collect();
+                    let block = m.select(&rows, &(0..m.n_items()).collect::<Vec<_>>());
+                    let mut summaries = start[w[0]..w[1]].to_vec();
+                    let (marginals, counts, _) = run(&block, &mut summaries);
+                    all_summaries.extend(summaries);
+                    all_marginals.extend(marginals);
+                    total.iter_mut().zip(&counts).for_each(|(t, c)| *t += c);
+                }
+                assert_eq!(all_summaries, whole_summaries, "round {round}, blocks {cuts:?}");
+                assert_eq!(all_marginals, marginals, "round {round}, blocks {cuts:?}");
+                assert_eq!(total, counts, "round {round}, blocks {cuts:?}");
+            }
+            // The f64 statistics are the fixed-point counts, scaled.
+            assert!(stats.iter().zip(&counts).all(|(&s, &c)| s == c as f64 / COUNT_SCALE));
+        }
     }
 }

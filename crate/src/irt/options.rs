@@ -156,6 +156,13 @@ impl FitOptions {
                 self.model.as_str()
             )));
         }
+        if m.n_models() > super::estep::MAX_COUNTED_MODELS {
+            return Err(Error::invalid(format!(
+                "{} models: a fit takes at most {} (its expected counts are exact integer sums, which that bounds)",
+                m.n_models(),
+                super::estep::MAX_COUNTED_MODELS
+            )));
+        }
         if !(21..=1201).contains(&self.quadrature_points) {
             return Err(Error::invalid("quadrature points must be between 21 and 1201"));
         }
