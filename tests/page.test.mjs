@@ -94,6 +94,20 @@ function expectedSummary(info) {
   };
 }
 
+/**
+ * Starts the small comparison both BBH tests run: IRT information against
+ * random at 3 and 5 tasks, 3 folds, 2 seeds (the CLI's `--methods irt-info
+ * --budgets 3,5 --folds 3 --seeds 2`).
+ * @param {import('playwright-core').Page} page
+ */
+async function startSmallCompare(page) {
+  await page.uncheck('#compare-form input[value=irt-cluster]');
+  await page.fill('#compare-form input[name=budgets]', '3,5');
+  await page.fill('#compare-form input[name=folds]', '3');
+  await page.fill('#compare-form input[name=seeds]', '2');
+  await page.click('#compare-form button[type=submit]');
+}
+
 test('the bundled MMLU-Pro loads and matches the CLI; the WebGPU adapter is shown', { skip }, async () => {
   const { context, page, foreign, consoleErrors } = await open({ webgpu: true });
   try {
@@ -234,11 +248,7 @@ test('select a subset and compare methods in the page; numbers match the CLI', {
 
     // Compare: random vs IRT information at 3 and 5 tasks.
     await page.evaluate(() => document.body.removeAttribute('data-job'));
-    await page.uncheck('#compare-form input[value=irt-cluster]');
-    await page.fill('#compare-form input[name=budgets]', '3,5');
-    await page.fill('#compare-form input[name=folds]', '3');
-    await page.fill('#compare-form input[name=seeds]', '2');
-    await page.click('#compare-form button[type=submit]');
+    await startSmallCompare(page);
     await page.waitForSelector('body[data-job="done"], body[data-job="error"]', { timeout: 120_000 });
     assert.equal(await page.getAttribute('body', 'data-job'), 'done', (await page.textContent('#error')) ?? '');
     assert.equal(await page.locator('#chart svg polyline').count() >= 2, true);
@@ -470,11 +480,7 @@ test('a phone-width screen has no sideways scrolling, the keyboard alone can sel
     await page.screenshot({ path: join(OUT, 'page-phone-select.png'), fullPage: true });
     // The compare chart at phone width: its legend under the plot, not
     // beside it, and its text at a readable size on screen.
-    await page.uncheck('#compare-form input[value=irt-cluster]');
-    await page.fill('#compare-form input[name=budgets]', '3,5');
-    await page.fill('#compare-form input[name=folds]', '3');
-    await page.fill('#compare-form input[name=seeds]', '2');
-    await page.click('#compare-form button[type=submit]');
+    await startSmallCompare(page);
     await page.waitForSelector('#chart svg polyline', { timeout: 120_000 });
     const chart = await page.$eval('#chart svg', (svg) => {
       const axis = [...svg.querySelectorAll('line.axis')].map((l) => Number(l.getAttribute('y1')));

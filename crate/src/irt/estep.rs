@@ -132,17 +132,19 @@ impl<'a> Tables<'a> {
     }
 }
 
+/// `acc += row`, element by element: the window sums (f64) and the
+/// fixed-point counts (i64) alike.
 #[inline]
-fn add(acc: &mut [f64], row: &[f64]) {
+fn add<T: Copy + std::ops::AddAssign>(acc: &mut [T], row: &[T]) {
     // A narrow posterior's three nodes: the M-step counts' commonest case,
     // unrolled (the same additions in the same order).
-    if let (Ok(acc), Ok(row)) = (<&mut [f64; 3]>::try_from(&mut *acc), <&[f64; 3]>::try_from(row)) {
+    if let (Ok(acc), Ok(row)) = (<&mut [T; 3]>::try_from(&mut *acc), <&[T; 3]>::try_from(row)) {
         acc[0] += row[0];
         acc[1] += row[1];
         acc[2] += row[2];
         return;
     }
-    for (a, r) in acc.iter_mut().zip(row) {
+    for (a, &r) in acc.iter_mut().zip(row) {
         *a += r;
     }
 }
@@ -701,19 +703,6 @@ fn fixed(x: f64) -> i64 {
 }
 
 #[inline]
-fn add_fixed(acc: &mut [i64], row: &[i64]) {
-    if let (Ok(acc), Ok(row)) = (<&mut [i64; 3]>::try_from(&mut *acc), <&[i64; 3]>::try_from(row)) {
-        acc[0] += row[0];
-        acc[1] += row[1];
-        acc[2] += row[2];
-        return;
-    }
-    for (a, r) in acc.iter_mut().zip(row) {
-        *a += r;
-    }
-}
-
-#[inline]
 fn add_fixed_scaled(acc: &mut [i64], row: &[f64], x: f64) {
     for (a, r) in acc.iter_mut().zip(row) {
         *a += fixed(r * x);
@@ -808,7 +797,7 @@ impl<'a> Counted<'a> {
                         let k = bits.trailing_zeros() as usize;
                         bits &= bits - 1;
                         let at = k * per_item + offset;
-                        add_fixed(&mut block[at + lo..at + hi], r);
+                        add(&mut block[at + lo..at + hi], r);
                     }
                 }
                 continue;
@@ -820,7 +809,7 @@ impl<'a> Counted<'a> {
                 bits &= bits - 1;
                 let item = word * 64 + k;
                 let slot = &mut block[k * per_item..(k + 1) * per_item];
-                add_fixed(&mut slot[lo..hi], fixed_r);
+                add(&mut slot[lo..hi], fixed_r);
                 match obs {
                     Observations::Binary(_) => unreachable!("counted above"),
                     Observations::Fractional(_, x) => add_fixed_scaled(&mut slot[q + lo..q + hi], r, x[model * n_items + item] as f64),
