@@ -213,7 +213,8 @@ test('in Chromium the WebGPU IRT fit agrees with the CPU fit, and auto skips a s
         auto: await run(small, { irt: '2pl' }),
         // models × items × 121 nodes ≥ 5·10⁸ (wasm has one CPU thread): large
         // enough for a real GPU.
-        autoLarge: await run(large, { irt: '2pl', maxIterations: 1 }),
+        // One worker: a pool of them would take a large fit off the GPU path.
+        autoLarge: await run(large, { irt: '2pl', maxIterations: 1, workers: 1 }),
         gpuContinuous: await run('model,q1,q2\na,0.5,0.25\nb,0.75,1\n', { backend: 'gpu' }),
       };
     }, [makeBinaryCsv(300, 80, 0.1), makeBinaryCsv(2000, 2100, 0)]);

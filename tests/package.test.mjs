@@ -309,3 +309,53 @@ test('embeddings as JSON Lines through the package match the CLI on the same vec
   const copies = js.pairs.filter((/** @type {{cosine: number}} */ p) => p.cosine > 0.99999).map((/** @type {{a: string, b: string}} */ p) => `${p.a}-${p.b}`);
   assert.deepEqual(copies.sort(), ['q4-q5', 'q9-q10', 'q14-q15', 'q19-q20', 'q24-q25', 'q29-q30', 'q34-q35'].sort());
 });
+
+test('a fit over 1, 2 or 3 worker threads is the CLI fit to the bit, and stops when asked', () => {
+  const binary = join(ROOT, 'tests', 'fixtures', 'irt', 'synthetic_3pl.csv');
+  // Continuous scores with two items every model scores the same on (the
+  // Beta fit sets those aside and fits them against the final posteriors).
+  const dir = tempDir('pool');
+  const continuous = join(dir, 'scores.csv');
+  const rows = ['model,' + Array.from({ length: 24 }, (_, i) => `i${i}`).join(',')];
+  for (let m = 0; m < 40; m++) {
+    const cells = Array.from({ length: 24 }, (_, i) => {
+      if (i === 0) return '0.9';
+      if (i === 1) return '0.1';
+      if ((m * 7 + i * 3) % 17 === 0) return '';
+      const x = 1 / (1 + Math.exp(-((m - 20) / 8 - (i - 12) / 6))) * 0.8 + 0.1 + ((m * 31 + i * 17) % 10) / 200;
+      return x.toFixed(4);
+    });
+    rows.push(`m${m},${cells.join(',')}`);
+  }
+  writeFileSync(continuous, rows.join('\n') + '\n');
+  writeFileSync(
+    join(project, 'pool.mjs'),
+    `import { fit } from 'benchsift';
+     import { readFileSync } from 'node:fs';
+     const out = {};
+     for (const [key, path, irt] of [['binary', ${JSON.stringify(binary)}, '3pl'], ['beta', ${JSON.stringify(continuous)}, 'beta']]) {
+       const file = { name: 'responses.csv', data: readFileSync(path) };
+       out[key] = [];
+       for (const workers of [1, 2, 3]) out[key].push(await fit(file, { irt, workers }));
+     }
+     let calls = 0;
+     const stopped = await fit({ name: 'responses.csv', data: readFileSync(${JSON.stringify(binary)}) },
+       { irt: '3pl', workers: 2, onProgress: () => ++calls < 3 });
+     out.stopped = { calls, converged: stopped.converged, iterations: stopped.iterations };
+     console.log(JSON.stringify(out));`,
+  );
+  const out = JSON.parse(run('node', ['pool.mjs'], project));
+  const cli = (/** @type {string[]} */ args) => JSON.parse(run(join(ROOT, 'target', 'release', 'benchsift'), args, ROOT));
+  for (const [key, path, irt] of [
+    ['binary', binary, '3pl'],
+    ['beta', continuous, 'beta'],
+  ]) {
+    const expected = { ...cli(['fit', path, '--irt', irt]), backend: null };
+    for (const [k, result] of out[key].entries()) {
+      assert.deepEqual({ ...result, backend: null }, expected, `${key}, ${k + 1} workers`);
+      assert.equal(result.backend.threads, k + 1, `${key}: ${result.backend.reason}`);
+    }
+    assert.match(out[key][2].backend.reason, /3 workers, each holding a block of the models/);
+  }
+  assert.deepEqual(out.stopped, { calls: 3, converged: false, iterations: 3 });
+});

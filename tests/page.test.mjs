@@ -919,3 +919,51 @@ test('an adaptive test replays a held-out model and takes answers by hand, as th
     await context.close();
   }
 });
+
+test('in Chromium a fit over 1, 2 or 3 Web Workers, and the page worker’s own pool, is the CLI fit to the bit', { skip }, async () => {
+  // 5,000 models × 100 items: large enough that the page's worker splits it
+  // over its pool when left to choose (see irt::blocks::pays_to_split).
+  let state = 7;
+  const uniform = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const items = Array.from({ length: 100 }, (_, i) => ({ a: 0.6 + uniform(), b: (i - 50) / 25 }));
+  const lines = [`model,${items.map((_, i) => `q${i}`).join(',')}`];
+  for (let m = 0; m < 5000; m++) {
+    const theta = (uniform() + uniform() + uniform() - 1.5) * 2;
+    lines.push(`m${m},${items.map((p) => (uniform() < 1 / (1 + Math.exp(-p.a * (theta - p.b))) ? 1 : 0)).join(',')}`);
+  }
+  const csv = `${lines.join('\n')}\n`;
+  const path = join(tempDir('pool-page'), 'big.csv');
+  writeFileSync(path, csv);
+  const expected = { ...JSON.parse(execFileSync(CLI, ['fit', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })), backend: null };
+  const { context, page, consoleErrors } = await open({ webgpu: false });
+  try {
+    // A bare document to run the API in (Chromium asks it for /favicon.ico).
+    await page.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+    await page.goto(`${server.url}favicon.svg`);
+    const out = await page.evaluate(async (text) => {
+      const [entry, clientEntry] = ['/lib/browser.js', '/client.js'];
+      const api = /** @type {typeof import('../www/lib/browser.js')} */ (await import(entry));
+      const { WorkerClient } = /** @type {typeof import('../www/client.js')} */ (await import(clientEntry));
+      const file = { name: 'big.csv', data: text };
+      const fits = [];
+      for (const workers of [1, 2, 3]) fits.push(await api.fit(file, { workers, backend: 'cpu' }));
+      const client = new WorkerClient();
+      const data = new TextEncoder().encode(text).buffer;
+      const viaPage = (await client.run('fit', [{ name: 'big.csv', role: 'responses', data }], {})).result;
+      return { fits, viaPage, cores: navigator.hardwareConcurrency };
+    }, csv);
+    for (const [k, fit] of out.fits.entries()) {
+      assert.deepEqual({ ...fit, backend: null }, expected, `${k + 1} workers`);
+      assert.equal(fit.backend.threads, k + 1, fit.backend.reason);
+    }
+    assert.deepEqual({ ...out.viaPage, backend: null }, expected);
+    const workers = Math.min(8, out.cores);
+    if (workers >= 2 && 500_000 / workers >= 200_000) {
+      assert.equal(out.viaPage.backend.threads, workers, out.viaPage.backend.reason);
+      assert.match(out.viaPage.backend.reason, /workers, each holding a block of the models/);
+    }
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -14,7 +14,7 @@ import { ROOT } from './helpers.mjs';
 import * as api from '../www/lib/node.js';
 
 /** Options only the JS side reads. */
-const JS_ONLY = new Set(['name', 'onProgress']);
+const JS_ONLY = new Set(['name', 'onProgress', 'workers']);
 
 /** The options interface of each command in types.d.ts. */
 const INTERFACES = {

@@ -33,6 +33,8 @@ const SHELL = [
   'lib/api.js',
   'lib/browser.js',
   'lib/lm_eval.js',
+  'lib/pool.js',
+  'lib/pool-worker.js',
   'pkg/benchsift.js',
   'pkg/benchsift_bg.wasm',
   'data/mmlu_pro/responses.csv.gz',

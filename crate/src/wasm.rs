@@ -131,6 +131,131 @@ pub async fn fit_gpu(
     fit_result(fitted, callback_error)
 }
 
+/// `benchsift fit` on the CPU with every E-step split over a pool of
+/// workers, each holding a block of the models (see `irt::blocks`); resolves
+/// to the fit as JSON text, the same fit [`fit`] gives to the bit (only its
+/// `backend` differs, saying how many workers ran it). The pool is JS's:
+/// `open(payloads)` hands `payloads[k]` (a `Uint8Array`) to worker `k`,
+/// which builds an [`EStepBlock`] from it, and `run(requests)` sends
+/// `requests[k]` to worker `k`'s `EStepBlock.run` and resolves to their
+/// answers in order; both return promises. `workers` is the pool's size.
+/// `progress` as for [`fit`]. With `choose`, the pool is used only where
+/// splitting pays ([`crate::irt::pays_to_split`]); otherwise, and for a
+/// multidimensional fit (dims > 1), the fit is `fitGpu`'s and no worker is
+/// started.
+#[wasm_bindgen(js_name = fitInBlocks)]
+#[allow(clippy::too_many_arguments)]
+pub async fn fit_in_blocks(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: Vec<u32>,
+    data: Vec<u8>,
+    options_json: String,
+    progress: Option<js_sys::Function>,
+    workers: u32,
+    choose: bool,
+    open: js_sys::Function,
+    run: js_sys::Function,
+) -> Result<String, JsError> {
+    let (load, request): (_, commands::fit::FitRequest) = commands::parse(&options_json)?;
+    if request.backend == crate::backend::BackendChoice::Gpu {
+        return Err(JsError::new("the GPU backend was asked for, but a pool of workers fits on the CPU (use fitGpu)"));
+    }
+    let (dataset, options) = commands::fit::prepare(&Files::unpack(&names, &roles, &lengths, &data)?, &load, &request)?;
+    drop(data);
+    let mut callback_error = None;
+    let mut report = fit_progress(&progress, &mut callback_error);
+    let workers = workers.max(1) as usize;
+    let m = &dataset.matrix;
+    let split = options.dims == 1 && (!choose || crate::irt::pays_to_split(m.observed_count(), m.n_items(), options.quadrature_points, workers));
+    if !split {
+        // What fitGpu (or, without the gpu feature, fit) does: no worker is started.
+        #[cfg(feature = "gpu")]
+        let fitted = crate::gpu::irt::fit(&dataset.matrix, &options, request.backend, None, &mut report).await;
+        #[cfg(not(feature = "gpu"))]
+        let fitted = crate::irt::fit(&dataset.matrix, &options, &mut report);
+        drop(report);
+        return fit_result(fitted, callback_error);
+    }
+    let mut blocks = JsBlocks { workers, open, run };
+    let fitted = match crate::irt::fit_in_blocks(&dataset.matrix, &options, &mut blocks, &mut report).await? {
+        Ok(mut f) => {
+            let n = blocks.workers.min(dataset.matrix.n_models()).max(1);
+            f.backend = crate::backend::Backend {
+                device: "cpu".into(),
+                threads: n,
+                reason: format!("fitted on the CPU in {n} worker{}, each holding a block of the models", if n == 1 { "" } else { "s" }),
+            };
+            Ok(f)
+        }
+        Err(e) => Err(crate::Error::invalid(format!("the worker pool failed: {e}"))),
+    };
+    drop(report);
+    fit_result(fitted, callback_error)
+}
+
+/// The pool's two calls as a [`crate::irt::ModelBlocks`].
+struct JsBlocks {
+    workers: usize,
+    open: js_sys::Function,
+    run: js_sys::Function,
+}
+
+impl JsBlocks {
+    /// Calls `f` with the messages as an array of `Uint8Array`s and awaits its promise.
+    async fn call(f: &js_sys::Function, messages: Vec<Vec<u8>>) -> std::result::Result<JsValue, String> {
+        let array = js_sys::Array::new();
+        for m in &messages {
+            array.push(&js_sys::Uint8Array::from(&m[..]));
+        }
+        drop(messages);
+        let message = |e: JsValue| e.as_string().or_else(|| js_sys::Error::from(e).message().as_string()).unwrap_or_else(|| "unknown error".into());
+        let promise = f.call1(&JsValue::NULL, &array).map_err(message)?;
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise)).await.map_err(message)
+    }
+}
+
+impl crate::irt::ModelBlocks for JsBlocks {
+    fn count(&self) -> usize {
+        self.workers
+    }
+
+    fn open<'a>(&'a mut self, payloads: Vec<Vec<u8>>) -> crate::irt::blocks::BlocksFuture<'a, ()> {
+        Box::pin(async move { JsBlocks::call(&self.open, payloads).await.map(|_| ()) })
+    }
+
+    fn run<'a>(&'a mut self, requests: Vec<Vec<u8>>, take: &'a mut crate::irt::blocks::TakeAnswer<'a>) -> crate::irt::blocks::BlocksFuture<'a, ()> {
+        Box::pin(async move {
+            let answers = JsBlocks::call(&self.run, requests).await?;
+            let answers = answers.dyn_into::<js_sys::Array>().map_err(|_| "the pool's answers are not an array".to_string())?;
+            // One answer in wasm memory at a time (wasm memory never shrinks).
+            for (k, answer) in answers.iter().enumerate() {
+                let bytes = answer.dyn_into::<js_sys::Uint8Array>().map_err(|_| "a worker's answer is not a Uint8Array".to_string())?.to_vec();
+                take(k, &bytes)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A block of models as a pool worker holds it: built from the payload
+/// [`fit_in_blocks`] sent this worker, then asked for one E-step per request.
+#[wasm_bindgen]
+pub struct EStepBlock(crate::irt::BlockEStep);
+
+#[wasm_bindgen]
+impl EStepBlock {
+    #[wasm_bindgen(constructor)]
+    pub fn new(payload: &[u8]) -> Result<EStepBlock, JsError> {
+        crate::irt::BlockEStep::open(payload).map(EStepBlock).map_err(|e| JsError::new(&e))
+    }
+
+    /// One E-step of this block: the answer to send back.
+    pub fn run(&mut self, request: &[u8]) -> Result<Vec<u8>, JsError> {
+        self.0.run(request).map_err(|e| JsError::new(&e))
+    }
+}
+
 /// `benchsift select`; returns the subset as JSON text.
 #[wasm_bindgen]
 pub fn select(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<String, JsError> {

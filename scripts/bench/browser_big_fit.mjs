@@ -1,8 +1,11 @@
 // Does a 6,000 × 30,000 binary matrix load and fit in a browser's memory?
 // Generates a synthetic 2PL matrix inside headless Chromium, hands its bytes
 // (a wide CSV, as a file the page would read) to the JS API's `fit` with
-// `backend: 'cpu'` (2PL, wasm, one thread), and prints the time, iterations,
-// peak memory and recovery of the true parameters.
+// `backend: 'cpu'` (2PL, wasm) once per pool size in `--workers` (one worker
+// thread, or a pool of Web Workers each holding a block of the models), and
+// prints the time, iterations, peak memory and recovery of the true
+// parameters, and each pool's speed-up over the first and whether its fit
+// is the first's to the bit.
 //
 // Draws (deterministic, seed `--seed`, default 2026; mulberry32 uniforms,
 // Box–Muller normals): per item a ~ LogNormal(0, 0.3) and b ~ N(0, 1), then
@@ -10,7 +13,7 @@
 // uniform on [0, 1). No cell is missing.
 //
 // Run: node scripts/bench/browser_big_fit.mjs [--models 6000] [--items 30000]
-//        [--max-iterations 500] [--seed 2026]        (after npm run build)
+//        [--max-iterations 500] [--seed 2026] [--workers 1,2]   (after npm run build)
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     items: { type: 'string', default: '30000' },
     'max-iterations': { type: 'string', default: '500' },
     seed: { type: 'string', default: '2026' },
+    workers: { type: 'string', default: '1,2' },
   },
 });
 const settings = {
@@ -32,6 +36,7 @@ const settings = {
   items: Number(values.items),
   maxIterations: Number(values['max-iterations']),
   seed: Number(values.seed),
+  workers: values.workers.split(',').map(Number),
 };
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM)`);
@@ -132,21 +137,6 @@ try {
     const t1 = performance.now();
     const summary = await api.info(file);
     const loaded = { seconds: (performance.now() - t1) / 1000, models: summary.models, items: summary.items, kind: summary.kind, ...sample() };
-    /** @type {{iteration: number, seconds: number, logLikelihood: number, maxChange: number, wasm: number}[]} */
-    const iterations = [];
-    const t2 = performance.now();
-    const fitted = await api.fit(file, {
-      irt: '2pl',
-      backend: 'cpu',
-      maxIterations: s.maxIterations,
-      onProgress: (p) => {
-        const now = sample();
-        iterations.push({ iteration: p.iteration, seconds: (performance.now() - t2) / 1000, logLikelihood: p.logLikelihood, maxChange: p.maxChange, wasm: now.wasm });
-        console.log(`iteration ${p.iteration}: ${((performance.now() - t2) / 1000).toFixed(1)} s, log-likelihood ${p.logLikelihood.toFixed(1)}, largest change ${p.maxChange.toExponential(2)}, wasm memory ${(now.wasm / 2 ** 20).toFixed(0)} MiB`);
-      },
-    });
-    const fitSeconds = (performance.now() - t2) / 1000;
-    const after = sample();
     const pearson = (/** @type {ArrayLike<number>} */ x, /** @type {ArrayLike<number>} */ y) => {
       const n = x.length;
       let mx = 0, my = 0;
@@ -155,40 +145,65 @@ try {
       for (let k = 0; k < n; k++) { sxy += (x[k] - mx) * (y[k] - my); sxx += (x[k] - mx) ** 2; syy += (y[k] - my) ** 2; }
       return sxy / Math.sqrt(sxx * syy);
     };
-    const index = new Map(fitted.items.map((it, k) => [it.id, k]));
-    const order = Array.from({ length: s.items }, (_, i) => /** @type {number} */ (index.get(`q${i}`)));
-    return {
-      generated,
-      loaded,
-      fit: {
+    const fits = [];
+    /** @type {string | undefined} */
+    let firstJson;
+    for (const workers of s.workers) {
+      /** @type {{iteration: number, seconds: number, logLikelihood: number, maxChange: number, wasm: number}[]} */
+      const iterations = [];
+      const t2 = performance.now();
+      const fitted = await api.fit(file, {
+        irt: '2pl',
+        backend: 'cpu',
+        workers,
+        maxIterations: s.maxIterations,
+        onProgress: (p) => {
+          const now = sample();
+          iterations.push({ iteration: p.iteration, seconds: (performance.now() - t2) / 1000, logLikelihood: p.logLikelihood, maxChange: p.maxChange, wasm: now.wasm });
+          console.log(`${workers} worker(s), iteration ${p.iteration}: ${((performance.now() - t2) / 1000).toFixed(1)} s, log-likelihood ${p.logLikelihood.toFixed(1)}, largest change ${p.maxChange.toExponential(2)}, wasm memory ${(now.wasm / 2 ** 20).toFixed(0)} MiB`);
+        },
+      });
+      const fitSeconds = (performance.now() - t2) / 1000;
+      const json = JSON.stringify({ ...fitted, backend: null });
+      firstJson ??= json;
+      const index = new Map(fitted.items.map((it, k) => [it.id, k]));
+      const order = Array.from({ length: s.items }, (_, i) => /** @type {number} */ (index.get(`q${i}`)));
+      fits.push({
+        workers,
         seconds: fitSeconds,
         iterations: fitted.iterations,
         converged: fitted.converged,
         logLikelihood: fitted.log_likelihood,
         backend: fitted.backend,
+        sameAsFirst: json === firstJson,
         rB: pearson(b, order.map((k) => fitted.items[k].b)),
         rA: pearson(a, order.map((k) => /** @type {number} */ (fitted.items[k].a))),
         rTheta: pearson(theta, fitted.models.map((m) => /** @type {number} */ (m.theta))),
-      },
-      iterations,
+        firstReport: iterations[0]?.seconds,
+      });
+    }
+    const after = sample();
+    return {
+      generated,
+      loaded,
+      fits,
       memory: { peakJsHeap: peakHeap, wasmMemory: after.wasm },
       userAgent: navigator.userAgent,
     };
   }, settings);
   const rss = peakRss(dir);
   const renderer = rss.filter((p) => p.type === 'renderer').reduce((m, p) => Math.max(m, p.peak), 0);
-  const f = result.fit;
   console.log(`\n${result.userAgent}`);
   console.log(`synthetic 2PL ${settings.models} × ${settings.items} (seed ${settings.seed}): CSV of ${(result.generated.csvBytes / MB).toFixed(0)} MiB generated in ${result.generated.seconds.toFixed(1)} s`);
   console.log(`load (info): ${result.loaded.seconds.toFixed(1)} s, ${result.loaded.models} × ${result.loaded.items} ${result.loaded.kind}`);
-  console.log(`fit 2PL on the CPU in wasm: ${f.seconds.toFixed(1)} s (whole call: read + fit + JSON), ${f.iterations} iterations, converged ${f.converged}` +
-    (f.converged ? '' : ` (capped at --max-iterations ${settings.maxIterations})`) + `, log-likelihood ${f.logLikelihood.toFixed(1)}`);
-  if (result.iterations.length > 0) {
-    const first = result.iterations[0].seconds;
-    console.log(`  first progress report after ${first.toFixed(1)} s (read + first iterations); last at ${result.iterations.at(-1)?.seconds.toFixed(1)} s`);
+  const base = result.fits[0];
+  for (const f of result.fits) {
+    console.log(`fit 2PL on the CPU in wasm, ${f.workers} worker(s): ${f.seconds.toFixed(1)} s (whole call: read + fit + JSON), ${f.iterations} iterations, converged ${f.converged}` +
+      (f.converged ? '' : ` (capped at --max-iterations ${settings.maxIterations})`) + `, log-likelihood ${f.logLikelihood.toFixed(1)}` +
+      `; speed-up over ${base.workers} worker(s) ${(base.seconds / f.seconds).toFixed(2)}×, same fit to the bit: ${f.sameAsFirst}`);
+    console.log(`  first progress report after ${f.firstReport?.toFixed(1)} s; backend: ${JSON.stringify(f.backend)}`);
+    console.log(`  recovery: r(b) = ${f.rB.toFixed(4)}, r(a) = ${f.rA.toFixed(4)}, r(θ) = ${f.rTheta.toFixed(4)}`);
   }
-  console.log(`  backend: ${JSON.stringify(f.backend)}`);
-  console.log(`recovery: r(b) = ${f.rB.toFixed(4)}, r(a) = ${f.rA.toFixed(4)}, r(θ) = ${f.rTheta.toFixed(4)}`);
   console.log(`memory: wasm linear memory ${(result.memory.wasmMemory / MB).toFixed(0)} MiB (it only grows: this is its peak), ` +
     `peak JS heap ${(result.memory.peakJsHeap / MB).toFixed(0)} MiB (performance.memory.usedJSHeapSize, which in Chromium counts ArrayBuffers such as the CSV), ` +
     `peak RSS of the renderer process ${(renderer / MB).toFixed(0)} MiB`);

@@ -8,6 +8,8 @@
 // does not know reaches it and is refused by name. Files go by role in one
 // buffer; every other option goes as JSON.
 
+import { Pool, poolSize } from './pool.js';
+
 /** @typedef {import('./types.js').FileInput} FileInput */
 /** @typedef {import('./types.js').InfoOptions} InfoOptions */
 /** @typedef {import('./types.js').Info} Info */
@@ -41,6 +43,8 @@
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => string} fit
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => Promise<string>} [fitGpu]
  *   present when the wasm was built with the `gpu` feature
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress: Function | undefined,
+ *   workers: number, choose: boolean, open: (payloads: Uint8Array[]) => Promise<void>, run: (requests: Uint8Array[]) => Promise<Uint8Array[]>) => Promise<string>} fitInBlocks
  * @property {WasmCommand} select
  * @property {WasmCommand} estimate
  * @property {WasmCommand} adapt
@@ -56,10 +60,15 @@
  * @property {() => string} version
  */
 
+/**
+ * The initialised module and the compiled wasm it runs (handed to workers).
+ * @typedef {{wasm: WasmModule, module: WebAssembly.Module}} LoadedCore
+ */
+
 const encoder = new TextEncoder();
 
 /** Options that only JS reads: the responses' name and callbacks. */
-const JS_ONLY = new Set(['name', 'onProgress']);
+const JS_ONLY = new Set(['name', 'onProgress', 'workers']);
 
 /** @type {WeakMap<WasmModule, Schema>} */
 const schemas = new WeakMap();
@@ -224,18 +233,35 @@ export async function info(wasm, responses, options = {}) {
 }
 
 /**
- * @param {WasmModule} wasm
+ * @param {LoadedCore} core
  * @param {FileInput | FileInput[]} responses
  * @param {FitOptions} [options]
  * @returns {Promise<FitResult>}
  */
-export async function fit(wasm, responses, options = {}) {
+export async function fit({ wasm, module }, responses, options = {}) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'fit', responses, { ...options });
   const { onProgress } = options;
   const progress = onProgress
     ? (/** @type {number} */ iteration, /** @type {number} */ maxIterations, /** @type {number} */ logLikelihood, /** @type {number} */ maxChange) =>
         onProgress({ iteration, maxIterations, logLikelihood, maxChange }) !== false
     : undefined;
+  // A pool of workers, each holding a block of the models, unless one is
+  // asked for or the GPU is: the same fit to the bit for any size.
+  const workers = await poolSize(options.workers);
+  if (workers > 1 && options.backend !== 'gpu') {
+    const pool = new Pool(workers, module);
+    // Left to choose, the core splits only where the messages cost less than the work.
+    const choose = options.workers === undefined || options.workers === 'auto';
+    try {
+      return JSON.parse(
+        await rethrow(() =>
+          wasm.fitInBlocks(names, roles, lengths, data, json, progress, workers, choose, (p) => pool.open(p), (r) => pool.run(r)),
+        ),
+      );
+    } finally {
+      pool.close();
+    }
+  }
   // The GPU entry is async (WebGPU readbacks are), runs the same EM and
   // chooses between GPU and CPU itself, saying why in `backend`. `cpu` takes
   // the synchronous entry: no adapter is even probed.
@@ -434,25 +460,26 @@ export function kendallTau(wasm, a, b) {
 /**
  * The public API, bound to a lazily initialised wasm module (the Node and
  * browser entries differ only in how they load it).
- * @param {() => Promise<WasmModule>} init
+ * @param {() => Promise<LoadedCore>} init
  * @returns {Pick<typeof import('./types.js'), 'info' | 'fit' | 'select' | 'estimate' | 'adapt' | 'adaptiveTest' | 'evaluate' | 'similar' | 'itemTexts' | 'filter' | 'selectTasks' | 'fileOptions' | 'kendallTau' | 'schema' | 'version'>}
  */
 export function bind(init) {
+  const core = async () => (await init()).wasm;
   return {
-    info: async (responses, options) => info(await init(), responses, options),
+    info: async (responses, options) => info(await core(), responses, options),
     fit: async (responses, options) => fit(await init(), responses, options),
-    select: async (responses, options) => select(await init(), responses, options),
-    estimate: async (responses, options) => estimate(await init(), responses, options),
-    adapt: async (answers, options) => adapt(await init(), answers, options),
-    adaptiveTest: async (fitJson, options) => adaptiveTest(await init(), fitJson, options),
-    evaluate: async (responses, options) => evaluate(await init(), responses, options),
-    similar: async (options) => similar(await init(), options),
-    itemTexts: async (items) => itemTexts(await init(), items),
-    filter: async (responses, options) => filter(await init(), responses, options),
-    selectTasks: async (matrix, options) => selectTasks(await init(), matrix, options),
-    fileOptions: async (command, files) => fileOptions(await init(), command, files),
-    kendallTau: async (a, b) => kendallTau(await init(), a, b),
-    schema: async () => schemaOf(await init()),
-    version: async () => (await init()).version(),
+    select: async (responses, options) => select(await core(), responses, options),
+    estimate: async (responses, options) => estimate(await core(), responses, options),
+    adapt: async (answers, options) => adapt(await core(), answers, options),
+    adaptiveTest: async (fitJson, options) => adaptiveTest(await core(), fitJson, options),
+    evaluate: async (responses, options) => evaluate(await core(), responses, options),
+    similar: async (options) => similar(await core(), options),
+    itemTexts: async (items) => itemTexts(await core(), items),
+    filter: async (responses, options) => filter(await core(), responses, options),
+    selectTasks: async (matrix, options) => selectTasks(await core(), matrix, options),
+    fileOptions: async (command, files) => fileOptions(await core(), command, files),
+    kendallTau: async (a, b) => kendallTau(await core(), a, b),
+    schema: async () => schemaOf(await core()),
+    version: async () => (await core()).version(),
   };
 }

@@ -4,13 +4,15 @@ import { readFile } from 'node:fs/promises';
 import * as wasm from '../pkg/benchsift.js';
 import { bind } from './api.js';
 
-/** @type {Promise<import('./api.js').WasmModule> | undefined} */
+/** @type {Promise<import('./api.js').LoadedCore> | undefined} */
 let ready;
 
 function init() {
-  ready ??= readFile(new URL('../pkg/benchsift_bg.wasm', import.meta.url)).then((bytes) => {
-    wasm.initSync({ module: bytes });
-    return wasm;
+  ready ??= readFile(new URL('../pkg/benchsift_bg.wasm', import.meta.url)).then(async (bytes) => {
+    // Compiled once: a fit's worker threads are handed the module.
+    const module = await WebAssembly.compile(bytes);
+    wasm.initSync({ module });
+    return { wasm, module };
   });
   return ready;
 }

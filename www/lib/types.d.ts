@@ -92,6 +92,14 @@ export interface FitOptions extends LoadOptions {
    * cannot run); `cpu` never probes an adapter. The result's `backend` says
    * which ran and why. In Node (no WebGPU) `auto` runs on the CPU. */
   backend?: 'auto' | 'cpu' | 'gpu';
+  /** Workers (Web Workers in the browser, worker threads in Node) to split
+   * the fit over, each holding a block of the models (default `'auto'`: the
+   * machine's cores, at most 8, used only where the matrix is large enough
+   * for the split to pay; a number always splits). The fit is the same to
+   * the bit for any number; `backend` then says how many ran it. With more
+   * than one worker the fit runs on the CPU unless `backend` is `gpu`. No
+   * SharedArrayBuffer is needed, so it works on any static host. */
+  workers?: number | 'auto';
   /** Model ids to leave out of the fit (e.g. a model to replay through an adaptive test on the others' items). */
   holdoutModels?: string[];
 }

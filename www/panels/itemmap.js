@@ -45,7 +45,7 @@ export function showItemMap(page, fit) {
   );
   $('map-summary').textContent =
     `${fit.irt} fit of ${numberFormat.format(fit.items.length)} items and ${numberFormat.format(fit.models.length)} models; ` +
-    `computed on this device's ${fit.backend.device === 'gpu' ? 'GPU (WebGPU)' : 'CPU'}.` +
+    `computed on this device's ${fit.backend.device === 'gpu' ? 'GPU (WebGPU)' : fit.backend.threads > 1 ? `CPU in ${fit.backend.threads} workers` : 'CPU'}.` +
     (picked.size > 0 ? ` ${picked.size} selected items highlighted.` : '');
   // The numbers behind it, for whoever wants them, out of the sentence.
   $('map-summary').title = `log-likelihood ${fit.log_likelihood.toFixed(1)}; ${fit.backend.reason}`;

@@ -3,6 +3,7 @@
 
 use super::IrtFit;
 use super::accel::{expansion, pack_all, squarem_jump, unpack_all};
+use super::blocks::{Blocks, ModelBlocks};
 use super::estep::{self, Grid, Observations, PosteriorSummary, Tables};
 use super::item::{Family, ItemParams, NodeStats, m_step, shared_a_step};
 use super::multi;
@@ -19,7 +20,7 @@ use crate::parallel;
 const WARMUP_ITERATIONS: usize = 5;
 
 /// The latent grid spans θ ∈ [−6, 6]: six prior standard deviations.
-const GRID_HALF_WIDTH: f64 = 6.0;
+pub(super) const GRID_HALF_WIDTH: f64 = 6.0;
 
 /// Starting values: b from each item's mean score, a = 1.
 pub(super) fn initial_items(m: &ResponseMatrix, x: Option<&[f32]>, options: &FitOptions) -> Vec<ItemParams> {
@@ -81,9 +82,47 @@ pub async fn fit_async(
     sums: Option<&mut dyn BinarySums>,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<std::result::Result<IrtFit, String>> {
+    fit_inner(m, options, sums.map_or(Outside::Nothing, Outside::Sums), progress).await
+}
+
+/// [`fit`] with each E-step run over blocks of models that `blocks` holds
+/// (a pool of workers; see [`super::blocks`]): the same fit, to the bit, for
+/// any number of blocks. Every model and family is taken; a
+/// multidimensional fit (dims > 1) is refused. The outer error is the
+/// input's, the inner one the transport's.
+pub async fn fit_in_blocks(
+    m: &ResponseMatrix,
+    options: &FitOptions,
+    blocks: &mut dyn ModelBlocks,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<std::result::Result<IrtFit, String>> {
+    fit_inner(m, options, Outside::Blocks(blocks), progress).await
+}
+
+/// Where the E-step's heavy sums come from, besides this thread's CPU.
+enum Outside<'s> {
+    Nothing,
+    Sums(&'s mut dyn BinarySums),
+    Blocks(&'s mut dyn ModelBlocks),
+}
+
+async fn fit_inner(
+    m: &ResponseMatrix,
+    options: &FitOptions,
+    outside: Outside<'_>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<std::result::Result<IrtFit, String>> {
     options.validate(m)?;
+    let (sums, blocks) = match outside {
+        Outside::Nothing => (None, None),
+        Outside::Sums(s) => (Some(s), None),
+        Outside::Blocks(b) => (None, Some(b)),
+    };
     if sums.is_some() && (m.kind() != Kind::Binary || options.model.family() != Family::Bernoulli) {
         return Err(Error::invalid("the E- and M-step kernels take binary (0/1) responses and the rasch, 1pl, 2pl, 3pl or 4pl model only"));
+    }
+    if blocks.is_some() && options.dims > 1 {
+        return Err(Error::invalid("multidimensional fits (dims > 1) run on one worker: their variational E-step is not split over blocks of models"));
     }
     let scale = match m.kind() {
         Kind::Binary => None,
@@ -105,6 +144,8 @@ pub async fn fit_async(
         return fit_multi(m, scaled.as_deref(), scale, options, progress).map(Ok);
     }
     let mut items = initial_items(m, scaled.as_deref(), options);
+    // The blocks are sent the scores on [0, 1]; the observations keep theirs.
+    let scaled_for_blocks = if blocks.is_some() { scaled.clone() } else { None };
     let obs = match (options.model.family(), scaled) {
         (Family::Bernoulli, None) => Observations::Binary(m),
         (Family::Bernoulli, Some(x)) => Observations::Fractional(m, x),
@@ -130,6 +171,15 @@ pub async fn fit_async(
     let fit_obs = masked_obs.as_ref().unwrap_or(&obs);
     let mut em = Em::new(fit_obs, &quad, options, sums);
     em.scale_free_items = all_equal.clone();
+    if let Some(outside) = blocks {
+        match Blocks::open(outside, fit_obs, scaled_for_blocks.as_deref(), quad.len()).await {
+            Ok(b) => em.blocks = Some(b),
+            Err(e) => return Ok(Err(e)),
+        }
+        // The set-aside items' counts need the final posteriors here: that
+        // one E-step runs on this thread (the same function, the same bits).
+        em.final_here = masked.is_some();
+    }
     let result = run_em(&mut em, items.clone(), options, progress).await;
     if let (Ok((fitted, ..)), true) = (&result, masked.is_some()) {
         // Their expected counts under the final posteriors, from the full data.
@@ -332,6 +382,12 @@ pub(super) struct Em<'a, 's> {
     /// External E- and M-step sums, and the models × nodes log-likelihoods
     /// they fill (empty without them).
     pub(super) sums: Option<&'s mut dyn BinarySums>,
+    /// Blocks of models held elsewhere, which then run every E-step (and
+    /// `post` stays empty).
+    pub(super) blocks: Option<Blocks<'s>>,
+    /// Whether the final E-step (without counts) runs on this thread even
+    /// with blocks, filling `post`.
+    pub(super) final_here: bool,
     pub(super) ll: Vec<f64>,
     pub(super) post: Vec<f64>,
     pub(super) stats: Vec<f64>,
@@ -359,6 +415,8 @@ impl<'a, 's> Em<'a, 's> {
             options,
             ll: if sums.is_some() { vec![0.0; m.n_models() * q] } else { Vec::new() },
             sums,
+            blocks: None,
+            final_here: false,
             post: vec![0.0; m.n_models() * q],
             stats: vec![0.0; m.n_items() * obs.stats_per_node() * q],
             summaries: estep::start_summaries(obs, grid, matches!(options.model, IrtModel::Rasch | IrtModel::OnePl | IrtModel::TwoPl)),
@@ -366,29 +424,45 @@ impl<'a, 's> Em<'a, 's> {
         }
     }
 
+    /// The E-step at `items` alone (no counts): summaries updated, the
+    /// marginal log-likelihood returned.
     pub(super) async fn e_step(&mut self, items: &[ItemParams]) -> std::result::Result<f64, String> {
+        self.e_step_counting(items, false).await
+    }
+
+    /// The E-step, and with `counts` the expected counts in `stats`.
+    async fn e_step_counting(&mut self, items: &[ItemParams], counts: bool) -> std::result::Result<f64, String> {
         let outside = || "internal error: a posterior window outside the grid".to_string();
         // Each model's marginal log-likelihood, summed in model order.
         let total = |marginals: Vec<f64>| marginals.iter().sum::<f64>();
+        let q = self.grid.len();
+        if let Some(blocks) = self.blocks.as_mut().filter(|_| counts || !self.final_here) {
+            let stats = counts.then_some(&mut self.stats[..]);
+            return blocks.e_step(items, &mut self.summaries, stats).await?.map(total).ok_or_else(outside);
+        }
         if let Some(sums) = self.sums.as_deref_mut() {
             // The external sums evaluate every node.
             let tables = Tables::new(items, &self.grid.nodes, self.obs.family());
             sums.log_likelihood(&tables.t0, &tables.t1, tables.q, &mut self.ll).await?;
             let full = Some(&self.ll[..]);
-            return estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries).map(total).ok_or_else(outside);
+            let marginals = estep::posteriors(self.obs, &tables, self.grid, full, &mut self.post, &mut self.summaries).ok_or_else(outside)?;
+            if counts {
+                sums.counts(&self.post, q, &mut self.stats).await?;
+            }
+            return Ok(total(marginals));
         }
-        estep::cpu_e_step(self.obs, self.grid, items, &mut self.post, &mut self.summaries).map(total).ok_or_else(outside)
+        let marginals = estep::cpu_e_step(self.obs, self.grid, items, &mut self.post, &mut self.summaries).ok_or_else(outside)?;
+        if counts {
+            estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats);
+        }
+        Ok(total(marginals))
     }
 
     /// One EM iteration from `items`.
     pub(super) async fn step(&mut self, input: &[ItemParams], expand: bool) -> std::result::Result<Step, String> {
         let items = input;
-        let log_likelihood = self.e_step(items).await?;
+        let log_likelihood = self.e_step_counting(items, true).await?;
         let (q, k_stats) = (self.grid.len(), self.obs.stats_per_node());
-        match self.sums.as_deref_mut() {
-            Some(sums) => sums.counts(&self.post, q, &mut self.stats).await?,
-            None => estep::accumulate(self.obs, &self.post, &self.summaries, q, &mut self.stats),
-        }
         let (family, free, options) = (self.obs.family(), self.options.free(), self.options);
         let stats = &self.stats;
         let node_stats = |i: usize| item_stats(stats, i, k_stats, q);

@@ -727,10 +727,8 @@ pub(crate) fn accumulate(obs: &Observations, post: &[f64], summaries: &[Posterio
 
 /// [`accumulate`]'s counts in their fixed-point units, for a share of the
 /// models to be added to the others' exactly: the sum of two shares' counts
-/// is the whole's, to the bit. Only the tests call it yet: they hold that
-/// invariant, on which a pool of workers (each fitting a block of models)
-/// will rest.
-#[cfg(test)]
+/// is the whole's, to the bit (what a block of models held by a worker
+/// returns; see `blocks`).
 pub(crate) fn fixed_counts(obs: &Observations, post: &[f64], summaries: &[PosteriorSummary], q: usize, counts: &mut [i64]) {
     let per_item = obs.stats_per_node() * q;
     let counted = Counted::new(obs, post, summaries, q);

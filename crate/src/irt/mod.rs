@@ -21,7 +21,9 @@
 //! that is how `gpu::irt` runs them on a GPU without this module seeing wgpu.
 //! The EM loop is async so that it can await WebGPU's readbacks in the
 //! browser; CPU fits drive it without an executor, since nothing they await
-//! is ever pending.
+//! is ever pending. The E-step can also run over blocks of models held by
+//! workers ([`fit_in_blocks`] and [`ModelBlocks`]): the page's and Node's
+//! pool, with the same bits for any number of workers.
 //!
 //! Models: Rasch (a = 1), 1PL (one a shared by all items), 2PL, 3PL (lower
 //! asymptote c, estimated with a prior or fixed with `guess`), 4PL (upper
@@ -35,6 +37,7 @@
 //! variational EM instead (see [`multi`]).
 
 mod accel;
+pub mod blocks;
 mod em;
 pub(crate) mod estep;
 pub mod item;
@@ -51,7 +54,8 @@ pub mod sums;
 pub(crate) mod tests;
 
 use crate::backend::Backend;
-pub use em::{fit, fit_async, fit_with};
+pub use blocks::{BlockEStep, LocalBlocks, ModelBlocks, pays_to_split};
+pub use em::{fit, fit_async, fit_in_blocks, fit_with};
 pub use item::{Family, Free, ItemParams, Priors};
 pub use json::{FitJson, ItemJson, ModelJson, PerDim};
 pub use options::{FitOptions, IrtModel, Progress, Scale};

@@ -190,3 +190,109 @@ fn a_matrix_where_no_item_varies_is_refused_with_a_reason() {
     b.push_row_unchecked("m1".into(), &[Some(1.0), Some(1.0), Some(1.0)]);
     assert!(fit(&b.into_matrix(), &FitOptions::default(), &mut |_| true).is_ok());
 }
+
+/// A fit whose E-steps run over blocks of models (as a pool of workers runs
+/// them) is the one-thread fit to the bit, whatever the number of blocks:
+/// every Bernoulli model, fractional scores, and Beta with items set aside.
+#[test]
+fn a_fit_over_blocks_of_models_is_the_fit_to_the_bit() {
+    let binary = synthetic_2pl(150, 70, 0.15, 11);
+    // Continuous scores: the binary matrix's cells blurred, and two items
+    // every model scores the same on (Beta sets those aside).
+    let mut rng = Rng::new(12);
+    let mut b = MatrixBuilder::new(binary.item_ids().to_vec());
+    for model in 0..60 {
+        let row: Vec<Option<f32>> = (0..binary.n_items())
+            .map(|i| match i {
+                0 => Some(0.9),
+                1 => Some(0.1),
+                _ => binary.get(model, i).map(|v| (0.15 + 0.7 * v as f64 + 0.1 * rng.uniform()) as f32),
+            })
+            .collect();
+        b.push_row_unchecked(format!("m{model}"), &row);
+    }
+    let continuous = b.into_matrix();
+    let cases = [
+        (&binary, IrtModel::Rasch),
+        (&binary, IrtModel::OnePl),
+        (&binary, IrtModel::TwoPl),
+        (&binary, IrtModel::ThreePl),
+        (&binary, IrtModel::FourPl),
+        (&continuous, IrtModel::TwoPl),
+        (&continuous, IrtModel::Beta),
+    ];
+    for (m, model) in cases {
+        let options = FitOptions { model, ..FitOptions::default() };
+        let mut seen = Vec::new();
+        let whole = fit(m, &options, &mut |p| {
+            seen.push((p.iteration, p.log_likelihood.to_bits()));
+            true
+        })
+        .unwrap();
+        let expected = serde_json::to_string(&whole.to_json()).unwrap();
+        for count in [1, 2, 3, 7, 1000] {
+            let mut blocks = LocalBlocks::new(count);
+            let mut seen_blocks = Vec::new();
+            let split = tests::block_on(fit_in_blocks(m, &options, &mut blocks, &mut |p| {
+                seen_blocks.push((p.iteration, p.log_likelihood.to_bits()));
+                true
+            }))
+            .unwrap()
+            .unwrap();
+            assert_eq!(serde_json::to_string(&split.to_json()).unwrap(), expected, "{model:?}, {count} blocks");
+            assert_eq!(seen_blocks, seen, "{model:?}, {count} blocks");
+            // One round per E-step, the final one included (Beta's runs here).
+            let final_here = model == IrtModel::Beta;
+            assert_eq!(blocks.rounds, whole.iterations + usize::from(!final_here), "{model:?}, {count} blocks");
+        }
+    }
+    let options = FitOptions { dims: 2, ..FitOptions::default() };
+    assert!(tests::block_on(fit_in_blocks(&binary, &options, &mut LocalBlocks::new(2), &mut |_| true)).is_err());
+}
+
+/// Messages from another build, cut short or too long are refused with a
+/// reason, never misread.
+#[test]
+fn a_damaged_block_message_is_refused_by_name() {
+    let m = synthetic_2pl(20, 10, 0.0, 3);
+    struct Keep(Vec<Vec<u8>>);
+    impl ModelBlocks for Keep {
+        fn count(&self) -> usize {
+            2
+        }
+        fn open<'a>(&'a mut self, payloads: Vec<Vec<u8>>) -> blocks::BlocksFuture<'a, ()> {
+            self.0 = payloads;
+            Box::pin(std::future::ready(Err("kept".to_string())))
+        }
+        fn run<'a>(&'a mut self, _: Vec<Vec<u8>>, _: &'a mut blocks::TakeAnswer<'a>) -> blocks::BlocksFuture<'a, ()> {
+            unreachable!("the fit stops at open")
+        }
+    }
+    let mut keep = Keep(Vec::new());
+    let out = tests::block_on(fit_in_blocks(&m, &FitOptions::default(), &mut keep, &mut |_| true)).unwrap();
+    assert_eq!(out.unwrap_err(), "kept");
+    assert_eq!(keep.0.len(), 2);
+    let payload = &keep.0[0];
+    assert!(BlockEStep::open(payload).is_ok());
+    let err = |r: Result<BlockEStep, String>| r.err().expect("refused");
+    assert!(err(BlockEStep::open(b"XXXX")).contains("not a block"));
+    assert!(err(BlockEStep::open(&payload[..payload.len() - 3])).contains("cut short"));
+    let mut long = payload.clone();
+    long.push(0);
+    assert!(err(BlockEStep::open(&long)).contains("past its end"));
+    let mut block = BlockEStep::open(payload).unwrap();
+    assert!(block.run(b"BSB1\x05\x00\x00\x00").unwrap_err().contains("5 items for a block of 10"));
+}
+
+/// The pool splits a leaderboard (many models, each with many answers) and
+/// keeps a benchmark with few models and many items whole, as measured.
+#[test]
+fn a_split_is_chosen_where_the_work_outweighs_the_messages() {
+    // The 2,001 × 1,075 Open LLM Leaderboard matrix and MMLU-Pro's 47 × 12,032.
+    assert!(pays_to_split(2_151_075, 1_075, 121, 2));
+    assert!(!pays_to_split(565_504, 12_032, 121, 2));
+    // 6,000 × 30,000 over up to 8 workers; one worker never splits.
+    assert!(pays_to_split(180_000_000, 30_000, 121, 8));
+    assert!(!pays_to_split(180_000_000, 30_000, 121, 1));
+    assert!(!pays_to_split(300_000, 10, 121, 2));
+}
