@@ -2,6 +2,7 @@
 // fresh project, import it by name, call it, and type-check a TypeScript user.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -310,8 +311,10 @@ test('embeddings as JSON Lines through the package match the CLI on the same vec
   assert.deepEqual(copies.sort(), ['q4-q5', 'q9-q10', 'q14-q15', 'q19-q20', 'q24-q25', 'q29-q30', 'q34-q35'].sort());
 });
 
-test('a fit over 1, 2 or 3 worker threads is the CLI fit to the bit, and stops when asked', () => {
+test('a fit, an evaluation and a similarity search over 1, 2 or 3 worker threads are the CLI’s to the bit, and a fit stops when asked', () => {
   const binary = join(ROOT, 'tests', 'fixtures', 'irt', 'synthetic_3pl.csv');
+  const bbh = join(ROOT, 'www', 'data', 'bbh', 'responses.csv');
+  const items = join(ROOT, 'www', 'data', 'alpacaeval', 'items.csv.gz');
   // Continuous scores with two items every model scores the same on (the
   // Beta fit sets those aside and fits them against the final posteriors).
   const dir = tempDir('pool');
@@ -330,13 +333,28 @@ test('a fit over 1, 2 or 3 worker threads is the CLI fit to the bit, and stops w
   writeFileSync(continuous, rows.join('\n') + '\n');
   writeFileSync(
     join(project, 'pool.mjs'),
-    `import { fit } from 'benchsift';
+    `import { evaluate, fit, similar } from 'benchsift';
+     import { createHash } from 'node:crypto';
      import { readFileSync } from 'node:fs';
      const out = {};
      for (const [key, path, irt] of [['binary', ${JSON.stringify(binary)}, '3pl'], ['beta', ${JSON.stringify(continuous)}, 'beta']]) {
        const file = { name: 'responses.csv', data: readFileSync(path) };
        out[key] = [];
        for (const workers of [1, 2, 3]) out[key].push(await fit(file, { irt, workers }));
+     }
+     out.evaluations = [];
+     const ev = { name: 'responses.csv', data: readFileSync(${JSON.stringify(bbh)}) };
+     for (const workers of [1, 2, 3]) {
+       let reports = 0;
+       const result = await evaluate(ev, { methods: ['irt-info', 'adaptive'], budgets: [3, 5], holdout: 0.3, seeds: 3, workers, onProgress: () => void reports++ });
+       out.evaluations.push({ result, reports });
+     }
+     out.searches = [];
+     const items = { name: 'items.csv.gz', data: readFileSync(${JSON.stringify(items)}) };
+     // Digests, not the reports (with their texts they overflow the pipe).
+     const digest = (r) => ({ sha: createHash('sha256').update(JSON.stringify({ ...r, backend: null })).digest('hex'), pairs: r.pairs.length, backend: r.backend });
+     for (const workers of [1, 2, 3]) {
+       out.searches.push([digest(await similar({ items, topK: 3, backend: 'cpu', workers })), digest(await similar({ items, threshold: 0.6, backend: 'cpu', workers }))]);
      }
      let calls = 0;
      const stopped = await fit({ name: 'responses.csv', data: readFileSync(${JSON.stringify(binary)}) },
@@ -358,4 +376,20 @@ test('a fit over 1, 2 or 3 worker threads is the CLI fit to the bit, and stops w
     assert.match(out[key][2].backend.reason, /3 workers, each holding a block of the models/);
   }
   assert.deepEqual(out.stopped, { calls: 3, converged: false, iterations: 3 });
+  // An evaluation's splits (a holdout per seed) shared out over the workers.
+  const expected = cli(['evaluate', bbh, '--methods', 'irt-info,adaptive', '--budgets', '3,5', '--holdout', '0.3', '--seeds', '3']);
+  for (const [k, { result, reports }] of out.evaluations.entries()) {
+    assert.deepEqual(result, expected, `evaluate, ${k + 1} workers`);
+    assert.ok(reports > 0, `evaluate, ${k + 1} workers: no progress`);
+  }
+  // A similarity search's row blocks shared out (hashed n-grams of 805 texts).
+  const topK = cli(['similar', '--items', items, '--top-k', '3', '--backend', 'cpu']);
+  const pairs = cli(['similar', '--items', items, '--threshold', '0.6', '--backend', 'cpu']);
+  assert.ok(pairs.pairs.length > 0);
+  const sha = (/** @type {any} */ r) => createHash('sha256').update(JSON.stringify({ ...r, backend: null })).digest('hex');
+  for (const [k, [near, above]] of out.searches.entries()) {
+    assert.deepEqual([near.sha, near.pairs], [sha(topK), topK.pairs.length], `similar top-k, ${k + 1} workers`);
+    assert.deepEqual([above.sha, above.pairs], [sha(pairs), pairs.pairs.length], `similar threshold, ${k + 1} workers`);
+    if (k > 0) assert.match(near.backend.reason, new RegExp(`in ${k + 1} workers`));
+  }
 });

@@ -920,7 +920,7 @@ test('an adaptive test replays a held-out model and takes answers by hand, as th
   }
 });
 
-test('in Chromium a fit over 1, 2 or 3 Web Workers, and the page worker’s own pool, is the CLI fit to the bit', { skip }, async () => {
+test('in Chromium a fit, a similarity search and an evaluation over 1, 2 or 3 Web Workers, and the page worker’s own pool, are the CLI’s to the bit', { skip }, async () => {
   // 5,000 models × 100 items: large enough that the page's worker splits it
   // over its pool when left to choose (see irt::blocks::pays_to_split).
   let state = 7;
@@ -950,8 +950,19 @@ test('in Chromium a fit over 1, 2 or 3 Web Workers, and the page worker’s own 
       const client = new WorkerClient();
       const data = new TextEncoder().encode(text).buffer;
       const viaPage = (await client.run('fit', [{ name: 'big.csv', role: 'responses', data }], {})).result;
-      return { fits, viaPage, cores: navigator.hardwareConcurrency };
+      // A similarity search's row blocks and an evaluation's splits over the same pool.
+      const items = { name: 'items.csv.gz', data: new Uint8Array(await (await fetch('/data/alpacaeval/items.csv.gz')).arrayBuffer()) };
+      const searches = [];
+      for (const workers of [1, 2, 3]) searches.push(JSON.stringify({ ...(await api.similar({ items, topK: 3, backend: 'cpu', workers })), backend: null }));
+      const bbh = { name: 'responses.csv', data: await (await fetch('/data/bbh/responses.csv')).text() };
+      const evaluations = [];
+      for (const workers of [1, 3]) evaluations.push(JSON.stringify(await api.evaluate(bbh, { methods: ['irt-info'], budgets: [3, 5], folds: 3, seeds: 2, workers })));
+      return { fits, viaPage, cores: navigator.hardwareConcurrency, searches, evaluations };
     }, csv);
+    const search = execFileSync(CLI, ['similar', '--items', join(ROOT, 'www/data/alpacaeval/items.csv.gz'), '--top-k', '3', '--backend', 'cpu'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    for (const [k, s] of out.searches.entries()) assert.equal(s, JSON.stringify({ ...JSON.parse(search), backend: null }), `similar, ${k + 1} workers`);
+    const evaluation = execFileSync(CLI, ['evaluate', join(ROOT, 'www/data/bbh/responses.csv'), '--methods', 'irt-info', '--budgets', '3,5', '--folds', '3', '--seeds', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const e of out.evaluations) assert.equal(e, JSON.stringify(JSON.parse(evaluation)));
     for (const [k, fit] of out.fits.entries()) {
       assert.deepEqual({ ...fit, backend: null }, expected, `${k + 1} workers`);
       assert.equal(fit.backend.threads, k + 1, fit.backend.reason);

@@ -646,12 +646,12 @@ pub fn impute_unanswered(responses: &[(usize, f64)], centres: &[f64]) -> Vec<(us
     }
     let difficulty = |k: usize| {
         let c = centres[k].clamp(0.02, 0.98);
-        (1.0 - c).ln() - c.ln()
+        crate::math::ln(1.0 - c) - crate::math::ln(c)
     };
     let n = answered.len() as f64;
     let observed = (answered.iter().map(|r| r.1).sum::<f64>() / n).clamp(0.5 / n, 1.0 - 0.5 / n);
     let b: Vec<f64> = answered.iter().map(|&(k, _)| difficulty(k)).collect();
-    let mut theta = (observed / (1.0 - observed)).ln() + b.iter().sum::<f64>() / n;
+    let mut theta = crate::math::ln(observed / (1.0 - observed)) + b.iter().sum::<f64>() / n;
     for _ in 0..50 {
         let (mut g, mut h) = (-n * observed, 0.0);
         for &bk in &b {

@@ -25,6 +25,7 @@ use crate::metrics::{self, MeanCi};
 use crate::parallel;
 use crate::rng::Rng;
 use crate::select::{self, Budget, Context, Method, SelectOptions};
+use crate::wire;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Split {
@@ -634,236 +635,431 @@ fn map_reporting<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync, after: &mut d
     out
 }
 
-/// Runs the whole evaluation, calling `progress` as each batch of steps
-/// and each split ends.
-pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dyn FnMut(Progress)) -> Result<Evaluation> {
-    if options.budgets.is_empty() || options.methods.is_empty() {
-        return Err(Error::invalid("give at least one method and one budget"));
-    }
-    if let Some(&b) = options.budgets.iter().find(|&&b| b == 0 || b > m.n_items()) {
-        return Err(Error::invalid(format!("budget {b} is not between 1 and the {} items", m.n_items())));
-    }
-    let truth: Vec<f64> = match &options.truth {
-        Some(t) if t.len() == m.n_models() => t.clone(),
-        Some(t) => return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models()))),
-        None => m.model_means(),
-    };
-    let task_truth = options.task_truth.as_ref();
-    if task_truth.is_some_and(|t| options.truth.is_none() || t.scores.iter().any(|s| s.len() != m.n_models())) {
-        return Err(Error::invalid("task scores need a composite and one score per model for every task"));
-    }
-    let mut methods = options.methods.clone();
-    if !methods.contains(&Method::Random) {
-        methods.insert(0, Method::Random);
-    }
-    let has_truth = options.truth.is_some();
-    let needs_irt = methods.iter().any(|m| m.needs_irt() || estimators_with(*m, has_truth).iter().any(|e| e.needs_irt()));
-    let all_items: Vec<usize> = (0..m.n_items()).collect();
-    // A guarded method may draw a random subset, so it runs every seed too
-    // (a deterministic one computes its own subset once per split; see below).
-    let seeds_for = |method: Method| match method {
+/// What every split of an evaluation shares: the true scores, the methods
+/// (random first), the (method, estimator, budget) keys and the splits.
+struct Plan {
+    truth: Vec<f64>,
+    methods: Vec<Method>,
+    has_truth: bool,
+    needs_irt: bool,
+    keys: Vec<(Method, Estimator, usize)>,
+    /// (split seed, training models, test models) per split.
+    folds: Vec<(u64, Vec<usize>, Vec<usize>)>,
+}
+
+/// Seeds `method` runs per split: random at least [`RANDOM_SEEDS`]; a
+/// guarded method may draw a random subset, so it runs every seed too (a
+/// deterministic one computes its own subset once per split; see
+/// [`run_split`]).
+fn seeds_for(options: &EvaluateOptions, method: Method) -> usize {
+    match method {
         Method::Random => options.seeds.max(RANDOM_SEEDS),
         m if m.is_seeded() || (options.guard && select::guard::applies_to(m)) => options.seeds.max(1),
         _ => 1,
+    }
+}
+
+impl Plan {
+    fn new(m: &ResponseMatrix, options: &EvaluateOptions) -> Result<Plan> {
+        if options.budgets.is_empty() || options.methods.is_empty() {
+            return Err(Error::invalid("give at least one method and one budget"));
+        }
+        if let Some(&b) = options.budgets.iter().find(|&&b| b == 0 || b > m.n_items()) {
+            return Err(Error::invalid(format!("budget {b} is not between 1 and the {} items", m.n_items())));
+        }
+        let truth: Vec<f64> = match &options.truth {
+            Some(t) if t.len() == m.n_models() => t.clone(),
+            Some(t) => return Err(Error::invalid(format!("{} true scores for {} models", t.len(), m.n_models()))),
+            None => m.model_means(),
+        };
+        let task_truth = options.task_truth.as_ref();
+        if task_truth.is_some_and(|t| options.truth.is_none() || t.scores.iter().any(|s| s.len() != m.n_models())) {
+            return Err(Error::invalid("task scores need a composite and one score per model for every task"));
+        }
+        let mut methods = options.methods.clone();
+        if !methods.contains(&Method::Random) {
+            methods.insert(0, Method::Random);
+        }
+        let has_truth = options.truth.is_some();
+        let needs_irt = methods.iter().any(|m| m.needs_irt() || estimators_with(*m, has_truth).iter().any(|e| e.needs_irt()));
+        let max_seeds = methods.iter().map(|&mm| seeds_for(options, mm)).max().unwrap_or(1);
+        // One row of the result per (method, estimator, budget).
+        let keys: Vec<(Method, Estimator, usize)> = methods
+            .iter()
+            .flat_map(|&mm| estimators_with(mm, has_truth).into_iter().flat_map(move |e| options.budgets.iter().map(move |&b| (mm, e, b))))
+            .collect();
+        // A fixed split for K-fold (every seed sees the same folds); a new
+        // holdout per seed otherwise.
+        let split_seeds: Vec<u64> = match options.split {
+            Split::Holdout(_) => (0..max_seeds as u64).collect(),
+            _ => vec![0],
+        };
+        let mut folds: Vec<(u64, Vec<usize>, Vec<usize>)> = Vec::new();
+        for &s in &split_seeds {
+            for (train, test) in splits(m, &options.split, s)? {
+                folds.push((s, train, test));
+            }
+        }
+        Ok(Plan { truth, methods, has_truth, needs_irt, keys, folds })
+    }
+}
+
+/// Runs the whole evaluation, calling `progress` as each batch of steps
+/// and each split ends.
+pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dyn FnMut(Progress)) -> Result<Evaluation> {
+    let plan = Plan::new(m, options)?;
+    let total = plan.folds.len();
+    let mut splits = Vec::with_capacity(total);
+    for done in 0..total {
+        splits.push(run_split(m, options, &plan, done, progress)?);
+        progress(Progress { splits_done: done + 1, splits: total, steps_done: 0, steps: 0 });
+    }
+    Ok(finish(m, options, &plan, splits))
+}
+
+/// One split's contribution to an evaluation, in the order [`finish`]
+/// applies it: splits are independent, so they can run anywhere (a pool of
+/// workers, [`evaluate_split`]) and still add up to [`evaluate`]'s result.
+#[derive(Default)]
+struct SplitOutcomes {
+    /// (key, seed, the test models' outcomes), appended in this order.
+    appended: Vec<(usize, usize, Vec<Outcome>)>,
+    /// (method, budget, whether it fell back) per guard decision made.
+    guard: Vec<(Method, usize, bool)>,
+    /// (budget, the adaptive method's share of random items).
+    explore: Vec<(usize, f64)>,
+    /// The adaptive method's share of random items at the stop.
+    stop_share: Option<f64>,
+    stops: Vec<(Estimator, Vec<Stopped>)>,
+}
+
+/// Split `done` of the plan: its fit, guard decisions and every (method,
+/// budget, seed), calling `progress` after each batch of steps.
+fn run_split(m: &ResponseMatrix, options: &EvaluateOptions, plan: &Plan, done: usize, progress: &mut dyn FnMut(Progress)) -> Result<SplitOutcomes> {
+    let Plan { truth, methods, has_truth, needs_irt, keys, folds } = plan;
+    let (truth, has_truth, needs_irt) = (&truth[..], *has_truth, *needs_irt);
+    let (split_seed, train, test) = &folds[done];
+    let total = folds.len();
+    let task_truth = options.task_truth.as_ref();
+    let all_items: Vec<usize> = (0..m.n_items()).collect();
+    let seeds_for = |method: Method| seeds_for(options, method);
+    let mut out = SplitOutcomes::default();
+    let fit = if needs_irt {
+        let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
+        Some(irt::fit(&m.select(train, &all_items), &fit_options, &mut |_| true)?)
+    } else {
+        None
     };
-    let max_seeds = methods.iter().map(|&mm| seeds_for(mm)).max().unwrap_or(1);
-    // outcomes[(method, estimator, budget)][seed] = all test outcomes of that seed.
-    let keys: Vec<(Method, Estimator, usize)> =
-        methods.iter().flat_map(|&mm| estimators_with(mm, has_truth).into_iter().flat_map(move |e| options.budgets.iter().map(move |&b| (mm, e, b)))).collect();
-    let mut outcomes: Vec<Vec<Vec<Outcome>>> = keys.iter().map(|k| (0..seeds_for(k.0)).map(|_| Vec::new()).collect()).collect();
-    // A fixed split for K-fold (every seed sees the same folds); a new
-    // holdout per seed otherwise.
-    let split_seeds: Vec<u64> = match options.split {
-        Split::Holdout(_) => (0..max_seeds as u64).collect(),
-        _ => vec![0],
+    let anchors = methods.contains(&Method::AnchorPoints).then(|| select::anchor_space(m, train));
+    // kcenter/dpp vectors without embeddings depend on the split: once per fold.
+    let fold_vectors =
+        (options.side.embeddings.is_none() && methods.iter().any(|mm| matches!(mm, Method::Kcenter | Method::Dpp))).then(|| select::item_vectors(m, train));
+    let mut side = options.side.side();
+    if let Some(v) = &fold_vectors {
+        side.vectors = Some(v);
+    }
+    // Seeds of a holdout split are the split's own seed.
+    let seed_range = |method: Method| -> Vec<u64> {
+        match options.split {
+            Split::Holdout(_) => {
+                if (*split_seed as usize) < seeds_for(method) {
+                    vec![*split_seed]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => (0..seeds_for(method) as u64).collect(),
+        }
     };
-    let mut folds: Vec<(u64, Vec<usize>, Vec<usize>)> = Vec::new();
-    for &s in &split_seeds {
-        for (train, test) in splits(m, &options.split, s)? {
-            folds.push((s, train, test));
+    // The random guard: one decision per (method, budget) on this
+    // split, from folds of its training models (see select::guard).
+    let guarded: Vec<(Method, usize)> = if options.guard {
+        // Only methods that run on this split (a holdout split runs a
+        // method only for its first seeds).
+        methods
+            .iter()
+            .filter(|&&mm| select::guard::applies_to(mm) && !seed_range(mm).is_empty())
+            .flat_map(|&mm| options.budgets.iter().map(move |&b| (mm, b)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let guard = if guarded.is_empty() {
+        None
+    } else {
+        let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions {
+            model: options.irt,
+            tolerance: crate::select::SELECTION_FIT_TOLERANCE,
+            ..FitOptions::default()
+        });
+        // Where the guard cannot run on this split (a fit on part of the
+        // models fails), the methods stand and the split is not counted.
+        select::guard::Guard::new(
+            m,
+            train,
+            Truth { composite: truth, tasks: task_truth },
+            fit_options.as_ref(),
+            fold_vectors.is_some(),
+            guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints),
+        )
+        .ok()
+        .flatten()
+    };
+    // Steps of this split: its guard decisions, then at most every
+    // (method, budget, seed) (fewer when seeds are copied, see below).
+    let replays = if methods.contains(&Method::Adaptive) && fit.is_some() {
+        match options.adaptive_explore {
+            Explore::Share(_) => adaptive_replays(train, test).len(),
+            Explore::Auto => AUTO_SHARES.len() * (adaptive_replays(train, test).len() + adaptive_inner_replays(train)),
+        }
+    } else {
+        0
+    };
+    let steps =
+        guarded.len() + methods.iter().filter(|&&mm| mm != Method::Adaptive).map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>() + replays;
+    let mut report_step = |steps_done: usize| progress(Progress { splits_done: done, splits: total, steps_done, steps });
+    let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
+        None => vec![None; guarded.len()],
+        Some(g) => map_reporting(
+            guarded.len(),
+            |t| {
+                let (method, budget) = guarded[t];
+                let guard_options = SelectOptions {
+                    method,
+                    budget: Budget::Items(budget),
+                    seed: 0,
+                    stratify: options.stratify,
+                    difficulty_strata: options.difficulty_strata,
+                    guard: true,
+                };
+                g.check(m, side, &guard_options).ok()
+            },
+            &mut report_step,
+        ),
+    };
+    let report = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p].as_ref());
+    let fell_back = |method: Method, budget: usize| report(method, budget).map(|r| r.fell_back);
+    for (&(method, budget), decision) in guarded.iter().zip(&decisions) {
+        if let Some(d) = decision {
+            out.guard.push((method, budget, d.fell_back));
         }
     }
-    let total = folds.len();
+    // A deterministic method that kept its subset gives the same outcomes
+    // for every seed of a split: run its first seed, copy the rest.
+    let copied = |method: Method, budget: usize| !method.is_seeded() && fell_back(method, budget) != Some(true) && !matches!(options.split, Split::Holdout(_));
+    let tasks: Vec<(Method, usize, u64)> = methods
+        .iter()
+        .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
+        .filter(|&(mm, b, s)| mm != Method::Adaptive && (s == 0 || !copied(mm, b)))
+        .collect();
+    let run = SplitRun {
+        m,
+        train,
+        test,
+        fit: fit.as_ref(),
+        anchor_space: anchors.as_ref(),
+        side,
+        truth,
+        tasks: task_truth,
+        has_truth,
+        stratify: options.stratify,
+        difficulty_strata: options.difficulty_strata,
+    };
+    let decided = guarded.len();
+    let results: Vec<Result<Vec<Vec<Outcome>>>> = map_reporting(
+        tasks.len(),
+        |t| {
+            let (method, budget, seed) = tasks[t];
+            run.run(method, budget, seed, report(method, budget))
+        },
+        &mut |n| report_step(decided + n),
+    );
+    let ran = decided + tasks.len();
+    if replays > 0 {
+        let fit = fit.as_ref().expect("replays need the fit");
+        let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
+        let adaptive =
+            adaptive_outcomes(&run, fit, &fit_options, &options.budgets, options.adaptive_target_se, options.adaptive_explore, &mut |n| report_step(ran + n))?;
+        for (e, budget, outs) in adaptive.budgets {
+            let key = keys.iter().position(|k| *k == (Method::Adaptive, e, budget)).expect("key exists");
+            out.appended.push((key, 0, outs));
+        }
+        for (share, &budget) in adaptive.shares.iter().zip(&options.budgets) {
+            out.explore.push((budget, *share));
+        }
+        out.stop_share = adaptive.shares.get(options.budgets.len()).copied();
+        out.stops = adaptive.stops;
+    }
+    for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
+        let per_estimator = result?;
+        for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
+            let key = keys.iter().position(|k| *k == (method, e, budget)).expect("key exists");
+            if seed == 0 && copied(method, budget) {
+                for other in 1..seeds_for(method) {
+                    out.appended.push((key, other, outs.clone()));
+                }
+            }
+            out.appended.push((key, seed as usize, outs));
+        }
+    }
+    Ok(out)
+}
+
+/// How many splits `evaluate` runs on `m` (each one a job that
+/// [`evaluate_split`] can run on its own, e.g. in a worker).
+pub fn split_count(m: &ResponseMatrix, options: &EvaluateOptions) -> Result<usize> {
+    Ok(Plan::new(m, options)?.folds.len())
+}
+
+/// Split `split` of the evaluation alone, as a message for
+/// [`evaluate_from_splits`]; `progress` as [`evaluate`] calls it within a split.
+pub fn evaluate_split(m: &ResponseMatrix, options: &EvaluateOptions, split: usize, progress: &mut dyn FnMut(Progress)) -> Result<Vec<u8>> {
+    let plan = Plan::new(m, options)?;
+    if split >= plan.folds.len() {
+        return Err(Error::invalid(format!("split {split} of an evaluation with {} splits", plan.folds.len())));
+    }
+    Ok(run_split(m, options, &plan, split, progress)?.encode())
+}
+
+/// The evaluation from every split's message ([`evaluate_split`]), in split
+/// order: [`evaluate`]'s result to the bit, wherever the splits ran.
+pub fn evaluate_from_splits(m: &ResponseMatrix, options: &EvaluateOptions, messages: &[Vec<u8>]) -> Result<Evaluation> {
+    let plan = Plan::new(m, options)?;
+    if messages.len() != plan.folds.len() {
+        return Err(Error::invalid(format!("{} split results for an evaluation with {} splits", messages.len(), plan.folds.len())));
+    }
+    let splits = messages
+        .iter()
+        .enumerate()
+        .map(|(k, bytes)| SplitOutcomes::decode(bytes, m, options, &plan).map_err(|e| Error::invalid(format!("the result of split {k}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(finish(m, options, &plan, splits))
+}
+
+/// The tag of a split's message (see `crate::wire`).
+const SPLIT_TAG: &[u8; 4] = b"BSE1";
+
+impl SplitOutcomes {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = wire::Writer::new(SPLIT_TAG);
+        let outcome = |w: &mut wire::Writer, o: &Outcome| {
+            w.u32(o.model as u32);
+            [o.estimate, o.low, o.high].iter().for_each(|&v| w.f64(v));
+            w.u32(o.tasks.len() as u32);
+            o.tasks.iter().for_each(|&(e, l, h)| [e, l, h].iter().for_each(|&v| w.f64(v)));
+        };
+        w.u32(self.appended.len() as u32);
+        for (key, seed, outs) in &self.appended {
+            w.u32(*key as u32);
+            w.u32(*seed as u32);
+            w.u32(outs.len() as u32);
+            outs.iter().for_each(|o| outcome(&mut w, o));
+        }
+        w.u32(self.guard.len() as u32);
+        for (method, budget, fell_back) in &self.guard {
+            w.str(method.as_str());
+            w.u32(*budget as u32);
+            w.u8(*fell_back as u8);
+        }
+        w.u32(self.explore.len() as u32);
+        for (budget, share) in &self.explore {
+            w.u32(*budget as u32);
+            w.f64(*share);
+        }
+        w.u8(self.stop_share.is_some() as u8);
+        w.f64(self.stop_share.unwrap_or(0.0));
+        w.u32(self.stops.len() as u32);
+        for (estimator, stopped) in &self.stops {
+            w.str(estimator.as_str());
+            w.u32(stopped.len() as u32);
+            for s in stopped {
+                outcome(&mut w, &s.outcome);
+                w.u32(s.items_used as u32);
+                w.u8(s.reached as u8);
+            }
+        }
+        w.into_bytes()
+    }
+
+    /// Reads [`SplitOutcomes::encode`]'s message, checking every index
+    /// against the plan it must belong to.
+    fn decode(bytes: &[u8], m: &ResponseMatrix, options: &EvaluateOptions, plan: &Plan) -> std::result::Result<SplitOutcomes, String> {
+        let mut r = wire::Reader::new(bytes, SPLIT_TAG, "evaluation split")?;
+        let index = |r: &mut wire::Reader, below: usize, what: &str| -> std::result::Result<usize, String> {
+            let v = r.u32()? as usize;
+            if v >= below { Err(format!("{what} {v} out of range (below {below})")) } else { Ok(v) }
+        };
+        let outcome = |r: &mut wire::Reader| -> std::result::Result<Outcome, String> {
+            let model = index(r, m.n_models(), "model")?;
+            let (estimate, low, high) = (r.f64()?, r.f64()?, r.f64()?);
+            let n = index(r, r.left() / 24 + 1, "task count")?;
+            let tasks = (0..n).map(|_| Ok((r.f64()?, r.f64()?, r.f64()?))).collect::<std::result::Result<_, String>>()?;
+            Ok(Outcome { model, estimate, low, high, tasks })
+        };
+        let mut out = SplitOutcomes::default();
+        for _ in 0..r.u32()? {
+            let key = index(&mut r, plan.keys.len(), "row")?;
+            let seed = index(&mut r, seeds_for(options, plan.keys[key].0), "seed")?;
+            let n = r.u32()? as usize;
+            let outs = (0..n).map(|_| outcome(&mut r)).collect::<std::result::Result<_, String>>()?;
+            out.appended.push((key, seed, outs));
+        }
+        for _ in 0..r.u32()? {
+            let method = Method::parse(&r.str()?).map_err(|e| e.to_string())?;
+            let (budget, fell_back) = (r.u32()? as usize, r.u8()? == 1);
+            out.guard.push((method, budget, fell_back));
+        }
+        for _ in 0..r.u32()? {
+            out.explore.push((r.u32()? as usize, r.f64()?));
+        }
+        let (has_share, share) = (r.u8()? == 1, r.f64()?);
+        out.stop_share = has_share.then_some(share);
+        for _ in 0..r.u32()? {
+            let estimator = Estimator::parse(&r.str()?).map_err(|e| e.to_string())?;
+            let n = r.u32()? as usize;
+            let stopped = (0..n)
+                .map(|_| Ok(Stopped { outcome: outcome(&mut r)?, items_used: r.u32()? as usize, reached: r.u8()? == 1 }))
+                .collect::<std::result::Result<_, String>>()?;
+            out.stops.push((estimator, stopped));
+        }
+        r.end()?;
+        Ok(out)
+    }
+}
+
+/// The evaluation from every split's outcomes, in split order.
+fn finish(m: &ResponseMatrix, options: &EvaluateOptions, plan: &Plan, splits: Vec<SplitOutcomes>) -> Evaluation {
+    let Plan { truth, keys, .. } = plan;
+    let task_truth = options.task_truth.as_ref();
+    // outcomes[key][seed] = all test outcomes of that seed.
+    let mut outcomes: Vec<Vec<Vec<Outcome>>> = keys.iter().map(|k| (0..seeds_for(options, k.0)).map(|_| Vec::new()).collect()).collect();
     let mut stops = Vec::new();
     // The adaptive method's share of random items per budget and split, and at the stop.
     let mut explore_shares: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
     let mut stop_shares: Vec<f64> = Vec::new();
     // (method, budget) → (splits where the guard fell back, splits it ran on).
     let mut guard_counts: std::collections::HashMap<(Method, usize), (usize, usize)> = std::collections::HashMap::new();
-    for (done, (split_seed, train, test)) in folds.iter().enumerate() {
-        let fit = if needs_irt {
-            let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
-            Some(irt::fit(&m.select(train, &all_items), &fit_options, &mut |_| true)?)
-        } else {
-            None
-        };
-        let anchors = methods.contains(&Method::AnchorPoints).then(|| select::anchor_space(m, train));
-        // kcenter/dpp vectors without embeddings depend on the split: once per fold.
-        let fold_vectors =
-            (options.side.embeddings.is_none() && methods.iter().any(|mm| matches!(mm, Method::Kcenter | Method::Dpp))).then(|| select::item_vectors(m, train));
-        let mut side = options.side.side();
-        if let Some(v) = &fold_vectors {
-            side.vectors = Some(v);
+    for split in splits {
+        for (key, seed, outs) in split.appended {
+            outcomes[key][seed].extend(outs);
         }
-        // Seeds of a holdout split are the split's own seed.
-        let seed_range = |method: Method| -> Vec<u64> {
-            match options.split {
-                Split::Holdout(_) => {
-                    if (*split_seed as usize) < seeds_for(method) {
-                        vec![*split_seed]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                _ => (0..seeds_for(method) as u64).collect(),
-            }
-        };
-        // The random guard: one decision per (method, budget) on this
-        // split, from folds of its training models (see select::guard).
-        let guarded: Vec<(Method, usize)> = if options.guard {
-            // Only methods that run on this split (a holdout split runs a
-            // method only for its first seeds).
-            methods
-                .iter()
-                .filter(|&&mm| select::guard::applies_to(mm) && !seed_range(mm).is_empty())
-                .flat_map(|&mm| options.budgets.iter().map(move |&b| (mm, b)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let guard = if guarded.is_empty() {
-            None
-        } else {
-            let fit_options = guarded.iter().any(|(mm, _)| mm.needs_irt()).then(|| FitOptions {
-                model: options.irt,
-                tolerance: crate::select::SELECTION_FIT_TOLERANCE,
-                ..FitOptions::default()
-            });
-            // Where the guard cannot run on this split (a fit on part of the
-            // models fails), the methods stand and the split is not counted.
-            select::guard::Guard::new(
-                m,
-                train,
-                Truth { composite: &truth, tasks: task_truth },
-                fit_options.as_ref(),
-                fold_vectors.is_some(),
-                guarded.iter().any(|(mm, _)| *mm == Method::AnchorPoints),
-            )
-            .ok()
-            .flatten()
-        };
-        // Steps of this split: its guard decisions, then at most every
-        // (method, budget, seed) (fewer when seeds are copied, see below).
-        let replays = if methods.contains(&Method::Adaptive) && fit.is_some() {
-            match options.adaptive_explore {
-                Explore::Share(_) => adaptive_replays(train, test).len(),
-                Explore::Auto => AUTO_SHARES.len() * (adaptive_replays(train, test).len() + adaptive_inner_replays(train)),
-            }
-        } else {
-            0
-        };
-        let steps = guarded.len()
-            + methods.iter().filter(|&&mm| mm != Method::Adaptive).map(|&mm| options.budgets.len() * seed_range(mm).len()).sum::<usize>()
-            + replays;
-        let mut report_step = |steps_done: usize| progress(Progress { splits_done: done, splits: total, steps_done, steps });
-        let decisions: Vec<Option<select::guard::GuardReport>> = match &guard {
-            None => vec![None; guarded.len()],
-            Some(g) => map_reporting(
-                guarded.len(),
-                |t| {
-                    let (method, budget) = guarded[t];
-                    let guard_options = SelectOptions {
-                        method,
-                        budget: Budget::Items(budget),
-                        seed: 0,
-                        stratify: options.stratify,
-                        difficulty_strata: options.difficulty_strata,
-                        guard: true,
-                    };
-                    g.check(m, side, &guard_options).ok()
-                },
-                &mut report_step,
-            ),
-        };
-        let report = |method: Method, budget: usize| guarded.iter().position(|&k| k == (method, budget)).and_then(|p| decisions[p].as_ref());
-        let fell_back = |method: Method, budget: usize| report(method, budget).map(|r| r.fell_back);
-        for (&(method, budget), decision) in guarded.iter().zip(&decisions) {
-            if let Some(d) = decision {
-                let entry = guard_counts.entry((method, budget)).or_insert((0usize, 0usize));
-                entry.0 += usize::from(d.fell_back);
-                entry.1 += 1;
-            }
+        for (method, budget, fell_back) in split.guard {
+            let entry = guard_counts.entry((method, budget)).or_insert((0usize, 0usize));
+            entry.0 += usize::from(fell_back);
+            entry.1 += 1;
         }
-        // A deterministic method that kept its subset gives the same outcomes
-        // for every seed of a split: run its first seed, copy the rest.
-        let copied =
-            |method: Method, budget: usize| !method.is_seeded() && fell_back(method, budget) != Some(true) && !matches!(options.split, Split::Holdout(_));
-        let tasks: Vec<(Method, usize, u64)> = methods
-            .iter()
-            .flat_map(|&mm| options.budgets.iter().flat_map(move |&b| seed_range(mm).into_iter().map(move |s| (mm, b, s))))
-            .filter(|&(mm, b, s)| mm != Method::Adaptive && (s == 0 || !copied(mm, b)))
-            .collect();
-        let run = SplitRun {
-            m,
-            train,
-            test,
-            fit: fit.as_ref(),
-            anchor_space: anchors.as_ref(),
-            side,
-            truth: &truth,
-            tasks: task_truth,
-            has_truth,
-            stratify: options.stratify,
-            difficulty_strata: options.difficulty_strata,
-        };
-        let decided = guarded.len();
-        let results: Vec<Result<Vec<Vec<Outcome>>>> = map_reporting(
-            tasks.len(),
-            |t| {
-                let (method, budget, seed) = tasks[t];
-                run.run(method, budget, seed, report(method, budget))
-            },
-            &mut |n| report_step(decided + n),
-        );
-        let ran = decided + tasks.len();
-        if replays > 0 {
-            let fit = fit.as_ref().expect("replays need the fit");
-            let fit_options = FitOptions { model: options.irt, tolerance: crate::select::SELECTION_FIT_TOLERANCE, ..FitOptions::default() };
-            let adaptive = adaptive_outcomes(&run, fit, &fit_options, &options.budgets, options.adaptive_target_se, options.adaptive_explore, &mut |n| {
-                report_step(ran + n)
-            })?;
-            for (e, budget, outs) in adaptive.budgets {
-                let key = keys.iter().position(|k| *k == (Method::Adaptive, e, budget)).expect("key exists");
-                outcomes[key][0].extend(outs);
-            }
-            for (share, &budget) in adaptive.shares.iter().zip(&options.budgets) {
-                explore_shares.entry(budget).or_default().push(*share);
-            }
-            if let Some(&share) = adaptive.shares.get(options.budgets.len()) {
-                stop_shares.push(share);
-            }
-            stops.extend(adaptive.stops);
+        for (budget, share) in split.explore {
+            explore_shares.entry(budget).or_default().push(share);
         }
-        for ((method, budget, seed), result) in tasks.into_iter().zip(results) {
-            let per_estimator = result?;
-            for (e, outs) in estimators_with(method, has_truth).into_iter().zip(per_estimator) {
-                let key = keys.iter().position(|k| *k == (method, e, budget)).expect("key exists");
-                if seed == 0 && copied(method, budget) {
-                    for other in 1..seeds_for(method) {
-                        outcomes[key][other].extend(outs.iter().cloned());
-                    }
-                }
-                outcomes[key][seed as usize].extend(outs);
-            }
-        }
-        progress(Progress { splits_done: done + 1, splits: total, steps_done: 0, steps: 0 });
+        stop_shares.extend(split.stop_share);
+        stops.extend(split.stops);
     }
     let filled: Vec<usize> = (0..keys.len()).filter(|&k| outcomes[k].iter().any(|o| !o.is_empty())).collect();
     // Rows are independent: summarised in parallel, collected in key order.
     let results = parallel::map(filled.len(), |r| {
         let k = filled[r];
         let (method, estimator, budget) = keys[k];
-        let mut row = summarise(method, estimator, budget, &outcomes[k], &truth);
+        let mut row = summarise(method, estimator, budget, &outcomes[k], truth);
         row.tasks = task_truth.filter(|_| estimator == Estimator::Ridge).and_then(|t| summarise_tasks(t, &outcomes[k]));
         row.guard_fallbacks = guard_counts.get(&(method, budget)).map(|&(fell, ran)| fell as f64 / ran as f64);
         if method == Method::Adaptive {
@@ -871,7 +1067,7 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         }
         row
     });
-    Ok(Evaluation {
+    Evaluation {
         models: m.n_models(),
         items: m.n_items(),
         split: match options.split {
@@ -884,9 +1080,9 @@ pub fn evaluate(m: &ResponseMatrix, options: &EvaluateOptions, progress: &mut dy
         results,
         adaptive_stops: options.adaptive_target_se.map_or_else(Vec::new, |t| {
             let share = stop_shares.iter().sum::<f64>() / stop_shares.len().max(1) as f64;
-            summarise_stops(t, &stops, &truth).into_iter().map(|r| StopRow { explore: share, ..r }).collect()
+            summarise_stops(t, &stops, truth).into_iter().map(|r| StopRow { explore: share, ..r }).collect()
         }),
-    })
+    }
 }
 
 fn summarise(method: Method, estimator: Estimator, budget: usize, per_seed: &[Vec<Outcome>], truth: &[f64]) -> Row {
@@ -981,5 +1177,45 @@ mod tests {
         // No finite value: no interval, not the whole range.
         let none = Interval::of_bounded(&[f64::NAN, f64::NAN], -1.0, 1.0);
         assert!(none.mean.is_nan() && none.low.is_nan() && none.high.is_nan(), "{none:?}");
+    }
+
+    /// Splits run one by one and merged from their messages give the whole
+    /// evaluation to the bit: K-fold with the guard, adaptive testing (auto
+    /// explore, a target SE) and a deterministic method whose seeds are
+    /// copied; a holdout split per seed; and a damaged message is refused.
+    #[test]
+    fn an_evaluation_merged_from_its_splits_is_the_evaluation() {
+        let m = crate::irt::tests::synthetic_2pl(48, 30, 0.05, 21);
+        let base = EvaluateOptions {
+            methods: vec![Method::Random, Method::IrtInfo, Method::Adaptive, Method::MetricVar],
+            budgets: vec![6, 12],
+            split: Split::KFold(3),
+            seeds: 2,
+            irt: IrtModel::TwoPl,
+            stratify: false,
+            difficulty_strata: 0,
+            guard: true,
+            truth: None,
+            task_truth: None,
+            side: select::SideData::default(),
+            adaptive_target_se: Some(0.4),
+            adaptive_explore: Explore::Auto,
+        };
+        let holdout =
+            EvaluateOptions { split: Split::Holdout(0.25), methods: vec![Method::Random, Method::AnchorPoints], adaptive_target_se: None, ..base.clone() };
+        for options in [base, holdout] {
+            let whole = serde_json::to_string(&evaluate(&m, &options, &mut |_| {}).unwrap()).unwrap();
+            let n = split_count(&m, &options).unwrap();
+            assert!(n >= 2, "{n} splits");
+            let mut steps = 0;
+            let messages: Vec<Vec<u8>> = (0..n).map(|k| evaluate_split(&m, &options, k, &mut |_| steps += 1).unwrap()).collect();
+            assert!(steps > 0);
+            assert_eq!(serde_json::to_string(&evaluate_from_splits(&m, &options, &messages).unwrap()).unwrap(), whole, "{:?}", options.split);
+            assert!(evaluate_split(&m, &options, n, &mut |_| {}).is_err());
+            assert!(evaluate_from_splits(&m, &options, &messages[1..]).is_err());
+            let mut cut = messages.clone();
+            cut[0].pop();
+            assert!(evaluate_from_splits(&m, &options, &cut).unwrap_err().to_string().contains("cut short"));
+        }
     }
 }

@@ -305,6 +305,62 @@ pub fn evaluate(
     to_json(&commands::evaluate::run(&files, &load, &request, &mut report)?.0)
 }
 
+/// How many splits `evaluate` runs on these files and options: the jobs a
+/// pool of workers shares out ([`evaluate_split`], then [`evaluate_merge`]).
+#[wasm_bindgen(js_name = evaluateSplits)]
+pub fn evaluate_splits(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<u32, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (load, request) = commands::parse(options_json)?;
+    let prepared = commands::evaluate::prepare(&files, &load, &request)?;
+    Ok(crate::evaluate::split_count(prepared.matrix(), &prepared.options)? as u32)
+}
+
+/// Split `split` of `evaluate` alone (in a pool's worker), as bytes for
+/// [`evaluate_merge`]; `progress(stepsDone, steps)` after each batch of its
+/// selections.
+#[wasm_bindgen(js_name = evaluateSplit)]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_split(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    options_json: &str,
+    split: u32,
+    progress: Option<js_sys::Function>,
+) -> Result<Vec<u8>, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (load, request) = commands::parse(options_json)?;
+    let prepared = commands::evaluate::prepare(&files, &load, &request)?;
+    let mut report = |p: crate::evaluate::Progress| {
+        if let Some(f) = &progress {
+            let _ = f.call2(&JsValue::NULL, &JsValue::from(p.steps_done as f64), &JsValue::from(p.steps as f64));
+        }
+    };
+    Ok(crate::evaluate::evaluate_split(prepared.matrix(), &prepared.options, split as usize, &mut report)?)
+}
+
+/// `evaluate`'s result (the same JSON text, to the bit) from every split's
+/// bytes, in split order (an array of `Uint8Array`s).
+#[wasm_bindgen(js_name = evaluateMerge)]
+pub fn evaluate_merge(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    options_json: &str,
+    splits: js_sys::Array,
+) -> Result<String, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (load, request) = commands::parse(options_json)?;
+    let prepared = commands::evaluate::prepare(&files, &load, &request)?;
+    let messages = splits
+        .iter()
+        .map(|s| s.dyn_into::<js_sys::Uint8Array>().map(|a| a.to_vec()).map_err(|_| JsError::new("a split's result is not a Uint8Array")))
+        .collect::<Result<Vec<_>, _>>()?;
+    to_json(&crate::evaluate::evaluate_from_splits(prepared.matrix(), &prepared.options, &messages)?)
+}
+
 /// `benchsift similar` on the CPU: files with roles `items` and/or
 /// `embeddings`; returns the pairs as JSON text.
 #[wasm_bindgen]
@@ -325,6 +381,65 @@ pub async fn similar_gpu(names: Vec<String>, roles: Vec<String>, lengths: Vec<u3
     let (_, request): (_, commands::similar::SimilarRequest) = commands::parse(&options_json)?;
     let input = commands::similar::input(&files)?;
     to_json(&crate::gpu::similar(&input, request.top_k, request.threshold, request.backend, None).await?)
+}
+
+/// Multiply-adds of `similar`'s search on these files (n² × dims): whether
+/// a pool of workers pays for starting.
+#[wasm_bindgen(js_name = similarWork)]
+pub fn similar_work(names: Vec<String>, roles: Vec<String>, lengths: &[u32], data: &[u8], options_json: &str) -> Result<f64, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (_, request): (_, commands::similar::SimilarRequest) = commands::parse(options_json)?;
+    Ok(commands::similar::input(&files)?.query(request.top_k, request.threshold)?.work())
+}
+
+/// Share `share` of `shares` of `similar`'s CPU search (in a pool's
+/// worker), as bytes for [`similar_merge`].
+#[wasm_bindgen(js_name = similarShare)]
+pub fn similar_share(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    options_json: &str,
+    share: u32,
+    shares: u32,
+) -> Result<Vec<u8>, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (_, request): (_, commands::similar::SimilarRequest) = commands::parse(options_json)?;
+    let query = commands::similar::input(&files)?.query(request.top_k, request.threshold)?;
+    Ok(query.search_share(share as usize, shares as usize)?.encode())
+}
+
+/// `similar`'s report (the CPU search's JSON) from every share's bytes
+/// ([`similar_share`]), in any order.
+#[wasm_bindgen(js_name = similarMerge)]
+pub fn similar_merge(
+    names: Vec<String>,
+    roles: Vec<String>,
+    lengths: &[u32],
+    data: &[u8],
+    options_json: &str,
+    shares: js_sys::Array,
+) -> Result<String, JsError> {
+    let files = Files::unpack(&names, &roles, lengths, data)?;
+    let (_, request): (_, commands::similar::SimilarRequest) = commands::parse(options_json)?;
+    let input = commands::similar::input(&files)?;
+    let query = input.query(request.top_k, request.threshold)?;
+    let parts = shares
+        .iter()
+        .map(|s| {
+            let bytes = s.dyn_into::<js_sys::Uint8Array>().map_err(|_| JsError::new("a share of the search is not a Uint8Array"))?.to_vec();
+            crate::similar::SearchShare::decode(&bytes).map_err(|e| JsError::new(&e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = parts.len();
+    let (neighbours, pairs) = query.merge(parts)?;
+    let backend = crate::backend::Backend {
+        device: "cpu".into(),
+        threads: n,
+        reason: format!("searched on the CPU in {n} workers, each taking an interleaved share of the row blocks"),
+    };
+    to_json(&input.report(&query, &neighbours, pairs, backend))
 }
 
 /// Item ids and texts of an items CSV, in file order, so the page can show

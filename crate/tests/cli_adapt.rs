@@ -2,6 +2,7 @@
 //! model tested in rounds through the CLI as a user would (answers file in,
 //! state and next items out), the lm-evaluation-harness `--samples` file,
 //! `evaluate --methods adaptive`, and the errors.
+#![allow(clippy::disallowed_methods)] // std's elementary functions are fine in tests (see clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

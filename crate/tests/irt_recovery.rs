@@ -1,5 +1,6 @@
 //! Parameter recovery on synthetic data with known parameters, and the
 //! stability guarantees (no sign flips, invariance to row order).
+#![allow(clippy::disallowed_methods)] // std's elementary functions are fine in tests (see clippy.toml)
 
 use benchsift::ResponseMatrix;
 use benchsift::irt::{self, FitOptions, IrtFit, IrtModel, ItemParams};

@@ -5,6 +5,7 @@
 //! principal axes, so loadings are compared after Procrustes alignment and
 //! both fits' exact marginal log-likelihoods are computed here by 2-D
 //! Gauss–Hermite quadrature.
+#![allow(clippy::disallowed_methods)] // std's elementary functions are fine in tests (see clippy.toml)
 
 use std::path::{Path, PathBuf};
 

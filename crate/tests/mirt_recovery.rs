@@ -1,6 +1,7 @@
 //! Multidimensional 2PL: parameter recovery on synthetic data with known
 //! loadings, determinism, and agreement of the D = 1 variational path with
 //! the 1-D EM.
+#![allow(clippy::disallowed_methods)] // std's elementary functions are fine in tests (see clippy.toml)
 
 use benchsift::ResponseMatrix;
 use benchsift::irt::{self, FitOptions, IrtModel, multi};

@@ -2,6 +2,7 @@
 //! missing cells stay missing through every reader, permuting models or items
 //! permutes the results, and putting scores on another scale (0–100) does not
 //! change who ranks where.
+#![allow(clippy::disallowed_methods)] // std's elementary functions are fine in tests (see clippy.toml)
 
 use benchsift::irt::{self, FitOptions, IrtModel};
 use benchsift::read::{Format, Input, ReadOptions, read_responses};

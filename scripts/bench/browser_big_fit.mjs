@@ -15,12 +15,9 @@
 // Run: node scripts/bench/browser_big_fit.mjs [--models 6000] [--items 30000]
 //        [--max-iterations 500] [--seed 2026] [--workers 1,2]   (after npm run build)
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { startServer } from '../serve.mjs';
+import { CHROMIUM, withApiPage } from './chromium.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -38,8 +35,6 @@ const settings = {
   seed: Number(values.seed),
   workers: values.workers.split(',').map(Number),
 };
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM)`);
 if (!existsSync(new URL('../../www/pkg/benchsift_bg.wasm', import.meta.url))) throw new Error('www/pkg is missing: run npm run build first');
 
 /** Peak resident memory (VmHWM, bytes) of every process under the browser whose command line names `dir`. */
@@ -74,140 +69,130 @@ function peakRss(/** @type {string} */ dir) {
   return out;
 }
 
-const server = await startServer({ port: 0, quiet: true });
-const { chromium } = await import('playwright-core');
-const dir = mkdtempSync(join(tmpdir(), 'benchsift-bigfit-'));
-const context = await chromium.launchPersistentContext(dir, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--disable-quic', '--no-first-run', '--enable-precise-memory-info'],
-  timeout: 60_000,
-});
 const MB = 2 ** 20;
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (msg) => console.log(`  [page] ${msg.text()}`));
-  page.on('pageerror', (err) => console.log(`  [page error] ${err}`));
-  await page.goto(`${server.url}favicon.svg`);
-  const result = await page.evaluate(async (s) => {
-    const api = /** @type {typeof import('../../www/lib/browser.js')} */ (await import('/lib/browser.js'));
-    const glue = /** @type {any} */ (await import('/pkg/benchsift.js'));
-    await api.version();
-    // The module is initialised; init again returns its exports (and memory).
-    const wasm = await glue.default();
-    const perf = /** @type {any} */ (performance);
-    let peakHeap = 0;
-    const sample = () => {
-      peakHeap = Math.max(peakHeap, perf.memory?.usedJSHeapSize ?? 0);
-      return { heap: perf.memory?.usedJSHeapSize ?? 0, wasm: wasm.memory.buffer.byteLength };
-    };
-    // mulberry32
-    let state = s.seed >>> 0;
-    const uniform = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-    const a = Float64Array.from({ length: s.items }, () => Math.exp(0.3 * normal()));
-    const b = Float64Array.from({ length: s.items }, () => normal());
-    const theta = new Float64Array(s.models);
-    const t0 = performance.now();
-    const enc = new TextEncoder();
-    const header = enc.encode(`model,${Array.from({ length: s.items }, (_, i) => `q${i}`).join(',')}\n`);
-    const rowLabel = (/** @type {number} */ m) => enc.encode(`m${String(m).padStart(5, '0')},`);
-    const bytes = new Uint8Array(header.length + s.models * (rowLabel(0).length + 2 * s.items));
-    bytes.set(header);
-    let at = header.length;
-    for (let m = 0; m < s.models; m++) {
-      theta[m] = normal();
-      const label = rowLabel(m);
-      bytes.set(label, at);
-      at += label.length;
-      for (let i = 0; i < s.items; i++) {
-        const p = 1 / (1 + Math.exp(-a[i] * (theta[m] - b[i])));
-        bytes[at++] = uniform() < p ? 49 : 48;
-        bytes[at++] = i === s.items - 1 ? 10 : 44;
+await withApiPage(
+  'bigfit',
+  async (page, dir) => {
+    page.on('console', (msg) => console.log(`  [page] ${msg.text()}`));
+    page.on('pageerror', (err) => console.log(`  [page error] ${err}`));
+    const result = await page.evaluate(async (s) => {
+      const api = /** @type {typeof import('../../www/lib/browser.js')} */ (await import('/lib/browser.js'));
+      const glue = /** @type {any} */ (await import('/pkg/benchsift.js'));
+      await api.version();
+      // The module is initialised; init again returns its exports (and memory).
+      const wasm = await glue.default();
+      const perf = /** @type {any} */ (performance);
+      let peakHeap = 0;
+      const sample = () => {
+        peakHeap = Math.max(peakHeap, perf.memory?.usedJSHeapSize ?? 0);
+        return { heap: perf.memory?.usedJSHeapSize ?? 0, wasm: wasm.memory.buffer.byteLength };
+      };
+      // mulberry32
+      let state = s.seed >>> 0;
+      const uniform = () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+      const a = Float64Array.from({ length: s.items }, () => Math.exp(0.3 * normal()));
+      const b = Float64Array.from({ length: s.items }, () => normal());
+      const theta = new Float64Array(s.models);
+      const t0 = performance.now();
+      const enc = new TextEncoder();
+      const header = enc.encode(`model,${Array.from({ length: s.items }, (_, i) => `q${i}`).join(',')}\n`);
+      const rowLabel = (/** @type {number} */ m) => enc.encode(`m${String(m).padStart(5, '0')},`);
+      const bytes = new Uint8Array(header.length + s.models * (rowLabel(0).length + 2 * s.items));
+      bytes.set(header);
+      let at = header.length;
+      for (let m = 0; m < s.models; m++) {
+        theta[m] = normal();
+        const label = rowLabel(m);
+        bytes.set(label, at);
+        at += label.length;
+        for (let i = 0; i < s.items; i++) {
+          const p = 1 / (1 + Math.exp(-a[i] * (theta[m] - b[i])));
+          bytes[at++] = uniform() < p ? 49 : 48;
+          bytes[at++] = i === s.items - 1 ? 10 : 44;
+        }
       }
+      const generated = { seconds: (performance.now() - t0) / 1000, csvBytes: at, ...sample() };
+      const file = { name: 'big.csv', data: bytes };
+      const t1 = performance.now();
+      const summary = await api.info(file);
+      const loaded = { seconds: (performance.now() - t1) / 1000, models: summary.models, items: summary.items, kind: summary.kind, ...sample() };
+      const pearson = (/** @type {ArrayLike<number>} */ x, /** @type {ArrayLike<number>} */ y) => {
+        const n = x.length;
+        let mx = 0, my = 0;
+        for (let k = 0; k < n; k++) { mx += x[k] / n; my += y[k] / n; }
+        let sxy = 0, sxx = 0, syy = 0;
+        for (let k = 0; k < n; k++) { sxy += (x[k] - mx) * (y[k] - my); sxx += (x[k] - mx) ** 2; syy += (y[k] - my) ** 2; }
+        return sxy / Math.sqrt(sxx * syy);
+      };
+      const fits = [];
+      /** @type {string | undefined} */
+      let firstJson;
+      for (const workers of s.workers) {
+        /** @type {{iteration: number, seconds: number, logLikelihood: number, maxChange: number, wasm: number}[]} */
+        const iterations = [];
+        const t2 = performance.now();
+        const fitted = await api.fit(file, {
+          irt: '2pl',
+          backend: 'cpu',
+          workers,
+          maxIterations: s.maxIterations,
+          onProgress: (p) => {
+            const now = sample();
+            iterations.push({ iteration: p.iteration, seconds: (performance.now() - t2) / 1000, logLikelihood: p.logLikelihood, maxChange: p.maxChange, wasm: now.wasm });
+            console.log(`${workers} worker(s), iteration ${p.iteration}: ${((performance.now() - t2) / 1000).toFixed(1)} s, log-likelihood ${p.logLikelihood.toFixed(1)}, largest change ${p.maxChange.toExponential(2)}, wasm memory ${(now.wasm / 2 ** 20).toFixed(0)} MiB`);
+          },
+        });
+        const fitSeconds = (performance.now() - t2) / 1000;
+        const json = JSON.stringify({ ...fitted, backend: null });
+        firstJson ??= json;
+        const index = new Map(fitted.items.map((it, k) => [it.id, k]));
+        const order = Array.from({ length: s.items }, (_, i) => /** @type {number} */ (index.get(`q${i}`)));
+        fits.push({
+          workers,
+          seconds: fitSeconds,
+          iterations: fitted.iterations,
+          converged: fitted.converged,
+          logLikelihood: fitted.log_likelihood,
+          backend: fitted.backend,
+          sameAsFirst: json === firstJson,
+          rB: pearson(b, order.map((k) => fitted.items[k].b)),
+          rA: pearson(a, order.map((k) => /** @type {number} */ (fitted.items[k].a))),
+          rTheta: pearson(theta, fitted.models.map((m) => /** @type {number} */ (m.theta))),
+          firstReport: iterations[0]?.seconds,
+        });
+      }
+      const after = sample();
+      return {
+        generated,
+        loaded,
+        fits,
+        memory: { peakJsHeap: peakHeap, wasmMemory: after.wasm },
+        userAgent: navigator.userAgent,
+      };
+    }, settings);
+    const rss = peakRss(dir);
+    const renderer = rss.filter((p) => p.type === 'renderer').reduce((m, p) => Math.max(m, p.peak), 0);
+    console.log(`\n${result.userAgent}`);
+    console.log(`synthetic 2PL ${settings.models} × ${settings.items} (seed ${settings.seed}): CSV of ${(result.generated.csvBytes / MB).toFixed(0)} MiB generated in ${result.generated.seconds.toFixed(1)} s`);
+    console.log(`load (info): ${result.loaded.seconds.toFixed(1)} s, ${result.loaded.models} × ${result.loaded.items} ${result.loaded.kind}`);
+    const base = result.fits[0];
+    for (const f of result.fits) {
+      console.log(`fit 2PL on the CPU in wasm, ${f.workers} worker(s): ${f.seconds.toFixed(1)} s (whole call: read + fit + JSON), ${f.iterations} iterations, converged ${f.converged}` +
+        (f.converged ? '' : ` (capped at --max-iterations ${settings.maxIterations})`) + `, log-likelihood ${f.logLikelihood.toFixed(1)}` +
+        `; speed-up over ${base.workers} worker(s) ${(base.seconds / f.seconds).toFixed(2)}×, same fit to the bit: ${f.sameAsFirst}`);
+      console.log(`  first progress report after ${f.firstReport?.toFixed(1)} s; backend: ${JSON.stringify(f.backend)}`);
+      console.log(`  recovery: r(b) = ${f.rB.toFixed(4)}, r(a) = ${f.rA.toFixed(4)}, r(θ) = ${f.rTheta.toFixed(4)}`);
     }
-    const generated = { seconds: (performance.now() - t0) / 1000, csvBytes: at, ...sample() };
-    const file = { name: 'big.csv', data: bytes };
-    const t1 = performance.now();
-    const summary = await api.info(file);
-    const loaded = { seconds: (performance.now() - t1) / 1000, models: summary.models, items: summary.items, kind: summary.kind, ...sample() };
-    const pearson = (/** @type {ArrayLike<number>} */ x, /** @type {ArrayLike<number>} */ y) => {
-      const n = x.length;
-      let mx = 0, my = 0;
-      for (let k = 0; k < n; k++) { mx += x[k] / n; my += y[k] / n; }
-      let sxy = 0, sxx = 0, syy = 0;
-      for (let k = 0; k < n; k++) { sxy += (x[k] - mx) * (y[k] - my); sxx += (x[k] - mx) ** 2; syy += (y[k] - my) ** 2; }
-      return sxy / Math.sqrt(sxx * syy);
-    };
-    const fits = [];
-    /** @type {string | undefined} */
-    let firstJson;
-    for (const workers of s.workers) {
-      /** @type {{iteration: number, seconds: number, logLikelihood: number, maxChange: number, wasm: number}[]} */
-      const iterations = [];
-      const t2 = performance.now();
-      const fitted = await api.fit(file, {
-        irt: '2pl',
-        backend: 'cpu',
-        workers,
-        maxIterations: s.maxIterations,
-        onProgress: (p) => {
-          const now = sample();
-          iterations.push({ iteration: p.iteration, seconds: (performance.now() - t2) / 1000, logLikelihood: p.logLikelihood, maxChange: p.maxChange, wasm: now.wasm });
-          console.log(`${workers} worker(s), iteration ${p.iteration}: ${((performance.now() - t2) / 1000).toFixed(1)} s, log-likelihood ${p.logLikelihood.toFixed(1)}, largest change ${p.maxChange.toExponential(2)}, wasm memory ${(now.wasm / 2 ** 20).toFixed(0)} MiB`);
-        },
-      });
-      const fitSeconds = (performance.now() - t2) / 1000;
-      const json = JSON.stringify({ ...fitted, backend: null });
-      firstJson ??= json;
-      const index = new Map(fitted.items.map((it, k) => [it.id, k]));
-      const order = Array.from({ length: s.items }, (_, i) => /** @type {number} */ (index.get(`q${i}`)));
-      fits.push({
-        workers,
-        seconds: fitSeconds,
-        iterations: fitted.iterations,
-        converged: fitted.converged,
-        logLikelihood: fitted.log_likelihood,
-        backend: fitted.backend,
-        sameAsFirst: json === firstJson,
-        rB: pearson(b, order.map((k) => fitted.items[k].b)),
-        rA: pearson(a, order.map((k) => /** @type {number} */ (fitted.items[k].a))),
-        rTheta: pearson(theta, fitted.models.map((m) => /** @type {number} */ (m.theta))),
-        firstReport: iterations[0]?.seconds,
-      });
-    }
-    const after = sample();
-    return {
-      generated,
-      loaded,
-      fits,
-      memory: { peakJsHeap: peakHeap, wasmMemory: after.wasm },
-      userAgent: navigator.userAgent,
-    };
-  }, settings);
-  const rss = peakRss(dir);
-  const renderer = rss.filter((p) => p.type === 'renderer').reduce((m, p) => Math.max(m, p.peak), 0);
-  console.log(`\n${result.userAgent}`);
-  console.log(`synthetic 2PL ${settings.models} × ${settings.items} (seed ${settings.seed}): CSV of ${(result.generated.csvBytes / MB).toFixed(0)} MiB generated in ${result.generated.seconds.toFixed(1)} s`);
-  console.log(`load (info): ${result.loaded.seconds.toFixed(1)} s, ${result.loaded.models} × ${result.loaded.items} ${result.loaded.kind}`);
-  const base = result.fits[0];
-  for (const f of result.fits) {
-    console.log(`fit 2PL on the CPU in wasm, ${f.workers} worker(s): ${f.seconds.toFixed(1)} s (whole call: read + fit + JSON), ${f.iterations} iterations, converged ${f.converged}` +
-      (f.converged ? '' : ` (capped at --max-iterations ${settings.maxIterations})`) + `, log-likelihood ${f.logLikelihood.toFixed(1)}` +
-      `; speed-up over ${base.workers} worker(s) ${(base.seconds / f.seconds).toFixed(2)}×, same fit to the bit: ${f.sameAsFirst}`);
-    console.log(`  first progress report after ${f.firstReport?.toFixed(1)} s; backend: ${JSON.stringify(f.backend)}`);
-    console.log(`  recovery: r(b) = ${f.rB.toFixed(4)}, r(a) = ${f.rA.toFixed(4)}, r(θ) = ${f.rTheta.toFixed(4)}`);
-  }
-  console.log(`memory: wasm linear memory ${(result.memory.wasmMemory / MB).toFixed(0)} MiB (it only grows: this is its peak), ` +
-    `peak JS heap ${(result.memory.peakJsHeap / MB).toFixed(0)} MiB (performance.memory.usedJSHeapSize, which in Chromium counts ArrayBuffers such as the CSV), ` +
-    `peak RSS of the renderer process ${(renderer / MB).toFixed(0)} MiB`);
-} finally {
-  await context.close();
-  await server.close();
-}
+    console.log(`memory: wasm linear memory ${(result.memory.wasmMemory / MB).toFixed(0)} MiB (it only grows: this is its peak), ` +
+      `peak JS heap ${(result.memory.peakJsHeap / MB).toFixed(0)} MiB (performance.memory.usedJSHeapSize, which in Chromium counts ArrayBuffers such as the CSV), ` +
+      `peak RSS of the renderer process ${(renderer / MB).toFixed(0)} MiB`);
+  },
+  ['--enable-precise-memory-info'],
+);

@@ -49,7 +49,11 @@ import { Pool, poolSize } from './pool.js';
  * @property {WasmCommand} estimate
  * @property {WasmCommand} adapt
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, progress?: Function) => string} evaluate
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => number} evaluateSplits
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, splits: Uint8Array[]) => string} evaluateMerge
  * @property {WasmCommand} similar
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => number} similarWork
+ * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string, shares: Uint8Array[]) => string} similarMerge
  * @property {(names: string[], roles: string[], lengths: Uint32Array, data: Uint8Array, options: string) => Promise<string>} [similarGpu]
  *   present when the wasm was built with the `gpu` feature
  * @property {WasmCommand} filter
@@ -233,6 +237,26 @@ export async function info(wasm, responses, options = {}) {
 }
 
 /**
+ * Multiply-adds (n² × dims) below which a similarity search stays in the
+ * calling thread: about a tenth of a second there, less than starting a pool.
+ */
+const SMALLEST_SHARED_SEARCH = 2e9;
+
+/** Whether this environment offers a WebGPU adapter that is not a software fallback. */
+async function hasRealAdapter() {
+  const gpu = /** @type {{gpu?: {requestAdapter(): Promise<{info?: {isFallbackAdapter?: boolean}, isFallbackAdapter?: boolean} | null>}}} */ (
+    /** @type {unknown} */ (globalThis.navigator)
+  )?.gpu;
+  if (!gpu) return false;
+  try {
+    const adapter = await gpu.requestAdapter();
+    return Boolean(adapter) && !(adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * @param {LoadedCore} core
  * @param {FileInput | FileInput[]} responses
  * @param {FitOptions} [options]
@@ -351,14 +375,42 @@ export async function adaptiveTest(wasm, fitJson, options = {}) {
 }
 
 /**
- * @param {WasmModule} wasm
+ * @param {LoadedCore} core
  * @param {FileInput | FileInput[]} responses
  * @param {EvaluateOptions} [options]
  * @returns {Promise<Evaluation>}
  */
-export async function evaluate(wasm, responses, options = {}) {
+export async function evaluate({ wasm, module }, responses, options = {}) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'evaluate', responses, { ...options });
   const { onProgress } = options;
+  // The splits (folds, or a holdout per seed) over a pool of workers, each
+  // taking the next split as it finishes one; merged in split order, so the
+  // result is the same bytes as in one thread.
+  const workers = await poolSize(options.workers);
+  const splits = workers > 1 ? await rethrow(() => wasm.evaluateSplits(names, roles, lengths, data, json)) : 1;
+  if (splits > 1) {
+    const pool = new Pool(Math.min(workers, splits), module);
+    const within = new Array(splits).fill(0);
+    let done = 0;
+    const report = () => onProgress?.({ fraction: within.reduce((a, b) => a + b, 0) / splits, done, total: splits });
+    try {
+      const results = await pool.map(splits, { op: 'evaluate-files', names, roles, lengths, data, options: json }, (split) => ({ op: 'evaluate-split', split }), {
+        onProgress: (k, p) => {
+          const { done: steps, steps: of } = /** @type {{done: number, steps: number}} */ (p);
+          within[k] = of > 0 ? Math.min(1, steps / of) : 0;
+          report();
+        },
+        onDone: (k) => {
+          within[k] = 1;
+          done++;
+          report();
+        },
+      });
+      return JSON.parse(await rethrow(() => wasm.evaluateMerge(names, roles, lengths, data, json, results)));
+    } finally {
+      pool.close();
+    }
+  }
   const progress = onProgress
     ? (/** @type {number} */ fraction, /** @type {number} */ done, /** @type {number} */ total) => onProgress({ fraction, done, total })
     : undefined;
@@ -366,12 +418,29 @@ export async function evaluate(wasm, responses, options = {}) {
 }
 
 /**
- * @param {WasmModule} wasm
+ * @param {LoadedCore} core
  * @param {SimilarOptions} options
  * @returns {Promise<SimilarReport>}
  */
-export async function similar(wasm, options) {
+export async function similar({ wasm, module }, options) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'similar', undefined, { ...options });
+  // On the CPU, a search large enough to pay is shared out over a pool of
+  // workers, each taking every n-th block of rows (the same bytes as one
+  // thread); a real GPU adapter keeps `auto` on the GPU entry.
+  const workers = await poolSize(options.workers);
+  if (workers > 1 && options.backend !== 'gpu' && !(options.backend !== 'cpu' && (await hasRealAdapter()))) {
+    // Left to choose, only a search that outweighs starting the pool; a number always shares.
+    const choose = options.workers === undefined || options.workers === 'auto';
+    if (!choose || (await rethrow(() => wasm.similarWork(names, roles, lengths, data, json))) >= SMALLEST_SHARED_SEARCH) {
+      const pool = new Pool(workers, module);
+      try {
+        const shares = await pool.map(workers, { op: 'similar-files', names, roles, lengths, data, options: json }, (share) => ({ op: 'similar-share', share, shares: workers }));
+        return JSON.parse(await rethrow(() => wasm.similarMerge(names, roles, lengths, data, json, shares)));
+      } finally {
+        pool.close();
+      }
+    }
+  }
   // The GPU entry is async (WebGPU is); it decides between GPU and CPU itself
   // and says why in `backend`. `cpu` skips it: no adapter is even probed.
   const gpu = wasm.similarGpu;
@@ -472,8 +541,8 @@ export function bind(init) {
     estimate: async (responses, options) => estimate(await core(), responses, options),
     adapt: async (answers, options) => adapt(await core(), answers, options),
     adaptiveTest: async (fitJson, options) => adaptiveTest(await core(), fitJson, options),
-    evaluate: async (responses, options) => evaluate(await core(), responses, options),
-    similar: async (options) => similar(await core(), options),
+    evaluate: async (responses, options) => evaluate(await init(), responses, options),
+    similar: async (options) => similar(await init(), options),
     itemTexts: async (items) => itemTexts(await core(), items),
     filter: async (responses, options) => filter(await core(), responses, options),
     selectTasks: async (matrix, options) => selectTasks(await core(), matrix, options),

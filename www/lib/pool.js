@@ -1,9 +1,11 @@
-// A pool of workers that each hold a block of a fit's models and run its
-// E-steps (the core's `fitInBlocks` drives them; see crate/src/irt/blocks.rs).
-// Web Workers in the browser, worker_threads in Node; messages are plain
-// bytes, transferred, so no SharedArrayBuffer (nor COOP/COEP headers) is
-// needed. Workers start on the first `open`, get the compiled wasm module
-// with their block, and end with `close`.
+// A pool of workers for the core's two kinds of split jobs: a fit's E-steps,
+// each worker holding a block of the models (the core's `fitInBlocks` drives
+// `open` and `run`; see crate/src/irt/blocks.rs), and an evaluation's splits,
+// each worker taking the next split as it finishes one (`map`). Web Workers
+// in the browser, worker_threads in Node; messages are plain bytes, so no
+// SharedArrayBuffer (nor COOP/COEP headers) is needed. Workers start when
+// first needed, get the compiled wasm module with their first message, and
+// end with `close`.
 
 /** Workers the pool starts at most when the caller leaves the size to it. */
 export const MAX_AUTO_WORKERS = 8;
@@ -34,7 +36,7 @@ export async function poolSize(workers) {
  * One worker as the pool uses it, the same in both environments.
  * @typedef {object} PoolWorker
  * @property {(message: unknown, transfer: ArrayBuffer[]) => void} post
- * @property {(listener: (message: {id: number, ok: boolean, bytes?: Uint8Array, error?: string}) => void) => void} listen
+ * @property {(listener: (message: WorkerReply) => void) => void} listen
  * @property {(listener: (error: Error) => void) => void} onError
  * @property {() => void} terminate
  */
@@ -64,14 +66,17 @@ async function spawn() {
   };
 }
 
+/** A message from a worker: an answer, or progress of a running job. */
+/** @typedef {{id: number, ok?: boolean, bytes?: Uint8Array, error?: string, progress?: unknown}} WorkerReply */
+
 export class Pool {
   /** @type {WebAssembly.Module} */
   #module;
   #size;
-  /** @type {PoolWorker[]} */
+  /** @type {{worker: PoolWorker, started: boolean}[]} */
   #workers = [];
   #nextId = 0;
-  /** @type {Map<number, {resolve: (bytes: Uint8Array | undefined) => void, reject: (e: Error) => void}>} */
+  /** @type {Map<number, {resolve: (bytes: Uint8Array | undefined) => void, reject: (e: Error) => void, onProgress?: (progress: unknown) => void}>} */
   #pending = new Map();
 
   /**
@@ -88,60 +93,102 @@ export class Pool {
   }
 
   /**
-   * Starts one worker per payload and hands each its block.
+   * Starts one worker per payload and hands each its block of models.
    * @param {Uint8Array[]} payloads
    */
   async open(payloads) {
     if (payloads.length > this.#size) throw new Error(`${payloads.length} blocks for a pool of ${this.#size}`);
-    while (this.#workers.length < payloads.length) {
-      const w = await spawn();
-      w.listen((m) => this.#settle(m));
-      w.onError((e) => this.#failAll(e));
-      this.#workers.push(w);
-    }
-    await Promise.all(payloads.map((bytes, k) => this.#ask(k, { op: 'open', module: this.#module, bytes })));
+    await this.#start(payloads.length);
+    await Promise.all(payloads.map((bytes, k) => this.#ask(k, { op: 'open', bytes }, transferable(bytes))));
   }
 
   /**
-   * One request per block, all at once; the answers in block order.
+   * One E-step request per block, all at once; the answers in block order.
    * @param {Uint8Array[]} requests
    * @returns {Promise<Uint8Array[]>}
    */
   async run(requests) {
-    const answers = await Promise.all(requests.map((bytes, k) => this.#ask(k, { op: 'run', bytes })));
+    const answers = await Promise.all(requests.map((bytes, k) => this.#ask(k, { op: 'run', bytes }, transferable(bytes))));
     return answers.map((a) => {
       if (!a) throw new Error('a pool worker answered without bytes');
       return a;
     });
   }
 
+  /**
+   * Jobs 0 … count − 1 over the workers, each worker taking the next job as
+   * it finishes one, after `setup` was sent to it once.
+   * @param {number} count
+   * @param {Record<string, unknown>} setup
+   * @param {(k: number) => Record<string, unknown>} job the message of job k
+   * @param {{onProgress?: (k: number, progress: unknown) => void, onDone?: (k: number) => void}} [events]
+   * @returns {Promise<Uint8Array[]>} the answers in job order
+   */
+  async map(count, setup, job, events = {}) {
+    const n = Math.min(this.#size, count);
+    await this.#start(n);
+    /** @type {Uint8Array[]} */
+    const answers = new Array(count);
+    let next = 0;
+    const work = async (/** @type {number} */ w) => {
+      await this.#ask(w, setup, []);
+      while (next < count) {
+        const k = next++;
+        const answer = await this.#ask(w, job(k), [], (p) => events.onProgress?.(k, p));
+        if (!answer) throw new Error('a pool worker answered without bytes');
+        answers[k] = answer;
+        events.onDone?.(k);
+      }
+    };
+    await Promise.all(Array.from({ length: n }, (_, w) => work(w)));
+    return answers;
+  }
+
   /** Ends every worker (pending calls are rejected). */
   close() {
-    for (const w of this.#workers) w.terminate();
+    for (const w of this.#workers) w.worker.terminate();
     this.#workers = [];
     this.#failAll(new Error('the worker pool was closed'));
   }
 
+  /** @param {number} n workers wanted */
+  async #start(n) {
+    while (this.#workers.length < n) {
+      const worker = await spawn();
+      worker.listen((m) => this.#settle(m));
+      worker.onError((e) => this.#failAll(e));
+      this.#workers.push({ worker, started: false });
+    }
+  }
+
   /**
+   * Sends `message` to worker `k` (with the module, the first time) and
+   * resolves to its answer's bytes.
    * @param {number} k
-   * @param {{op: string, module?: WebAssembly.Module, bytes: Uint8Array}} message
+   * @param {Record<string, unknown>} message
+   * @param {ArrayBuffer[]} transfer
+   * @param {(progress: unknown) => void} [onProgress]
    * @returns {Promise<Uint8Array | undefined>}
    */
-  #ask(k, message) {
+  #ask(k, message, transfer, onProgress) {
     const id = this.#nextId++;
-    const bytes = message.bytes;
-    // Transfer the bytes when they own their buffer (wasm-bindgen's copies do).
-    const transfer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [/** @type {ArrayBuffer} */ (bytes.buffer)] : [];
+    const w = this.#workers[k];
+    const module = w.started ? undefined : this.#module;
+    w.started = true;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#workers[k].post({ ...message, id }, transfer);
+      this.#pending.set(id, { resolve, reject, onProgress });
+      w.worker.post({ ...message, id, module }, transfer);
     });
   }
 
-  /** @param {{id: number, ok: boolean, bytes?: Uint8Array, error?: string}} message */
+  /** @param {WorkerReply} message */
   #settle(message) {
     const call = this.#pending.get(message.id);
     if (!call) return;
+    if (message.progress !== undefined) {
+      call.onProgress?.(message.progress);
+      return;
+    }
     this.#pending.delete(message.id);
     if (message.ok) call.resolve(message.bytes);
     else call.reject(new Error(message.error ?? 'a pool worker failed'));
@@ -152,4 +199,13 @@ export class Pool {
     for (const call of this.#pending.values()) call.reject(error);
     this.#pending.clear();
   }
+}
+
+/**
+ * The buffer of `bytes` to transfer, when the bytes own it whole (wasm-bindgen's copies do).
+ * @param {Uint8Array} bytes
+ * @returns {ArrayBuffer[]}
+ */
+function transferable(bytes) {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [/** @type {ArrayBuffer} */ (bytes.buffer)] : [];
 }

@@ -429,6 +429,11 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
    * Called as the evaluation goes: after every few selections (every one in the browser) and each split. `fraction`
    * is the share of the whole done; `done` of `total` splits are finished.
    */
+  /** Workers to share the splits out over (default `'auto'`: the machine's
+   * cores, at most 8): Web Workers in the browser, worker threads in Node,
+   * each running the next split as it finishes one. The result is the same
+   * bytes for any number; `1` runs in the calling thread. */
+  workers?: number | 'auto';
   onProgress?: (progress: { fraction: number; done: number; total: number }) => void;
 }
 
@@ -494,6 +499,13 @@ export interface SimilarOptions {
    * `gpu` force one. The result's `backend` says which ran and why.
    */
   backend?: 'auto' | 'cpu' | 'gpu';
+  /** Workers to share the CPU search out over (default `'auto'`: the
+   * machine's cores, at most 8, for searches of at least 2·10⁹
+   * multiply-adds, n² × dims; a number always shares), each taking every
+   * n-th block of rows. On the CPU only: `auto` with a real GPU adapter stays
+   * on the GPU path. The same bytes for any number of workers; `1` keeps the
+   * search in the calling thread. */
+  workers?: number | 'auto';
 }
 
 export interface SimilarReport {

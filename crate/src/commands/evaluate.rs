@@ -129,6 +129,42 @@ impl EvaluateRequest {
     }
 }
 
+/// An evaluation read from its files: the matrix it runs on (the models
+/// with a true score, when a truth file left some out), its options and the
+/// warnings of reading them. What [`run`] evaluates, and what each worker of
+/// a pool builds from the same files to run its splits.
+pub struct Prepared {
+    matrix: ResponseMatrix,
+    pub options: EvaluateOptions,
+    pub warnings: Vec<String>,
+}
+
+impl Prepared {
+    pub fn matrix(&self) -> &ResponseMatrix {
+        &self.matrix
+    }
+}
+
+pub fn prepare(files: &Files, load: &LoadOptions, request: &EvaluateRequest) -> Result<Prepared> {
+    files.check("evaluate", FILES)?;
+    let dataset = files.load(load)?;
+    let mut warnings = dataset.warnings;
+    // Models without a true score are left out first (see KnownTruth).
+    let truth = files.truth(&dataset.matrix)?;
+    warnings.extend(truth.as_ref().and_then(|t| t.warning.clone()));
+    let (truth, matrix) = match truth {
+        Some(mut t) => {
+            let kept = t.matrix.take();
+            (Some(t), kept.unwrap_or(dataset.matrix))
+        }
+        None => (None, dataset.matrix),
+    };
+    let mut options = request.to_options(&matrix, truth.as_ref().map(|t| t.composite.clone()))?;
+    options.task_truth = truth.as_ref().and_then(|t| t.tasks.clone());
+    options.side = files.side_data(&matrix)?;
+    Ok(Prepared { matrix, options, warnings })
+}
+
 /// The evaluation, and the warnings of reading the files, with `progress`
 /// as it goes (see [`crate::evaluate::Progress`]).
 pub fn run(
@@ -137,18 +173,9 @@ pub fn run(
     request: &EvaluateRequest,
     progress: &mut dyn FnMut(crate::evaluate::Progress),
 ) -> Result<(Evaluation, Vec<String>)> {
-    files.check("evaluate", FILES)?;
-    let dataset = files.load(load)?;
-    let mut warnings = dataset.warnings;
-    // Models without a true score are left out first (see KnownTruth).
-    let truth = files.truth(&dataset.matrix)?;
-    warnings.extend(truth.as_ref().and_then(|t| t.warning.clone()));
-    let m = truth.as_ref().and_then(|t| t.matrix.as_ref()).unwrap_or(&dataset.matrix);
-    let mut options = request.to_options(m, truth.as_ref().map(|t| t.composite.clone()))?;
-    options.task_truth = truth.as_ref().and_then(|t| t.tasks.clone());
-    options.side = files.side_data(m)?;
-    let evaluation = crate::evaluate::evaluate(m, &options, progress)?;
-    Ok((evaluation, warnings))
+    let prepared = prepare(files, load, request)?;
+    let evaluation = crate::evaluate::evaluate(prepared.matrix(), &prepared.options, progress)?;
+    Ok((evaluation, prepared.warnings))
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use super::em::GRID_HALF_WIDTH;
 use super::estep::{self, COUNT_SCALE, Grid, Observations, PosteriorSummary};
 use super::item::{Family, ItemParams};
 use crate::matrix::{Kind, MatrixBuilder, ResponseMatrix};
+use crate::wire;
 
 /// Carries the block messages to wherever the blocks are held and their
 /// answers back. Errors are messages for users (a worker that died).
@@ -91,7 +92,7 @@ enum Scores {
 impl BlockEStep {
     /// A block from the payload the coordinator wrote for it.
     pub fn open(payload: &[u8]) -> Result<BlockEStep, String> {
-        let mut r = Reader::new(payload, "block")?;
+        let mut r = wire::Reader::new(payload, MAGIC, "block")?;
         let family = match r.u8()? {
             0 => Family::Bernoulli,
             1 => Family::Beta,
@@ -142,7 +143,7 @@ impl BlockEStep {
     /// One E-step of the block: reads the items and the block's summaries,
     /// returns the new summaries, the marginals and (when asked) the counts.
     pub fn run(&mut self, request: &[u8]) -> Result<Vec<u8>, String> {
-        let mut r = Reader::new(request, "request")?;
+        let mut r = wire::Reader::new(request, MAGIC, "block request")?;
         let n_items = r.u32()? as usize;
         if n_items != self.matrix.n_items() {
             return Err(format!("block request: {n_items} items for a block of {}", self.matrix.n_items()));
@@ -162,7 +163,7 @@ impl BlockEStep {
             Scores::Beta(lx, l1x) => Observations::Beta(&self.matrix, lx, l1x),
         };
         let marginals = estep::cpu_e_step(&obs, &self.grid, &items, &mut self.post, &mut summaries);
-        let mut w = Writer::new();
+        let mut w = wire::Writer::new(MAGIC);
         match &marginals {
             None => w.u8(0),
             Some(marginals) => {
@@ -248,7 +249,7 @@ impl<'s> Blocks<'s> {
             .ranges
             .iter()
             .map(|r| {
-                let mut w = Writer::new();
+                let mut w = wire::Writer::new(MAGIC);
                 w.u32(items.len() as u32);
                 for p in items {
                     [p.a, p.b, p.c, p.d, p.phi].iter().for_each(|&v| w.f64(v));
@@ -268,7 +269,7 @@ impl<'s> Blocks<'s> {
         let mut take = |k: usize, answer: &[u8]| -> Result<(), String> {
             let range = ranges.get(k).filter(|_| k == answered).ok_or_else(|| format!("an answer for block {k} out of turn"))?.clone();
             answered += 1;
-            let mut r = Reader::new(answer, "answer")?;
+            let mut r = wire::Reader::new(answer, MAGIC, "block answer")?;
             if r.u8()? == 0 {
                 outside_grid = true;
                 return Ok(());
@@ -321,7 +322,7 @@ impl<'s> Blocks<'s> {
 /// observed bitset and either its correct bitset (binary) or its observed
 /// scores on [0, 1] in item order.
 fn open_payload(m: &ResponseMatrix, family: Family, scaled: Option<&[f32]>, q: usize, models: Range<usize>) -> Vec<u8> {
-    let mut w = Writer::new();
+    let mut w = wire::Writer::new(MAGIC);
     w.u8(match family {
         Family::Bernoulli => 0,
         Family::Beta => 1,
@@ -342,7 +343,7 @@ fn open_payload(m: &ResponseMatrix, family: Family, scaled: Option<&[f32]>, q: u
     w.into_bytes()
 }
 
-fn write_summaries(w: &mut Writer, summaries: &[PosteriorSummary]) {
+fn write_summaries(w: &mut wire::Writer, summaries: &[PosteriorSummary]) {
     w.u32(summaries.len() as u32);
     for s in summaries {
         w.u32(s.lo as u32);
@@ -352,7 +353,7 @@ fn write_summaries(w: &mut Writer, summaries: &[PosteriorSummary]) {
     }
 }
 
-fn read_summaries(r: &mut Reader, q: usize) -> Result<Vec<PosteriorSummary>, String> {
+fn read_summaries(r: &mut wire::Reader, q: usize) -> Result<Vec<PosteriorSummary>, String> {
     let n = r.u32()? as usize;
     let mut out = Vec::with_capacity(n.min(r.left() / 24));
     for _ in 0..n {
@@ -377,83 +378,6 @@ fn bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
             })
         })
     })
-}
-
-/// Little-endian fields, written in order.
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn new() -> Writer {
-        Writer(MAGIC.to_vec())
-    }
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn f32(&mut self, v: f32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn f64(&mut self, v: f64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-/// Reads what [`Writer`] wrote; a short or over-long message is an error
-/// naming which message it was.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8], what: &'static str) -> Result<Reader<'a>, String> {
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(format!("not a block {what} message of this version of benchsift"));
-        }
-        Ok(Reader { bytes, at: MAGIC.len(), what })
-    }
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let end = self.at + N;
-        let slice = self.bytes.get(self.at..end).ok_or_else(|| format!("block {} message: cut short at byte {}", self.what, self.at))?;
-        self.at = end;
-        Ok(slice.try_into().expect("N bytes"))
-    }
-    fn left(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take::<1>()?[0])
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take()?))
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take()?))
-    }
-    fn f32(&mut self) -> Result<f32, String> {
-        Ok(f32::from_le_bytes(self.take()?))
-    }
-    fn f64(&mut self) -> Result<f64, String> {
-        Ok(f64::from_le_bytes(self.take()?))
-    }
-    fn words(&mut self, n: usize) -> Result<Vec<u64>, String> {
-        (0..n).map(|_| self.u64()).collect()
-    }
-    fn end(&self) -> Result<(), String> {
-        if self.at != self.bytes.len() {
-            return Err(format!("block {} message: {} bytes past its end", self.what, self.bytes.len() - self.at));
-        }
-        Ok(())
-    }
 }
 
 /// Blocks held in this process, each run in turn: the tests' oracle for

@@ -60,8 +60,8 @@ pub fn discrimination_reliability(fit: &IrtFit, m: &ResponseMatrix, train: &[usi
                 Family::Bernoulli => s.push(scale.apply(f64::from(x))),
                 Family::Beta => {
                     let y = scale.apply(f64::from(x)).clamp(BETA_EPS, 1.0 - BETA_EPS);
-                    s.push(y.ln());
-                    v.push((1.0 - y).ln());
+                    s.push(crate::math::ln(y));
+                    v.push(crate::math::ln(1.0 - y));
                 }
             }
         }
@@ -72,7 +72,7 @@ pub fn discrimination_reliability(fit: &IrtFit, m: &ResponseMatrix, train: &[usi
             return None;
         }
         let n = vec![1.0; nodes.len()];
-        Some(m_step(&fit.items[i], family, free, &priors, &nodes, &NodeStats { n: &n, s: &s, v: &v }, 50).0.a.ln())
+        Some(crate::math::ln(m_step(&fit.items[i], family, free, &priors, &nodes, &NodeStats { n: &n, s: &s, v: &v }, 50).0.a))
     };
     let pairs: Vec<Option<(f64, f64)>> = crate::parallel::map(items.len(), |p| Some((ln_a_on(items[p], &halves[0])?, ln_a_on(items[p], &halves[1])?)));
     let (first, second): (Vec<f64>, Vec<f64>) = pairs.into_iter().flatten().unzip();

@@ -192,8 +192,31 @@ pub fn too_many_pairs(total: usize, threshold: Option<f32>, max_pairs: usize) ->
 /// `threshold` is given — every pair with cosine ≥ threshold (at most
 /// `max_pairs`, else an error that says to raise the threshold).
 pub fn search(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, max_pairs: usize) -> Result<(Neighbours, Vec<Pair>)> {
+    let share = search_share(unit, dims, k, threshold, 0, 1, max_pairs)?;
+    merge_shares(unit.len() / dims.max(1), threshold, vec![share], max_pairs)
+}
+
+/// What a share of the row blocks found: its n × k tables (each score filed
+/// under both of its rows) and its threshold pairs. Shares merge into the
+/// whole search under a total order ([`merge_shares`]), so it does not
+/// matter which share (or thread, or worker) took which block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchShare {
+    k: usize,
+    index: Vec<u32>,
+    cosine: Vec<f32>,
+    pairs: Vec<Pair>,
+}
+
+/// The row blocks `share`, `share + shares`, `share + 2·shares`, … of the
+/// search (interleaved: the first blocks have the most columns to score),
+/// on this machine's threads. `search_share(.., 0, 1, ..)` is the whole search.
+pub fn search_share(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, share: usize, shares: usize, max_pairs: usize) -> Result<SearchShare> {
     if dims == 0 {
         return Err(Error::invalid("vectors have 0 dimensions"));
+    }
+    if shares == 0 || share >= shares {
+        return Err(Error::invalid(format!("share {share} of {shares}")));
     }
     let n = unit.len() / dims;
     let k = k.min(n.saturating_sub(1));
@@ -209,10 +232,12 @@ pub fn search(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, max_p
         pairs: Vec<Pair>,
         slab: Vec<f32>,
     }
+    let blocks: Vec<usize> = (share..n.div_ceil(BLOCK)).step_by(shares).collect();
     let workers = parallel::fold(
-        n.div_ceil(BLOCK),
+        blocks.len(),
         || Worker { index: vec![u32::MAX; n * k], cosine: vec![f32::NEG_INFINITY; n * k], pairs: Vec::new(), slab: vec![0.0f32; BLOCK * TILE] },
-        |w, b| {
+        |w, t| {
+            let b = blocks[t];
             let rows = (b * BLOCK)..((b + 1) * BLOCK).min(n);
             let a_panels = rows.start / NR..rows.end.div_ceil(NR);
             for tile_start in (rows.start..n).step_by(TILE) {
@@ -236,23 +261,86 @@ pub fn search(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, max_p
             }
         },
     );
-    let total: usize = workers.iter().map(|w| w.pairs.len()).sum();
+    let parts: Vec<SearchShare> = workers.into_iter().map(|w| SearchShare { k, index: w.index, cosine: w.cosine, pairs: w.pairs }).collect();
+    let total: usize = parts.iter().map(|p| p.pairs.len()).sum();
     if total > max_pairs {
         return Err(too_many_pairs(total, threshold, max_pairs));
     }
-    let mut workers = workers.into_iter();
-    let first = workers.next().expect("fold returns at least one state");
-    let (mut index, mut cosine, mut pairs) = (first.index, first.cosine, first.pairs);
-    for w in workers {
+    Ok(merge_tables(n, parts))
+}
+
+/// The shares' tables merged into one (each row's top-k under the total
+/// order of [`insert`]; pairs concatenated).
+fn merge_tables(n: usize, parts: Vec<SearchShare>) -> SearchShare {
+    let mut parts = parts.into_iter();
+    let mut whole = parts.next().expect("at least one share");
+    let k = whole.k;
+    for p in parts {
         for row in 0..n {
             for r in row * k..(row + 1) * k {
-                insert(&mut cosine[row * k..(row + 1) * k], &mut index[row * k..(row + 1) * k], w.cosine[r], w.index[r]);
+                insert(&mut whole.cosine[row * k..(row + 1) * k], &mut whole.index[row * k..(row + 1) * k], p.cosine[r], p.index[r]);
             }
         }
-        pairs.extend(w.pairs);
+        whole.pairs.extend(p.pairs);
     }
+    whole
+}
+
+/// The whole search from every share (in any order) of `n` rows: each
+/// row's neighbours and the pairs in (a, b) order, as [`search`] gives them.
+pub fn merge_shares(n: usize, threshold: Option<f32>, shares: Vec<SearchShare>, max_pairs: usize) -> Result<(Neighbours, Vec<Pair>)> {
+    if shares.is_empty() {
+        return Err(Error::invalid("no share of the search to merge"));
+    }
+    if let Some(bad) = shares.iter().find(|s| s.k != shares[0].k || s.index.len() != n * s.k || s.cosine.len() != n * s.k) {
+        return Err(Error::invalid(format!("a share of the search for {} rows merged with one for {n}", bad.index.len() / bad.k.max(1))));
+    }
+    let total: usize = shares.iter().map(|s| s.pairs.len()).sum();
+    if total > max_pairs {
+        return Err(too_many_pairs(total, threshold, max_pairs));
+    }
+    let SearchShare { k, index, cosine, mut pairs } = merge_tables(n, shares);
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
     Ok((Neighbours { k, index, cosine }, pairs))
+}
+
+/// The tag of a share's message (see `crate::wire`).
+const SHARE_TAG: &[u8; 4] = b"BSS1";
+
+impl SearchShare {
+    /// The share as a message, for [`SearchShare::decode`] in the process that merges.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = crate::wire::Writer::new(SHARE_TAG);
+        w.u32(self.k as u32);
+        w.u32(self.index.len() as u32);
+        self.index.iter().for_each(|&i| w.u32(i));
+        self.cosine.iter().for_each(|&c| w.f32(c));
+        w.u32(self.pairs.len() as u32);
+        for p in &self.pairs {
+            w.u32(p.a);
+            w.u32(p.b);
+            w.f32(p.cosine);
+        }
+        w.into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> std::result::Result<SearchShare, String> {
+        let mut r = crate::wire::Reader::new(bytes, SHARE_TAG, "similarity share")?;
+        let k = r.u32()? as usize;
+        let len = r.u32()? as usize;
+        if len > r.left() / 8 {
+            return Err(format!("similarity share message: {len} table cells in {} bytes", r.left()));
+        }
+        let index = (0..len).map(|_| r.u32()).collect::<std::result::Result<Vec<_>, _>>()?;
+        let cosine = (0..len).map(|_| r.f32()).collect::<std::result::Result<Vec<_>, _>>()?;
+        let n_pairs = r.u32()? as usize;
+        if n_pairs > r.left() / 12 {
+            return Err(format!("similarity share message: {n_pairs} pairs in {} bytes", r.left()));
+        }
+        let pairs = (0..n_pairs).map(|_| Ok(Pair { a: r.u32()?, b: r.u32()?, cosine: r.f32()? })).collect::<std::result::Result<Vec<_>, String>>()?;
+        r.end()?;
+        Ok(SearchShare { k, index, cosine, pairs })
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +400,29 @@ mod tests {
                 assert_eq!(c.to_bits(), sequential(j as usize, i).to_bits());
             }
         }
+    }
+
+    #[test]
+    fn shares_of_the_search_merged_in_any_order_are_the_search() {
+        let (n, dims) = (300, 24);
+        let mut unit = normalize(&random(n, dims, 9), dims);
+        // A duplicate pair, so that the threshold finds something.
+        let copy = unit[5 * dims..6 * dims].to_vec();
+        unit[200 * dims..201 * dims].copy_from_slice(&copy);
+        for (k, threshold) in [(4, None), (0, Some(0.5))] {
+            let whole = search(&unit, dims, k, threshold, MAX_PAIRS).unwrap();
+            for shares in [2, 3, 7] {
+                let mut parts: Vec<SearchShare> = (0..shares)
+                    .map(|s| SearchShare::decode(&search_share(&unit, dims, k, threshold, s, shares, MAX_PAIRS).unwrap().encode()).unwrap())
+                    .collect();
+                parts.reverse();
+                assert_eq!(merge_shares(n, threshold, parts, MAX_PAIRS).unwrap(), whole, "{shares} shares, k {k}");
+            }
+        }
+        assert!(search_share(&unit, dims, 4, None, 3, 3, MAX_PAIRS).is_err());
+        let bytes = search_share(&unit, dims, 4, None, 0, 2, MAX_PAIRS).unwrap().encode();
+        assert!(SearchShare::decode(&bytes[..bytes.len() - 2]).unwrap_err().contains("cut short"));
+        assert!(SearchShare::decode(b"BSB1").unwrap_err().contains("not a similarity share"));
     }
 
     #[test]
@@ -403,6 +514,16 @@ impl Query {
     /// The CPU search (multi-threaded natively).
     pub fn search_cpu(&self) -> Result<(Neighbours, Vec<Pair>)> {
         search(&self.unit, self.dims, self.k, self.threshold, self.max_pairs)
+    }
+
+    /// Share `share` of `shares` of the CPU search (see [`search_share`]).
+    pub fn search_share(&self, share: usize, shares: usize) -> Result<SearchShare> {
+        search_share(&self.unit, self.dims, self.k, self.threshold, share, shares, self.max_pairs)
+    }
+
+    /// The search from all its shares (see [`merge_shares`]).
+    pub fn merge(&self, shares: Vec<SearchShare>) -> Result<(Neighbours, Vec<Pair>)> {
+        merge_shares(self.n, self.threshold, shares, self.max_pairs)
     }
 }
 
