@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -391,5 +391,27 @@ test('a fit, an evaluation and a similarity search over 1, 2 or 3 worker threads
     assert.deepEqual([near.sha, near.pairs], [sha(topK), topK.pairs.length], `similar top-k, ${k + 1} workers`);
     assert.deepEqual([above.sha, above.pairs], [sha(pairs), pairs.pairs.length], `similar threshold, ${k + 1} workers`);
     if (k > 0) assert.match(near.backend.reason, new RegExp(`in ${k + 1} workers`));
+  }
+  // Where the workers cannot start (here: their file is missing, as a
+  // bundler that left it out would leave it), every job runs in the calling
+  // thread instead, with the same result.
+  const workerFile = join(project, 'node_modules', 'benchsift', 'www', 'lib', 'pool-worker.js');
+  renameSync(workerFile, `${workerFile}.gone`);
+  try {
+    writeFileSync(
+      join(project, 'nopool.mjs'),
+      `import { evaluate, fit } from 'benchsift';
+       import { readFileSync } from 'node:fs';
+       const file = { name: 'responses.csv', data: readFileSync(${JSON.stringify(binary)}) };
+       const fitted = await fit(file, { irt: '3pl', workers: 2 });
+       const ev = await evaluate({ name: 'responses.csv', data: readFileSync(${JSON.stringify(bbh)}) }, { methods: ['irt-info'], budgets: [3], folds: 3, seeds: 1, workers: 2 });
+       console.log(JSON.stringify({ fitted, ev }));`,
+    );
+    const { fitted, ev } = JSON.parse(run('node', ['nopool.mjs'], project));
+    assert.deepEqual({ ...fitted, backend: null }, { ...cli(['fit', binary, '--irt', '3pl']), backend: null });
+    assert.equal(fitted.backend.threads, 1);
+    assert.deepEqual(ev, cli(['evaluate', bbh, '--methods', 'irt-info', '--budgets', '3', '--folds', '3', '--seeds', '1']));
+  } finally {
+    renameSync(`${workerFile}.gone`, workerFile);
   }
 });

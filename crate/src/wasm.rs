@@ -433,6 +433,9 @@ pub fn similar_merge(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let n = parts.len();
+    if parts.iter().any(|p| p.k() != query.k.min(query.n - 1)) {
+        return Err(JsError::new("a share of the search was run with another number of neighbours"));
+    }
     let (neighbours, pairs) = query.merge(parts)?;
     let backend = crate::backend::Backend {
         device: "cpu".into(),

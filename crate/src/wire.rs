@@ -81,7 +81,7 @@ impl<'a> Reader<'a> {
     }
     pub fn str(&mut self) -> Result<String, String> {
         let n = self.u32()? as usize;
-        let bytes = self.bytes.get(self.at..self.at + n).ok_or_else(|| format!("{} message: cut short at byte {}", self.what, self.at))?;
+        let bytes = self.bytes.get(self.at..self.at.saturating_add(n)).ok_or_else(|| format!("{} message: cut short at byte {}", self.what, self.at))?;
         self.at += n;
         String::from_utf8(bytes.to_vec()).map_err(|_| format!("{} message: text that is not UTF-8 at byte {}", self.what, self.at - n))
     }

@@ -237,6 +237,31 @@ export async function info(wasm, responses, options = {}) {
 }
 
 /**
+ * `job(pool)` on a pool of `size` workers, closed after. Where workers
+ * cannot start here (a bundler that left the worker file out, a
+ * Content-Security-Policy without `worker-src`, a file:// page), `alone()`
+ * instead: the same result in the calling thread.
+ * @template T
+ * @param {number} size
+ * @param {WebAssembly.Module} module
+ * @param {(pool: Pool) => Promise<T>} job
+ * @param {() => Promise<T>} alone
+ * @returns {Promise<T>}
+ */
+async function withPool(size, module, job, alone) {
+  const pool = new Pool(size, module);
+  try {
+    return await job(pool);
+  } catch (e) {
+    if (!pool.failedToStart) throw e;
+    pool.close();
+    return alone();
+  } finally {
+    pool.close();
+  }
+}
+
+/**
  * Multiply-adds (n² × dims) below which a similarity search stays in the
  * calling thread: about a tenth of a second there, less than starting a pool.
  */
@@ -269,31 +294,33 @@ export async function fit({ wasm, module }, responses, options = {}) {
     ? (/** @type {number} */ iteration, /** @type {number} */ maxIterations, /** @type {number} */ logLikelihood, /** @type {number} */ maxChange) =>
         onProgress({ iteration, maxIterations, logLikelihood, maxChange }) !== false
     : undefined;
-  // A pool of workers, each holding a block of the models, unless one is
-  // asked for or the GPU is: the same fit to the bit for any size.
-  const workers = await poolSize(options.workers);
-  if (workers > 1 && options.backend !== 'gpu') {
-    const pool = new Pool(workers, module);
-    // Left to choose, the core splits only where the messages cost less than the work.
-    const choose = options.workers === undefined || options.workers === 'auto';
-    try {
-      return JSON.parse(
-        await rethrow(() =>
-          wasm.fitInBlocks(names, roles, lengths, data, json, progress, workers, choose, (p) => pool.open(p), (r) => pool.run(r)),
-        ),
-      );
-    } finally {
-      pool.close();
-    }
-  }
   // The GPU entry is async (WebGPU readbacks are), runs the same EM and
   // chooses between GPU and CPU itself, saying why in `backend`. `cpu` takes
   // the synchronous entry: no adapter is even probed.
-  const gpu = wasm.fitGpu;
-  if (options.backend !== 'cpu' && typeof gpu === 'function') {
-    return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json, progress)));
-  }
-  return JSON.parse(await rethrow(() => wasm.fit(names, roles, lengths, data, json, progress)));
+  const alone = async () => {
+    const gpu = wasm.fitGpu;
+    if (options.backend !== 'cpu' && typeof gpu === 'function') {
+      return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json, progress)));
+    }
+    return JSON.parse(await rethrow(() => wasm.fit(names, roles, lengths, data, json, progress)));
+  };
+  // A pool of workers, each holding a block of the models, unless one is
+  // asked for or the GPU is: the same fit to the bit for any size.
+  const workers = await poolSize(options.workers);
+  if (workers <= 1 || options.backend === 'gpu') return alone();
+  // Left to choose, the core splits only where the messages cost less than the work.
+  const choose = options.workers === undefined || options.workers === 'auto';
+  return withPool(
+    workers,
+    module,
+    async (pool) =>
+      JSON.parse(
+        await rethrow(() =>
+          wasm.fitInBlocks(names, roles, lengths, data, json, progress, workers, choose, (p) => pool.open(p), (r) => pool.run(r)),
+        ),
+      ),
+    alone,
+  );
 }
 
 /**
@@ -383,38 +410,42 @@ export async function adaptiveTest(wasm, fitJson, options = {}) {
 export async function evaluate({ wasm, module }, responses, options = {}) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'evaluate', responses, { ...options });
   const { onProgress } = options;
+  const alone = async () => {
+    const progress = onProgress
+      ? (/** @type {number} */ fraction, /** @type {number} */ done, /** @type {number} */ total) => onProgress({ fraction, done, total })
+      : undefined;
+    return JSON.parse(await rethrow(() => wasm.evaluate(names, roles, lengths, data, json, progress)));
+  };
   // The splits (folds, or a holdout per seed) over a pool of workers, each
   // taking the next split as it finishes one; merged in split order, so the
   // result is the same bytes as in one thread.
   const workers = await poolSize(options.workers);
   const splits = workers > 1 ? await rethrow(() => wasm.evaluateSplits(names, roles, lengths, data, json)) : 1;
-  if (splits > 1) {
-    const pool = new Pool(Math.min(workers, splits), module);
-    const within = new Array(splits).fill(0);
-    let done = 0;
-    const report = () => onProgress?.({ fraction: within.reduce((a, b) => a + b, 0) / splits, done, total: splits });
-    try {
-      const results = await pool.map(splits, { op: 'evaluate-files', names, roles, lengths, data, options: json }, (split) => ({ op: 'evaluate-split', split }), {
-        onProgress: (k, p) => {
-          const { done: steps, steps: of } = /** @type {{done: number, steps: number}} */ (p);
-          within[k] = of > 0 ? Math.min(1, steps / of) : 0;
-          report();
-        },
-        onDone: (k) => {
-          within[k] = 1;
-          done++;
-          report();
-        },
-      });
+  if (splits <= 1) return alone();
+  const within = new Array(splits).fill(0);
+  let done = 0;
+  const report = () => onProgress?.({ fraction: within.reduce((a, b) => a + b, 0) / splits, done, total: splits });
+  const events = {
+    onProgress: (/** @type {number} */ k, /** @type {unknown} */ p) => {
+      const { done: steps, steps: of } = /** @type {{done: number, steps: number}} */ (p);
+      within[k] = of > 0 ? Math.min(1, steps / of) : 0;
+      report();
+    },
+    onDone: (/** @type {number} */ k) => {
+      within[k] = 1;
+      done++;
+      report();
+    },
+  };
+  return withPool(
+    Math.min(workers, splits),
+    module,
+    async (pool) => {
+      const results = await pool.map(splits, { op: 'evaluate-files', names, roles, lengths, data, options: json }, (split) => ({ op: 'evaluate-split', split }), events);
       return JSON.parse(await rethrow(() => wasm.evaluateMerge(names, roles, lengths, data, json, results)));
-    } finally {
-      pool.close();
-    }
-  }
-  const progress = onProgress
-    ? (/** @type {number} */ fraction, /** @type {number} */ done, /** @type {number} */ total) => onProgress({ fraction, done, total })
-    : undefined;
-  return JSON.parse(await rethrow(() => wasm.evaluate(names, roles, lengths, data, json, progress)));
+    },
+    alone,
+  );
 }
 
 /**
@@ -424,30 +455,32 @@ export async function evaluate({ wasm, module }, responses, options = {}) {
  */
 export async function similar({ wasm, module }, options) {
   const { names, roles, lengths, data, options: json } = await pack(wasm, 'similar', undefined, { ...options });
+  // The GPU entry is async (WebGPU is); it decides between GPU and CPU itself
+  // and says why in `backend`. `cpu` skips it: no adapter is even probed.
+  const alone = async () => {
+    const gpu = wasm.similarGpu;
+    if (options.backend !== 'cpu' && typeof gpu === 'function') {
+      return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json)));
+    }
+    return JSON.parse(await rethrow(() => wasm.similar(names, roles, lengths, data, json)));
+  };
   // On the CPU, a search large enough to pay is shared out over a pool of
   // workers, each taking every n-th block of rows (the same bytes as one
   // thread); a real GPU adapter keeps `auto` on the GPU entry.
   const workers = await poolSize(options.workers);
-  if (workers > 1 && options.backend !== 'gpu' && !(options.backend !== 'cpu' && (await hasRealAdapter()))) {
-    // Left to choose, only a search that outweighs starting the pool; a number always shares.
-    const choose = options.workers === undefined || options.workers === 'auto';
-    if (!choose || (await rethrow(() => wasm.similarWork(names, roles, lengths, data, json))) >= SMALLEST_SHARED_SEARCH) {
-      const pool = new Pool(workers, module);
-      try {
-        const shares = await pool.map(workers, { op: 'similar-files', names, roles, lengths, data, options: json }, (share) => ({ op: 'similar-share', share, shares: workers }));
-        return JSON.parse(await rethrow(() => wasm.similarMerge(names, roles, lengths, data, json, shares)));
-      } finally {
-        pool.close();
-      }
-    }
-  }
-  // The GPU entry is async (WebGPU is); it decides between GPU and CPU itself
-  // and says why in `backend`. `cpu` skips it: no adapter is even probed.
-  const gpu = wasm.similarGpu;
-  if (options.backend !== 'cpu' && typeof gpu === 'function') {
-    return JSON.parse(await rethrow(() => gpu(names, roles, lengths, data, json)));
-  }
-  return JSON.parse(await rethrow(() => wasm.similar(names, roles, lengths, data, json)));
+  if (workers <= 1 || options.backend === 'gpu' || (options.backend !== 'cpu' && (await hasRealAdapter()))) return alone();
+  // Left to choose, only a search that outweighs starting the pool; a number always shares.
+  const choose = options.workers === undefined || options.workers === 'auto';
+  if (choose && (await rethrow(() => wasm.similarWork(names, roles, lengths, data, json))) < SMALLEST_SHARED_SEARCH) return alone();
+  return withPool(
+    workers,
+    module,
+    async (pool) => {
+      const shares = await pool.map(workers, { op: 'similar-files', names, roles, lengths, data, options: json }, (share) => ({ op: 'similar-share', share, shares: workers }));
+      return JSON.parse(await rethrow(() => wasm.similarMerge(names, roles, lengths, data, json, shares)));
+    },
+    alone,
+  );
 }
 
 /**

@@ -43,10 +43,9 @@ export async function poolSize(workers) {
 
 /** @returns {Promise<PoolWorker>} */
 async function spawn() {
-  const url = new URL('./pool-worker.js', import.meta.url);
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(url);
+    const w = new Worker(new URL('./pool-worker.js', import.meta.url));
     return {
       post: (message, transfer) => w.postMessage(message, transfer),
       listen: (listener) => w.on('message', listener),
@@ -57,7 +56,8 @@ async function spawn() {
       terminate: () => void w.terminate(),
     };
   }
-  const w = new Worker(url, { type: 'module' });
+  // One expression, so that bundlers see the worker and bundle it.
+  const w = new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module' });
   return {
     post: (message, transfer) => w.postMessage(message, transfer),
     listen: (listener) => w.addEventListener('message', (e) => listener(e.data)),
@@ -73,8 +73,11 @@ export class Pool {
   /** @type {WebAssembly.Module} */
   #module;
   #size;
-  /** @type {{worker: PoolWorker, started: boolean}[]} */
+  /** @type {{worker: PoolWorker, started: boolean, answered: boolean, dead: boolean}[]} */
   #workers = [];
+  #closed = false;
+  /** Whether a worker failed before it ever answered (it could not start here). */
+  failedToStart = false;
   #nextId = 0;
   /** @type {Map<number, {resolve: (bytes: Uint8Array | undefined) => void, reject: (e: Error) => void, onProgress?: (progress: unknown) => void}>} */
   #pending = new Map();
@@ -137,7 +140,11 @@ export class Pool {
         const answer = await this.#ask(w, job(k), [], (p) => events.onProgress?.(k, p));
         if (!answer) throw new Error('a pool worker answered without bytes');
         answers[k] = answer;
-        events.onDone?.(k);
+        try {
+          events.onDone?.(k);
+        } catch {
+          // a caller's progress callback; ignored as in one thread
+        }
       }
     };
     await Promise.all(Array.from({ length: n }, (_, w) => work(w)));
@@ -146,18 +153,34 @@ export class Pool {
 
   /** Ends every worker (pending calls are rejected). */
   close() {
+    this.#failAll(new Error('the worker pool was closed'));
+    this.#closed = true;
     for (const w of this.#workers) w.worker.terminate();
     this.#workers = [];
-    this.#failAll(new Error('the worker pool was closed'));
   }
 
   /** @param {number} n workers wanted */
   async #start(n) {
     while (this.#workers.length < n) {
-      const worker = await spawn();
-      worker.listen((m) => this.#settle(m));
-      worker.onError((e) => this.#failAll(e));
-      this.#workers.push({ worker, started: false });
+      /** @type {PoolWorker} */
+      let worker;
+      try {
+        worker = await spawn();
+      } catch (e) {
+        this.failedToStart = true;
+        throw e;
+      }
+      const entry = { worker, started: false, answered: false, dead: false };
+      worker.listen((m) => {
+        entry.answered = true;
+        this.#settle(m);
+      });
+      worker.onError((e) => {
+        entry.dead = true;
+        if (!entry.answered) this.failedToStart = true;
+        this.#failAll(e);
+      });
+      this.#workers.push(entry);
     }
   }
 
@@ -173,6 +196,7 @@ export class Pool {
   #ask(k, message, transfer, onProgress) {
     const id = this.#nextId++;
     const w = this.#workers[k];
+    if (this.#closed || w.dead) return Promise.reject(new Error(this.#closed ? 'the worker pool was closed' : 'a pool worker has died'));
     const module = w.started ? undefined : this.#module;
     w.started = true;
     return new Promise((resolve, reject) => {
@@ -186,7 +210,12 @@ export class Pool {
     const call = this.#pending.get(message.id);
     if (!call) return;
     if (message.progress !== undefined) {
-      call.onProgress?.(message.progress);
+      // A caller's callback that throws must not take the pool (or Node) down.
+      try {
+        call.onProgress?.(message.progress);
+      } catch {
+        // ignored, as the single-thread path ignores it
+      }
       return;
     }
     this.#pending.delete(message.id);
@@ -196,6 +225,8 @@ export class Pool {
 
   /** @param {Error} error */
   #failAll(error) {
+    // A terminated worker's exit, after close, is not a failure.
+    if (this.#closed) return;
     for (const call of this.#pending.values()) call.reject(error);
     this.#pending.clear();
   }

@@ -95,10 +95,12 @@ export interface FitOptions extends LoadOptions {
   /** Workers (Web Workers in the browser, worker threads in Node) to split
    * the fit over, each holding a block of the models (default `'auto'`: the
    * machine's cores, at most 8, used only where the matrix is large enough
-   * for the split to pay; a number always splits). The fit is the same to
-   * the bit for any number; `backend` then says how many ran it. With more
-   * than one worker the fit runs on the CPU unless `backend` is `gpu`. No
-   * SharedArrayBuffer is needed, so it works on any static host. */
+   * for the split to pay; a number splits any one-dimensional fit). The fit
+   * is the same to the bit for any number; `backend` then says how many ran
+   * it. With more than one worker the fit runs on the CPU unless `backend`
+   * is `gpu` (which, like `dims` > 1, keeps one thread). No
+   * SharedArrayBuffer is needed, so it works on any static host; where
+   * workers cannot start, the fit runs in the calling thread. */
   workers?: number | 'auto';
   /** Model ids to leave out of the fit (e.g. a model to replay through an adaptive test on the others' items). */
   holdoutModels?: string[];
@@ -425,15 +427,16 @@ export interface EvaluateOptions extends LoadOptions, SideInputs {
    * with a warning. Adds theta-reg to every method.
    */
   truth?: FileInput;
+  /** Workers to share the splits out over (default `'auto'`: the machine's
+   * cores, at most 8): Web Workers in the browser, worker threads in Node,
+   * each running the next split as it finishes one. The result is the same
+   * bytes for any number; `1` runs in the calling thread, as does any
+   * number where workers cannot start. */
+  workers?: number | 'auto';
   /**
    * Called as the evaluation goes: after every few selections (every one in the browser) and each split. `fraction`
    * is the share of the whole done; `done` of `total` splits are finished.
    */
-  /** Workers to share the splits out over (default `'auto'`: the machine's
-   * cores, at most 8): Web Workers in the browser, worker threads in Node,
-   * each running the next split as it finishes one. The result is the same
-   * bytes for any number; `1` runs in the calling thread. */
-  workers?: number | 'auto';
   onProgress?: (progress: { fraction: number; done: number; total: number }) => void;
 }
 

@@ -54,11 +54,12 @@ pub type BlocksFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + 
 
 /// Whether splitting an E-step over `workers` blocks pays: each block
 /// returns items × 2 × nodes counts (8 bytes each) every iteration, and its
-/// work grows with its observed cells, so a split pays where each block's
-/// cells outnumber twice its counts and are many enough to hide a message's
-/// latency. Measured in Node on 2 cores: the 2,001 × 1,075 leaderboard
-/// matrix (about 8 cells per count and block) fits 1.4× faster in 2 workers,
-/// MMLU-Pro's 47 × 12,032 (0.2 cells per count) 1.5× slower.
+/// work grows with its observed cells, so a split pays where each block has
+/// at least as many observed cells as counts (2 × items × nodes) and enough
+/// of them to hide a message's latency. Measured in Node on 2 cores: the
+/// 2,001 × 1,075 leaderboard matrix (about 8 cells per item × node and
+/// block) fits 1.4× faster in 2 workers, MMLU-Pro's 47 × 12,032 (0.2) 1.5×
+/// slower.
 pub fn pays_to_split(observed_cells: u64, n_items: usize, q: usize, workers: usize) -> bool {
     const LEAST_CELLS_PER_BLOCK: f64 = 200_000.0;
     let per_block = observed_cells as f64 / workers.max(1) as f64;
@@ -101,18 +102,34 @@ impl BlockEStep {
         let continuous = r.u8()? == 1;
         let q = r.u32()? as usize;
         let (n_models, n_items) = (r.u32()? as usize, r.u32()? as usize);
-        if q < 2 {
-            return Err(format!("block message: {q} quadrature points"));
+        // Every size is checked against the bytes that follow before anything
+        // is allocated: a damaged message is refused, never a panic or a huge
+        // allocation.
+        if !(21..=1201).contains(&q) {
+            return Err(format!("block message: {q} quadrature points (21 to 1,201)"));
         }
-        let mut builder = MatrixBuilder::new((0..n_items).map(|i| i.to_string()).collect());
+        if n_items == 0 {
+            return Err("block message: a block of no items".into());
+        }
         let words = n_items.div_ceil(64);
-        let mut x = if continuous { vec![0.0f32; n_models * n_items] } else { Vec::new() };
+        let least_per_model = words * 8 * if continuous { 1 } else { 2 };
+        if n_models > r.left() / least_per_model {
+            return Err(format!("block message: {n_models} models in {} bytes", r.left()));
+        }
+        let cells = n_models.checked_mul(n_items).ok_or("block message: too many cells")?;
+        // Bits past the last item would index outside every row.
+        let stray = |words: &[u64]| n_items % 64 != 0 && words[words.len() - 1] >> (n_items % 64) != 0;
+        let mut builder = MatrixBuilder::new((0..n_items).map(|i| i.to_string()).collect());
+        let mut x = if continuous { vec![0.0f32; cells] } else { Vec::new() };
         if continuous {
             builder.force_continuous();
         }
         let mut row = vec![None; n_items];
         for model in 0..n_models {
             let observed = r.words(words)?;
+            if stray(&observed) {
+                return Err(format!("block message: model {model} has cells past the block's {n_items} items"));
+            }
             if continuous {
                 row.fill(None);
                 for i in bits(&observed) {
@@ -294,7 +311,7 @@ impl<'s> Blocks<'s> {
                     }
                     for k in 0..k_stats {
                         for c in &mut item[k * q + lo..k * q + hi] {
-                            *c += r.u64()? as i64;
+                            *c = c.checked_add(r.u64()? as i64).ok_or("block answer: counts past the fixed-point range")?;
                         }
                     }
                 }

@@ -276,12 +276,24 @@ fn a_damaged_block_message_is_refused_by_name() {
     assert!(BlockEStep::open(payload).is_ok());
     let err = |r: Result<BlockEStep, String>| r.err().expect("refused");
     assert!(err(BlockEStep::open(b"XXXX")).contains("not a block"));
-    assert!(err(BlockEStep::open(&payload[..payload.len() - 3])).contains("cut short"));
+    assert!(err(BlockEStep::open(&payload[..payload.len() - 3])).contains("10 models in"));
     let mut long = payload.clone();
     long.push(0);
     assert!(err(BlockEStep::open(&long)).contains("past its end"));
+    // Sizes that the bytes do not hold, a grid outside the fit's range and
+    // cells past the last item: refused before anything is allocated.
+    let with = |at: usize, bytes: &[u8]| {
+        let mut p = payload.clone();
+        p[at..at + bytes.len()].copy_from_slice(bytes);
+        p
+    };
+    assert!(err(BlockEStep::open(&with(6, &5u32.to_le_bytes()))).contains("quadrature points"));
+    assert!(err(BlockEStep::open(&with(10, &u32::MAX.to_le_bytes()))).contains("models in"));
+    assert!(err(BlockEStep::open(&with(14, &0u32.to_le_bytes()))).contains("no items"));
+    assert!(err(BlockEStep::open(&with(18, &(1u64 << 20).to_le_bytes()))).contains("past the block's 10 items"));
     let mut block = BlockEStep::open(payload).unwrap();
     assert!(block.run(b"BSB1\x05\x00\x00\x00").unwrap_err().contains("5 items for a block of 10"));
+    assert!(block.run(b"BSB1\x0a\x00\x00\x00\x00").unwrap_err().contains("cut short"));
 }
 
 /// The pool splits a leaderboard (many models, each with many answers) and

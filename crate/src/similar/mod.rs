@@ -202,6 +202,9 @@ pub fn search(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>, max_p
 /// matter which share (or thread, or worker) took which block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchShare {
+    /// Which share of how many this is.
+    share: usize,
+    shares: usize,
     k: usize,
     index: Vec<u32>,
     cosine: Vec<f32>,
@@ -261,7 +264,7 @@ pub fn search_share(unit: &[f32], dims: usize, k: usize, threshold: Option<f32>,
             }
         },
     );
-    let parts: Vec<SearchShare> = workers.into_iter().map(|w| SearchShare { k, index: w.index, cosine: w.cosine, pairs: w.pairs }).collect();
+    let parts: Vec<SearchShare> = workers.into_iter().map(|w| SearchShare { share, shares, k, index: w.index, cosine: w.cosine, pairs: w.pairs }).collect();
     let total: usize = parts.iter().map(|p| p.pairs.len()).sum();
     if total > max_pairs {
         return Err(too_many_pairs(total, threshold, max_pairs));
@@ -292,14 +295,32 @@ pub fn merge_shares(n: usize, threshold: Option<f32>, shares: Vec<SearchShare>, 
     if shares.is_empty() {
         return Err(Error::invalid("no share of the search to merge"));
     }
-    if let Some(bad) = shares.iter().find(|s| s.k != shares[0].k || s.index.len() != n * s.k || s.cosine.len() != n * s.k) {
-        return Err(Error::invalid(format!("a share of the search for {} rows merged with one for {n}", bad.index.len() / bad.k.max(1))));
+    // Shares may come from other processes: every size and index is checked
+    // against the search before it is used.
+    let k = shares[0].k;
+    let cells = n.checked_mul(k).ok_or_else(|| Error::invalid("a share of the search with too many neighbours"))?;
+    let mut seen = vec![false; shares[0].shares];
+    for s in &shares {
+        if s.shares != seen.len() || s.share >= seen.len() || std::mem::replace(&mut seen[s.share], true) {
+            return Err(Error::invalid(format!("share {} of {} merged with shares of {}, or twice", s.share, s.shares, seen.len())));
+        }
+    }
+    if let Some(missing) = seen.iter().position(|&s| !s) {
+        return Err(Error::invalid(format!("share {missing} of {} of the search is missing", seen.len())));
+    }
+    for s in &shares {
+        if s.k != k || s.index.len() != cells || s.cosine.len() != cells {
+            return Err(Error::invalid(format!("a share of the search for {} rows merged with one for {n}", s.index.len() / s.k.max(1))));
+        }
+        if s.index.iter().any(|&i| i != u32::MAX && i as usize >= n) || s.pairs.iter().any(|p| p.a >= p.b || p.b as usize >= n) {
+            return Err(Error::invalid(format!("a share of the search names a row outside its {n} rows")));
+        }
     }
     let total: usize = shares.iter().map(|s| s.pairs.len()).sum();
     if total > max_pairs {
         return Err(too_many_pairs(total, threshold, max_pairs));
     }
-    let SearchShare { k, index, cosine, mut pairs } = merge_tables(n, shares);
+    let SearchShare { k, index, cosine, mut pairs, .. } = merge_tables(n, shares);
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
     Ok((Neighbours { k, index, cosine }, pairs))
 }
@@ -308,9 +329,16 @@ pub fn merge_shares(n: usize, threshold: Option<f32>, shares: Vec<SearchShare>, 
 const SHARE_TAG: &[u8; 4] = b"BSS1";
 
 impl SearchShare {
+    /// Neighbours kept per row.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
     /// The share as a message, for [`SearchShare::decode`] in the process that merges.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = crate::wire::Writer::new(SHARE_TAG);
+        w.u32(self.share as u32);
+        w.u32(self.shares as u32);
         w.u32(self.k as u32);
         w.u32(self.index.len() as u32);
         self.index.iter().for_each(|&i| w.u32(i));
@@ -326,6 +354,7 @@ impl SearchShare {
 
     pub fn decode(bytes: &[u8]) -> std::result::Result<SearchShare, String> {
         let mut r = crate::wire::Reader::new(bytes, SHARE_TAG, "similarity share")?;
+        let (share, shares) = (r.u32()? as usize, r.u32()? as usize);
         let k = r.u32()? as usize;
         let len = r.u32()? as usize;
         if len > r.left() / 8 {
@@ -339,7 +368,7 @@ impl SearchShare {
         }
         let pairs = (0..n_pairs).map(|_| Ok(Pair { a: r.u32()?, b: r.u32()?, cosine: r.f32()? })).collect::<std::result::Result<Vec<_>, String>>()?;
         r.end()?;
-        Ok(SearchShare { k, index, cosine, pairs })
+        Ok(SearchShare { share, shares, k, index, cosine, pairs })
     }
 }
 
@@ -420,6 +449,12 @@ mod tests {
             }
         }
         assert!(search_share(&unit, dims, 4, None, 3, 3, MAX_PAIRS).is_err());
+        let part = |s: usize| search_share(&unit, dims, 4, None, s, 3, MAX_PAIRS).unwrap();
+        assert!(merge_shares(n, None, vec![part(0), part(2)], MAX_PAIRS).unwrap_err().to_string().contains("missing"));
+        assert!(merge_shares(n, None, vec![part(0), part(1), part(1)], MAX_PAIRS).is_err());
+        let mut outside = part(1);
+        outside.pairs.push(Pair { a: 2, b: n as u32, cosine: 1.0 });
+        assert!(merge_shares(n, None, vec![part(0), outside, part(2)], MAX_PAIRS).unwrap_err().to_string().contains("outside"));
         let bytes = search_share(&unit, dims, 4, None, 0, 2, MAX_PAIRS).unwrap().encode();
         assert!(SearchShare::decode(&bytes[..bytes.len() - 2]).unwrap_err().contains("cut short"));
         assert!(SearchShare::decode(b"BSB1").unwrap_err().contains("not a similarity share"));
