@@ -64,6 +64,22 @@ fn fit_progress<'a>(progress: &'a Option<js_sys::Function>, error: &'a mut Optio
     }
 }
 
+/// A fit's request, matrix and options, as every fit entry reads them; the
+/// file bytes are taken so that they are freed once the matrix is read,
+/// before the fit allocates its own arrays.
+fn read_fit(
+    names: &[String],
+    roles: &[String],
+    lengths: &[u32],
+    data: Vec<u8>,
+    options_json: &str,
+) -> Result<(commands::fit::FitRequest, crate::dataset::Dataset, crate::irt::FitOptions), JsError> {
+    let (load, request): (_, commands::fit::FitRequest) = commands::parse(options_json)?;
+    let (dataset, options) = commands::fit::prepare(&Files::unpack(names, roles, lengths, &data)?, &load, &request)?;
+    drop(data);
+    Ok((request, dataset, options))
+}
+
 /// The fit as JSON text, or the progress callback's exception.
 fn fit_result(fitted: crate::Result<crate::irt::IrtFit>, callback_error: Option<JsValue>) -> Result<String, JsError> {
     let fitted = fitted?;
@@ -88,9 +104,7 @@ pub fn fit(
     options_json: &str,
     progress: Option<js_sys::Function>,
 ) -> Result<String, JsError> {
-    let (load, request): (_, commands::fit::FitRequest) = commands::parse(options_json)?;
-    let (dataset, options) = commands::fit::prepare(&Files::unpack(&names, &roles, lengths, &data)?, &load, &request)?;
-    drop(data);
+    let (request, dataset, options) = read_fit(&names, &roles, lengths, data, options_json)?;
     let reason = match request.backend {
         crate::backend::BackendChoice::Cpu => "the CPU was asked for",
         crate::backend::BackendChoice::Gpu => {
@@ -123,9 +137,7 @@ pub async fn fit_gpu(
     options_json: String,
     progress: Option<js_sys::Function>,
 ) -> Result<String, JsError> {
-    let (load, request): (_, commands::fit::FitRequest) = commands::parse(&options_json)?;
-    let (dataset, options) = commands::fit::prepare(&Files::unpack(&names, &roles, &lengths, &data)?, &load, &request)?;
-    drop(data);
+    let (request, dataset, options) = read_fit(&names, &roles, &lengths, data, &options_json)?;
     let mut callback_error = None;
     let fitted = crate::gpu::irt::fit(&dataset.matrix, &options, request.backend, None, &mut fit_progress(&progress, &mut callback_error)).await;
     fit_result(fitted, callback_error)
@@ -157,12 +169,10 @@ pub async fn fit_in_blocks(
     open: js_sys::Function,
     run: js_sys::Function,
 ) -> Result<String, JsError> {
-    let (load, request): (_, commands::fit::FitRequest) = commands::parse(&options_json)?;
+    let (request, dataset, options) = read_fit(&names, &roles, &lengths, data, &options_json)?;
     if request.backend == crate::backend::BackendChoice::Gpu {
         return Err(JsError::new("the GPU backend was asked for, but a pool of workers fits on the CPU (use fitGpu)"));
     }
-    let (dataset, options) = commands::fit::prepare(&Files::unpack(&names, &roles, &lengths, &data)?, &load, &request)?;
-    drop(data);
     let mut callback_error = None;
     let mut report = fit_progress(&progress, &mut callback_error);
     let workers = workers.max(1) as usize;

@@ -12,6 +12,10 @@ impl Writer {
     pub fn new(tag: &[u8; 4]) -> Writer {
         Writer(tag.to_vec())
     }
+    /// Goes on writing after `bytes` (a message's shared start, tag included).
+    pub fn from_bytes(bytes: Vec<u8>) -> Writer {
+        Writer(bytes)
+    }
     pub fn u8(&mut self, v: u8) {
         self.0.push(v);
     }

@@ -262,15 +262,18 @@ impl<'s> Blocks<'s> {
         summaries: &mut [PosteriorSummary],
         stats: Option<&mut [f64]>,
     ) -> Result<Option<Vec<f64>>, String> {
+        // The items are the same for every block: encoded once.
+        let mut encoded = wire::Writer::new(MAGIC);
+        encoded.u32(items.len() as u32);
+        for p in items {
+            [p.a, p.b, p.c, p.d, p.phi].iter().for_each(|&v| encoded.f64(v));
+        }
+        let encoded = encoded.into_bytes();
         let requests = self
             .ranges
             .iter()
             .map(|r| {
-                let mut w = wire::Writer::new(MAGIC);
-                w.u32(items.len() as u32);
-                for p in items {
-                    [p.a, p.b, p.c, p.d, p.phi].iter().for_each(|&v| w.f64(v));
-                }
+                let mut w = wire::Writer::from_bytes(encoded.clone());
                 write_summaries(&mut w, &summaries[r.clone()]);
                 w.u8(stats.is_some() as u8);
                 w.into_bytes()
