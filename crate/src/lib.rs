@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod filter;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod impute;
 pub mod info;
 pub mod irt;
 pub mod math;

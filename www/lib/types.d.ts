@@ -206,6 +206,13 @@ export interface RidgeFit {
   lambda: number;
   n: number;
   half_width: number;
+  /** Whether an unanswered subset item counts at its expected score rather than the training mean (scores in [0, 1]). */
+  imputes?: boolean;
+  /**
+   * With `imputes`, the item factors that give an unanswered item's expected score from the answered ones:
+   * `loadings` is subset items × `rank`, row-major; `noise` the variance beyond the factors.
+   */
+  factors?: { rank: number; loadings: number[]; noise: number };
 }
 
 /** What `benchsift select` writes. Weights sum to 1. */

@@ -34,7 +34,7 @@ pub(super) fn cholesky_inverse(l: &[f64], n: usize) -> (Vec<f64>, f64) {
 
 /// Eigenvectors of a symmetric n × n matrix by cyclic Jacobi rotations, as
 /// columns of a row-major matrix, ordered by decreasing eigenvalue.
-pub(super) fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut m = a.to_vec();
     let mut v = vec![0.0; n * n];
     for i in 0..n {
@@ -88,7 +88,7 @@ pub(super) fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Modified Gram–Schmidt on the `cols` columns of a rows × cols row-major matrix.
-pub(super) fn orthonormalise(m: &mut [f64], rows: usize, cols: usize) {
+pub(crate) fn orthonormalise(m: &mut [f64], rows: usize, cols: usize) {
     for c in 0..cols {
         for p in 0..c {
             let proj: f64 = (0..rows).map(|r| m[r * cols + c] * m[r * cols + p]).sum();

@@ -68,7 +68,7 @@ use crate::math::{cholesky, cholesky_solve};
 use crate::matrix::ResponseMatrix;
 
 mod gvem;
-mod linalg;
+pub(crate) mod linalg;
 
 use gvem::*;
 use linalg::*;
