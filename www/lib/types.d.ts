@@ -236,7 +236,7 @@ export interface Subset {
   calibration?: { intercept: number; slope: number; residual_sd: number; n: number; mean_x: number; sxx: number };
   /**
    * The ridge estimator's fit: true = intercept + slope·weighted subset mean + Σ coefficients[k]·(answer[k] − centres[k]),
-   * on at most 1,000 training models, with the ±half_width interval from their leave-one-out errors (widened by the
+   * on at most 2,000 training models, with the ±half_width interval from their leave-one-out errors (widened by the
    * guard's `ridge_interval_ratio` when above 1); absent with fewer than 4.
    */
   ridge?: RidgeFit;

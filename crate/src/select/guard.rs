@@ -282,7 +282,7 @@ impl Guard {
         let responses = |j: usize| estimate::responses_on(m, j, items);
         let view = SubsetView { items, weights, n_items: m.n_items(), fit };
         let training = Training { matrix: m, models: &fold.train, truth: &self.truth, tasks: self.tasks.as_ref() };
-        // λ and ridge from at most MAX_MODELS training models (`evaluate` takes 200 and 250).
+        // λ and ridge from at most MAX_MODELS training models (`evaluate` takes 200, and ridge as `select` does).
         let calibration = Calibration::fit(view, &training, &ESTIMATORS, &[], Caps { lambda: MAX_MODELS, ridge: MAX_MODELS, ..Caps::ALL });
         let setup = calibration.setup(view, None);
         let lambda = setup.lambda.unwrap_or(0.5).clamp(0.0, 1.0);
