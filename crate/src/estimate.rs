@@ -1309,18 +1309,7 @@ mod tests {
         let fit = irt::fit(&m.select(&train, &all), &FitOptions::default(), &mut |_| true).unwrap();
         let subset: Vec<usize> = (0..200).step_by(7).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup {
-            items: &subset,
-            weights: &weights,
-            n_items: 200,
-            fit: Some(&fit),
-            lambda: Some(0.3),
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = Setup { fit: Some(&fit), lambda: Some(0.3), ..bare_setup(&subset, &weights, 200) };
         let mut errors = [0.0; 3];
         let mut covered = [0usize; 3];
         for j in 300..350 {
@@ -1368,18 +1357,7 @@ mod tests {
         assert_eq!(fit.dims(), d);
         let subset: Vec<usize> = (0..n_items).step_by(5).collect();
         let weights = vec![1.0 / subset.len() as f64; subset.len()];
-        let setup = Setup {
-            items: &subset,
-            weights: &weights,
-            n_items,
-            fit: Some(&fit),
-            lambda: Some(0.3),
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = Setup { fit: Some(&fit), lambda: Some(0.3), ..bare_setup(&subset, &weights, n_items) };
         let (mut errors, mut covered) = ([0.0; 3], [0usize; 3]);
         for j in 300..350 {
             let r: Vec<(usize, f64)> = subset.iter().enumerate().map(|(k, &i)| (k, m.get(j, i).unwrap() as f64)).collect();
@@ -1638,6 +1616,12 @@ mod tests {
         assert!(calibrate_regression(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]).is_none());
     }
 
+    /// A setup with nothing fitted: the subset, its weights and the
+    /// benchmark's size.
+    fn bare_setup<'a>(items: &'a [usize], weights: &'a [f64], n_items: usize) -> Setup<'a> {
+        Setup { items, weights, n_items, fit: None, lambda: None, regression: None, calibration: None, ridge: None, interval_floor: None, task_ridges: None }
+    }
+
     /// `models` × `items` responses in [0, 1] from two latent traits, and
     /// true scores that lean on item 0 beyond the subset mean.
     fn ridge_data(models: usize, items: usize, seed: u64) -> (Vec<Vec<(usize, f64)>>, Vec<f64>) {
@@ -1695,18 +1679,7 @@ mod tests {
         }
         let items: Vec<usize> = (0..20).collect();
         let weights = vec![1.0 / 20.0; 20];
-        let setup = Setup {
-            items: &items,
-            weights: &weights,
-            n_items: 20,
-            fit: None,
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = bare_setup(&items, &weights, 20);
         let (train, test) = (0..200, 200..300);
         let responses: Vec<&[(usize, f64)]> = rows[train.clone()].iter().map(Vec::as_slice).collect();
         let error = |impute: bool| {
@@ -1748,18 +1721,7 @@ mod tests {
         }
         let items: Vec<usize> = (0..60).collect();
         let weights = vec![1.0 / 60.0; 60];
-        let setup = Setup {
-            items: &items,
-            weights: &weights,
-            n_items: 60,
-            fit: None,
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = bare_setup(&items, &weights, 60);
         let (train, test) = (0..450, 450..600);
         let responses: Vec<&[(usize, f64)]> = rows[train.clone()].iter().map(Vec::as_slice).collect();
         let skippers: Vec<usize> = test.clone().filter(|&j| rows[j].len() < 60).collect();
@@ -1798,18 +1760,7 @@ mod tests {
             let second: Vec<f64> = first.iter().zip(&rows).map(|(t, r)| 0.5 * t + 0.3 * r[2].1 + 0.2 * rng.normal()).collect();
             let items: Vec<usize> = (0..6).collect();
             let weights = vec![1.0 / 6.0; 6];
-            let setup = Setup {
-                items: &items,
-                weights: &weights,
-                n_items: 6,
-                fit: None,
-                lambda: None,
-                regression: None,
-                calibration: None,
-                ridge: None,
-                interval_floor: None,
-                task_ridges: None,
-            };
+            let setup = bare_setup(&items, &weights, 6);
             let responses: Vec<&[(usize, f64)]> = rows.iter().map(Vec::as_slice).collect();
             let both = fit_ridge_targets(&setup, &responses, &[first.clone(), second.clone()], None, DUAL_MAX_MODELS).unwrap();
             for (target, (fit, loo)) in [&first, &second].into_iter().zip(&both) {
@@ -1838,18 +1789,7 @@ mod tests {
         let (rows, truth) = ridge_data(25, 6, 4);
         let items: Vec<usize> = (0..6).collect();
         let weights = vec![1.0 / 6.0; 6];
-        let setup = Setup {
-            items: &items,
-            weights: &weights,
-            n_items: 6,
-            fit: None,
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = bare_setup(&items, &weights, 6);
         let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
         assert!(fit.lambda > 0.0 && fit.n == 25);
@@ -1870,18 +1810,7 @@ mod tests {
         let (rows, truth) = ridge_data(90, 6, 5);
         let items: Vec<usize> = (0..6).collect();
         let weights = vec![1.0 / 6.0; 6];
-        let setup = Setup {
-            items: &items,
-            weights: &weights,
-            n_items: 6,
-            fit: None,
-            lambda: None,
-            regression: None,
-            calibration: None,
-            ridge: None,
-            interval_floor: None,
-            task_ridges: None,
-        };
+        let setup = bare_setup(&items, &weights, 6);
         let all = || rows.iter().map(Vec::as_slice).zip(truth.iter().copied());
         let (fit, loo) = fit_ridge(&setup, all(), None).unwrap();
         assert!(fit.lambda > 0.0 && fit.n == 90);
