@@ -49,44 +49,66 @@ impl ItemFactors {
     /// eigenvectors scaled by √(λ − σ²) (the maximum-likelihood fit). `None`
     /// with fewer than 4 items or 2 models, or no variance.
     pub fn fit(z: &[f64], n: usize, p: usize) -> Option<ItemFactors> {
+        Self::fit_through(z, n, p, 2 * n < p)
+    }
+
+    /// [`ItemFactors::fit`], applying zᵀz/n through the data rather than a
+    /// p × p covariance when `through_data` (the tests compare both).
+    fn fit_through(z: &[f64], n: usize, p: usize, through_data: bool) -> Option<ItemFactors> {
         let rank = MAX_FACTORS.min(p / 2);
         if p < 4 || n < 2 || z.len() != n * p {
             return None;
         }
-        let mut cov = vec![0.0; p * p];
-        for row in z.chunks(p) {
+        // zᵀz/n applied to a p × r basis: through the p × p covariance where
+        // it is no larger than the data, else as zᵀ(z·basis)/n (few models,
+        // many items: 2·n·p·r per product instead of p²·r).
+        let mut cov = Vec::new();
+        if !through_data {
+            cov = vec![0.0; p * p];
+            for row in z.chunks(p) {
+                for a in 0..p {
+                    let va = row[a];
+                    if va == 0.0 {
+                        continue;
+                    }
+                    for (c, &vb) in cov[a * p..a * p + a + 1].iter_mut().zip(row) {
+                        *c += va * vb;
+                    }
+                }
+            }
             for a in 0..p {
-                let va = row[a];
-                if va == 0.0 {
-                    continue;
-                }
-                for (c, &vb) in cov[a * p..a * p + a + 1].iter_mut().zip(row) {
-                    *c += va * vb;
+                for b in 0..=a {
+                    let v = cov[a * p + b] / n as f64;
+                    cov[a * p + b] = v;
+                    cov[b * p + a] = v;
                 }
             }
         }
-        for a in 0..p {
-            for b in 0..=a {
-                let v = cov[a * p + b] / n as f64;
-                cov[a * p + b] = v;
-                cov[b * p + a] = v;
-            }
-        }
-        let trace: f64 = (0..p).map(|k| cov[k * p + k]).sum();
+        let trace: f64 = z.iter().map(|v| v * v).sum::<f64>() / n as f64;
         if !(trace > 0.0 && trace.is_finite()) {
             return None;
         }
+        let mut scores = vec![0.0; n * rank];
+        let mut apply = |basis: &[f64], out: &mut [f64]| {
+            if through_data {
+                multiply(z, basis, &mut scores, n, p, rank);
+                multiply_transposed(z, &scores, out, n, p, rank);
+                out.iter_mut().for_each(|v| *v /= n as f64);
+            } else {
+                multiply(&cov, basis, out, p, p, rank);
+            }
+        };
         // A fixed, well-spread start: row k of column j is a hashed ±1.
         let mut basis: Vec<f64> =
             (0..p * rank).map(|i| if (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) & 1 == 0 { 1.0 } else { -1.0 }).collect();
         let mut next = vec![0.0; p * rank];
         for _ in 0..SUBSPACE_ITERATIONS {
-            multiply(&cov, &basis, &mut next, p, rank);
+            apply(&basis, &mut next);
             std::mem::swap(&mut basis, &mut next);
             orthonormalise(&mut basis, p, rank);
         }
         // Rayleigh–Ritz: the r × r problem within the subspace.
-        multiply(&cov, &basis, &mut next, p, rank);
+        apply(&basis, &mut next);
         let mut small = vec![0.0; rank * rank];
         for a in 0..rank {
             for b in 0..rank {
@@ -168,14 +190,29 @@ impl ItemFactors {
     }
 }
 
-/// out = a · m, a p × p, m and out p × r, all row-major.
-fn multiply(a: &[f64], m: &[f64], out: &mut [f64], p: usize, r: usize) {
+/// out = a · m: a rows × inner, m inner × r, out rows × r, all row-major.
+fn multiply(a: &[f64], m: &[f64], out: &mut [f64], rows: usize, inner: usize, r: usize) {
     out.iter_mut().for_each(|v| *v = 0.0);
-    for i in 0..p {
+    for i in 0..rows {
         let row = &mut out[i * r..(i + 1) * r];
-        for (k, &aik) in a[i * p..(i + 1) * p].iter().enumerate() {
+        for (k, &aik) in a[i * inner..(i + 1) * inner].iter().enumerate() {
             if aik != 0.0 {
                 for (o, &mv) in row.iter_mut().zip(&m[k * r..(k + 1) * r]) {
+                    *o += aik * mv;
+                }
+            }
+        }
+    }
+}
+
+/// out = aᵀ · m: a rows × cols, m rows × r, out cols × r, all row-major.
+fn multiply_transposed(a: &[f64], m: &[f64], out: &mut [f64], rows: usize, cols: usize, r: usize) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..rows {
+        let mrow = &m[i * r..(i + 1) * r];
+        for (k, &aik) in a[i * cols..(i + 1) * cols].iter().enumerate() {
+            if aik != 0.0 {
+                for (o, &mv) in out[k * r..(k + 1) * r].iter_mut().zip(mrow) {
                     *o += aik * mv;
                 }
             }
@@ -250,6 +287,26 @@ mod tests {
         let all: Vec<(usize, f64)> = (0..p).map(|k| (k, test[k])).collect();
         assert!(factors.expected(&all, p).is_empty());
         assert!(factors.expected(&[], p).iter().all(|&(_, v)| v == 0.0));
+    }
+
+    #[test]
+    fn few_models_and_many_items_give_the_same_factors_through_the_data() {
+        // 30 models × 80 items: the product through the data, as fit takes
+        // it, against the covariance's.
+        let (n, p) = (30, 80);
+        let z = two_traits(n, p, 8);
+        let through = ItemFactors::fit(&z, n, p).unwrap();
+        let covariance = ItemFactors::fit_through(&z, n, p, false).unwrap();
+        assert_eq!(through, ItemFactors::fit_through(&z, n, p, true).unwrap());
+        assert!((through.noise - covariance.noise).abs() < 1e-9 * covariance.noise.max(1e-12), "{} {}", through.noise, covariance.noise);
+        // Loadings agree up to each factor's sign, so compare F Fᵀ.
+        let r = through.rank;
+        for a in 0..p {
+            for b in 0..p {
+                let product = |f: &ItemFactors| (0..r).map(|j| f.loadings[a * r + j] * f.loadings[b * r + j]).sum::<f64>();
+                assert!((product(&through) - product(&covariance)).abs() < 1e-8, "F Fᵀ[{a}][{b}]");
+            }
+        }
     }
 
     #[test]
